@@ -1,0 +1,58 @@
+"""whetstone_lab: learn the Whetstone method for binary-spiking deep networks on Keras 3.
+
+Import it as ``import whetstone_lab as wl``.
+"""
+
+import os as _os
+
+_os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+_os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+
+from . import data, models  # noqa: E402
+from .layers import (  # noqa: E402
+    LAMBDA,
+    SoftmaxDecode,
+    SpikingActivation,
+    SpikingBReLU,
+    SpikingSigmoid,
+    decode,
+    make_key,
+)
+from .models import fold_batchnorm  # noqa: E402
+from .sharpening import (  # noqa: E402
+    AdaptiveSharpener,
+    ScheduledSharpener,
+    SimpleSharpener,
+    SpikingEvaluator,
+    fully_sharp,
+    get_sharpness,
+    global_sharpness,
+    is_fully_sharp,
+    set_sharpness,
+    spiking_layers,
+)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "LAMBDA",
+    "AdaptiveSharpener",
+    "ScheduledSharpener",
+    "SimpleSharpener",
+    "SoftmaxDecode",
+    "SpikingActivation",
+    "SpikingBReLU",
+    "SpikingEvaluator",
+    "SpikingSigmoid",
+    "data",
+    "decode",
+    "fold_batchnorm",
+    "fully_sharp",
+    "get_sharpness",
+    "global_sharpness",
+    "is_fully_sharp",
+    "make_key",
+    "models",
+    "set_sharpness",
+    "spiking_layers",
+]
