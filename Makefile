@@ -10,7 +10,7 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 # JupyterLab refuses to run as root unless told so explicitly.
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
-.PHONY: install lab test test-fast lint format notebooks figures benchmarks clean
+.PHONY: install browser lab test lint format notebooks figures benchmarks clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -24,9 +24,29 @@ lab: install
 	$(VENV)/bin/jupyter lab --notebook-dir=notebooks --ip=127.0.0.1 --port=$(PORT) \
 		--no-browser $(ROOT_FLAG)
 
-# Every test: unit, integration and the lesson notebooks (fast mode) under nbval.
-test: install
+# Headless Chromium for the browser test (Debian packages; Playwright's own download
+# cannot work offline).
+browser:
+	@bash scripts/install_browser.sh
+
+# Every test: unit, integration, browser and the lesson notebooks (fast mode) under nbval.
+test: install browser
 	WHETSTONE_FAST=1 $(PY) -m pytest -q --nbval-lax --nbval-current-env
+
+# Re-run every notebook in full mode and store its outputs (what visitors read).
+notebooks: install
+	$(PY) scripts/execute_notebooks.py
+
+# The README's pictures.
+figures: install
+	$(PY) scripts/make_figures.py
+
+# Accuracy retention, sharpening overhead, widget latency, spiking inference.
+benchmarks: install
+	$(PY) benchmarks/sharpening_overhead.py
+	$(PY) benchmarks/retention.py
+	$(PY) benchmarks/widget_latency.py
+	$(PY) benchmarks/spiking_inference.py
 
 lint: install
 	$(VENV)/bin/ruff check whetstone_lab tests benchmarks notebooks
