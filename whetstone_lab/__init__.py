@@ -34,6 +34,17 @@ from .sharpening import (  # noqa: E402
 
 __version__ = "0.1.0"
 
+
+def fast_mode() -> bool:
+    """True when ``WHETSTONE_FAST=1``: lessons use fewer epochs and samples (used by CI)."""
+    return _os.environ.get("WHETSTONE_FAST", "0").strip().lower() in ("1", "true", "yes")
+
+
+def choose(full, fast):
+    """``fast`` in fast mode, ``full`` otherwise: ``epochs = wl.choose(30, 3)``."""
+    return fast if fast_mode() else full
+
+
 __all__ = [
     "LAMBDA",
     "AdaptiveSharpener",
@@ -52,6 +63,8 @@ __all__ = [
     "global_sharpness",
     "is_fully_sharp",
     "make_key",
+    "fast_mode",
+    "choose",
     "models",
     "set_sharpness",
     "spiking_layers",
