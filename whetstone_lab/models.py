@@ -12,9 +12,19 @@ from collections.abc import Sequence
 import keras
 import numpy as np
 
-from .layers import SoftmaxDecode, SpikingBReLU, make_key
+from .layers import SoftmaxDecode, SpikingActivation, SpikingBReLU, make_key
 
-__all__ = ["dense_classifier", "conv_classifier", "fold_batchnorm"]
+__all__ = [
+    "dense_classifier",
+    "conv_classifier",
+    "autoencoder",
+    "segmenter",
+    "float_twin",
+    "hard_copy",
+    "with_straight_through",
+    "mean_iou",
+    "fold_batchnorm",
+]
 
 
 def _check_shape(input_shape, rank: int | None, name: str) -> tuple[int, ...]:
@@ -101,6 +111,273 @@ def conv_classifier(
         x = SpikingBReLU(name=f"spikes_{i}")(x)
     outputs = SoftmaxDecode(key, name="decode")(x)
     return keras.Model(inputs, outputs, name=name)
+
+
+def _check_widths(values, name: str) -> tuple[int, ...]:
+    widths = tuple(values)
+    if not widths or any(isinstance(w, bool) or not isinstance(w, (int, np.integer)) or w < 1
+                         for w in widths):
+        raise ValueError(f"{name} must be a non-empty sequence of positive integers, got "
+                         f"{values!r}.")
+    return tuple(int(w) for w in widths)
+
+
+def _conv_spikes(x, filters: int, name: str, *, kernel_size: int = 3, batchnorm: bool = False):
+    """Conv2D → (BN) → SpikingBReLU, the unit every convolutional builder is made of."""
+    x = keras.layers.Conv2D(filters, kernel_size, padding="same", use_bias=not batchnorm,
+                            name=f"{name}_conv")(x)
+    if batchnorm:
+        x = keras.layers.BatchNormalization(name=f"{name}_bn")(x)
+    return SpikingBReLU(name=f"{name}_spikes")(x)
+
+
+def autoencoder(
+    input_shape: Sequence[int] = (8, 8, 1),
+    filters: Sequence[int] = (32, 32),
+    code_channels: int = 16,
+    *,
+    kernel_size: int = 3,
+    batchnorm: bool = False,
+    name: str = "autoencoder",
+) -> keras.Model:
+    """A convolutional autoencoder whose every hidden layer, the code included, spikes.
+
+    ``[Conv → SpikingBReLU → MaxPool 2×2]* → Conv 1×1 → SpikingBReLU (the binary code) →
+    [UpSample 2×2 → Conv → SpikingBReLU]* → Conv → sigmoid``. The code is
+    ``(h / 2^L, w / 2^L, code_channels)`` spikes for ``L = len(filters)`` levels. The
+    output layer is a continuous read-out (a sigmoid giving pixel intensities in [0, 1]);
+    it is not a spiking layer and is not sharpened. Train with ``"mse"`` on images in [0, 1].
+
+    Args:
+        input_shape: ``(height, width, channels)``; height and width divisible by 2^L.
+        filters: channels of each encoder level (the decoder mirrors them).
+        code_channels: channels of the binary code.
+        kernel_size: size of the convolution kernels.
+        batchnorm: a BatchNorm between each hidden convolution and its activation.
+
+    Example:
+        >>> model = autoencoder((8, 8, 1))
+        >>> model.get_layer("code_spikes").output.shape
+        (None, 2, 2, 16)
+    """
+    shape = _check_shape(input_shape, 3, "autoencoder")
+    filters = _check_widths(filters, "filters")
+    code_channels = _check_widths([code_channels], "code_channels")[0]
+    _check_divisible(shape, len(filters), "autoencoder")
+    inputs = keras.Input(shape)
+    x = inputs
+    for i, f in enumerate(filters):
+        x = _conv_spikes(x, f, f"enc_{i}", kernel_size=kernel_size, batchnorm=batchnorm)
+        x = keras.layers.MaxPooling2D(2, name=f"enc_{i}_pool")(x)
+    x = _conv_spikes(x, code_channels, "code", kernel_size=1, batchnorm=batchnorm)
+    for i, f in enumerate(reversed(filters)):
+        x = keras.layers.UpSampling2D(2, name=f"dec_{i}_up")(x)
+        x = _conv_spikes(x, f, f"dec_{i}", kernel_size=kernel_size, batchnorm=batchnorm)
+    outputs = keras.layers.Conv2D(shape[-1], kernel_size, padding="same", activation="sigmoid",
+                                  name="reconstruction")(x)
+    return keras.Model(inputs, outputs, name=name)
+
+
+def _check_divisible(shape: tuple[int, ...], levels: int, name: str) -> None:
+    step = 2**levels
+    if shape[0] % step or shape[1] % step:
+        raise ValueError(
+            f"{name}: height and width must be divisible by 2^{levels} = {step} for "
+            f"{levels} pooling levels, got {shape[:2]}; use fewer levels or pad the images."
+        )
+
+
+def segmenter(
+    input_shape: Sequence[int] = (32, 32, 1),
+    num_classes: int = 4,
+    filters: Sequence[int] = (16, 32),
+    neurons_per_class: int = 4,
+    *,
+    kernel_size: int = 3,
+    skips: bool = True,
+    batchnorm: bool = False,
+    key_seed: int = 0,
+    name: str = "segmenter",
+) -> keras.Model:
+    """A fully convolutional spiking encoder–decoder that labels every pixel.
+
+    Encoder: per level ``Conv → SpikingBReLU → MaxPool 2×2``; a bottom ``Conv →
+    SpikingBReLU``; decoder: per level ``UpSample 2×2 → (concatenate the encoder's spikes of
+    that resolution, U-Net style, when skips=True) → Conv → SpikingBReLU``; head: a 1×1
+    ``Conv → SpikingBReLU`` with ``num_classes · neurons_per_class`` spiking channels and a
+    per-pixel N-hot :class:`~whetstone_lab.layers.SoftmaxDecode`. Concatenating spikes is
+    still spikes, so every hidden layer communicates in binary spikes once sharp.
+
+    The output is ``(height, width, num_classes)`` class probabilities; train with
+    ``"sparse_categorical_crossentropy"`` on integer masks ``(n, height, width)``.
+
+    Args:
+        input_shape: ``(height, width, channels)``; height and width divisible by 2^L.
+        num_classes: mask values, background included.
+        filters: channels per encoder level (``L = len(filters)`` levels); the bottom layer
+            has ``2 · filters[-1]`` channels.
+        neurons_per_class: output neurons per class per pixel (the N of N-hot).
+        kernel_size: size of the convolution kernels.
+        skips: concatenate encoder spikes into the decoder.
+        batchnorm: a BatchNorm between each convolution and its activation.
+        key_seed: seed of the N-hot key.
+
+    Example:
+        >>> segmenter((32, 32, 1), num_classes=4).output.shape
+        (None, 32, 32, 4)
+    """
+    shape = _check_shape(input_shape, 3, "segmenter")
+    filters = _check_widths(filters, "filters")
+    _check_divisible(shape, len(filters), "segmenter")
+    key = make_key(num_classes, num_classes * neurons_per_class, seed=key_seed)
+    unit = dict(kernel_size=kernel_size, batchnorm=batchnorm)
+    inputs = keras.Input(shape)
+    x = inputs
+    skip_tensors = []
+    for i, f in enumerate(filters):
+        x = _conv_spikes(x, f, f"enc_{i}", **unit)
+        skip_tensors.append(x)
+        x = keras.layers.MaxPooling2D(2, name=f"enc_{i}_pool")(x)
+    x = _conv_spikes(x, 2 * filters[-1], "bottom", **unit)
+    for i, f in enumerate(reversed(filters)):
+        x = keras.layers.UpSampling2D(2, name=f"dec_{i}_up")(x)
+        if skips:
+            x = keras.layers.Concatenate(name=f"dec_{i}_skip")([x, skip_tensors[-1 - i]])
+        x = _conv_spikes(x, f, f"dec_{i}", **unit)
+    x = _conv_spikes(x, key.shape[1], "head", kernel_size=1, batchnorm=batchnorm)
+    outputs = SoftmaxDecode(key, name="decode")(x)
+    return keras.Model(inputs, outputs, name=name)
+
+
+# ----------------------------------------------------------------------------------------
+# Twins for fair comparisons
+# ----------------------------------------------------------------------------------------
+def _clone(model: keras.Model, *, copy_weights: bool, sharpness: float | None = None,
+           straight_through: bool | None = None) -> keras.Model:
+    if not isinstance(model, keras.Model):
+        raise TypeError(f"expected a Keras model, got {type(model).__name__}.")
+
+    def clone_layer(layer):
+        config = layer.get_config()
+        if isinstance(layer, SpikingActivation):
+            if sharpness is not None:
+                config["sharpness"] = sharpness
+            if straight_through is not None:
+                config["straight_through"] = straight_through
+        return type(layer).from_config(config)
+
+    clone = keras.models.clone_model(model, clone_function=clone_layer)
+    if copy_weights:
+        # Spiking layers' sharpness is one of their weights: restore what we asked for.
+        saved = [(layer, layer.get_sharpness()) for layer in _spiking(clone)]
+        clone.set_weights(model.get_weights())
+        for layer, value in saved:
+            layer.set_sharpness(value)
+    return clone
+
+
+def _spiking(model: keras.Model) -> list[SpikingActivation]:
+    return [layer for layer in model._flatten_layers() if isinstance(layer, SpikingActivation)]
+
+
+def float_twin(model: keras.Model, *, copy_weights: bool = False) -> keras.Model:
+    """The same architecture as ``model``, as a float network: every spiking layer at sharpness 0.
+
+    "Float" means each :class:`~whetstone_lab.layers.SpikingBReLU` is the bounded ReLU
+    ``clip(x, 0, 1)`` (sharpness 0, up to λ = 0.001): continuous activations, the reference a
+    spiking network is compared with. Train it without any sharpening callback and it stays
+    float. With ``copy_weights=False`` (default) the twin gets freshly initialised weights
+    (seed with ``keras.utils.set_random_seed`` first to make them reproducible).
+
+    Args:
+        model: a model built from spiking layers (e.g. by any builder here).
+        copy_weights: copy ``model``'s weights (not its sharpness) into the twin.
+
+    Example:
+        >>> twin = float_twin(dense_classifier())
+        >>> wl.get_sharpness(twin)
+        [0.0, 0.0, 0.0]
+    """
+    return _clone(model, copy_weights=copy_weights, sharpness=0.0)
+
+
+def hard_copy(model: keras.Model) -> keras.Model:
+    """Naive conversion: a copy of ``model`` with every activation replaced by the hard step.
+
+    Same weights, every spiking layer at sharpness 1 (``1 if x ≥ 0.5 else 0``), no
+    retraining. Applied to a float network this is the conversion that Whetstone
+    improves on; ``model`` itself is left unchanged.
+
+    Example:
+        >>> spiking = hard_copy(float_network)
+        >>> wl.is_fully_sharp(spiking)
+        True
+    """
+    return _clone(model, copy_weights=True, sharpness=1.0)
+
+
+def with_straight_through(model: keras.Model, enabled: bool = True) -> keras.Model:
+    """A copy of ``model`` (weights and sharpness kept) whose spiking layers pass, or do not
+    pass, a straight-through gradient once fully sharp.
+
+    For a short fine-tune of a fully sharp network: at sharpness 1 the step passes no
+    gradient, so nothing below the output can learn; with ``enabled=True`` the gradient of
+    ``clip(x, 0, 1)`` flows through the step while the forward pass stays binary.
+
+    Example:
+        >>> tuned = with_straight_through(sharp_model)
+        >>> tuned.compile("adam", "sparse_categorical_crossentropy")
+    """
+    if not isinstance(enabled, bool):
+        raise TypeError(f"enabled must be True or False, got {enabled!r}.")
+    return _clone(model, copy_weights=True, straight_through=enabled)
+
+
+# ----------------------------------------------------------------------------------------
+# Scores
+# ----------------------------------------------------------------------------------------
+def mean_iou(y_true, y_pred, num_classes: int) -> float:
+    """Mean intersection-over-union of two integer label masks, in NumPy.
+
+    For each class ``c`` in ``0 .. num_classes - 1`` (background included),
+    ``IoU_c = |true = c ∧ pred = c| / |true = c ∨ pred = c|`` over all pixels of all
+    images; the mean is over the classes present in the truth or the prediction (a class
+    absent from both is skipped rather than counted as 0 or 1).
+
+    Args:
+        y_true: integer mask, any shape (e.g. ``(n, h, w)``).
+        y_pred: integer mask of the same shape (e.g. ``model.predict(x).argmax(-1)``).
+        num_classes: number of classes; labels must lie in ``[0, num_classes)``.
+
+    Returns:
+        The mean IoU in [0, 1].
+
+    Example:
+        >>> mean_iou(np.array([0, 1, 1]), np.array([0, 1, 0]), 2)
+        0.5
+    """
+    if isinstance(num_classes, bool) or not isinstance(num_classes, (int, np.integer)) \
+            or num_classes < 1:
+        raise ValueError(f"num_classes must be a positive integer, got {num_classes!r}.")
+    t, p = np.asarray(y_true), np.asarray(y_pred)
+    if t.shape != p.shape:
+        raise ValueError(f"y_true and y_pred must have the same shape, got {t.shape} and "
+                         f"{p.shape}; pass class indices (argmax over the last axis).")
+    for arr, label in ((t, "y_true"), (p, "y_pred")):
+        if arr.size and not np.issubdtype(arr.dtype, np.integer):
+            raise TypeError(f"{label} must hold integer class indices, got dtype {arr.dtype}.")
+        if arr.size and (arr.min() < 0 or arr.max() >= num_classes):
+            raise ValueError(f"{label} has labels outside [0, {num_classes}): "
+                             f"min {arr.min()}, max {arr.max()}.")
+    # One confusion matrix via bincount: row = truth, column = prediction.
+    conf = np.bincount(t.ravel() * num_classes + p.ravel(),
+                       minlength=num_classes**2).reshape(num_classes, num_classes)
+    inter = np.diag(conf).astype(np.float64)
+    union = conf.sum(0) + conf.sum(1) - inter
+    present = union > 0
+    if not present.any():
+        raise ValueError("y_true and y_pred are empty: there is nothing to score.")
+    return float(np.mean(inter[present] / union[present]))
 
 
 # ----------------------------------------------------------------------------------------
