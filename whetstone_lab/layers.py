@@ -61,15 +61,16 @@ class SpikingActivation(keras.layers.Layer):
     Args:
         sharpness: initial sharpness in [0, 1].
         straight_through: when fully sharp, pass the gradient of the ``s = 0`` activation
-            through the step instead of no gradient (off by default, as in the paper).
+            through the step instead of no gradient (off by default, as in the paper). Held
+            in a non-trainable variable too, so it can be switched for a fine-tune without
+            recompiling (``layer.straight_through = True``).
     """
 
     def __init__(self, sharpness: float = 0.0, straight_through: bool = False, **kwargs):
         super().__init__(**kwargs)
         sharpness = check_sharpness(sharpness)
-        if not isinstance(straight_through, bool):
+        if not isinstance(straight_through, (bool, np.bool_)):
             raise TypeError(f"straight_through must be True or False, got {straight_through!r}.")
-        self.straight_through = straight_through
         self.supports_masking = True
         self.sharpness = self.add_weight(
             shape=(),
@@ -79,11 +80,20 @@ class SpikingActivation(keras.layers.Layer):
             name="sharpness",
             dtype="float32",
         )
+        # A variable too (0 or 1), so switching it on for a fine-tune reaches compiled steps.
+        self._straight_through = self.add_weight(
+            shape=(),
+            initializer=keras.initializers.Constant(float(straight_through)),
+            trainable=False,
+            autocast=False,
+            name="straight_through",
+            dtype="float32",
+        )
 
     # -- sharpness -------------------------------------------------------------------
     def get_sharpness(self) -> float:
         """The current sharpness as a Python float."""
-        return float(ops.convert_to_numpy(self.sharpness))
+        return float(self.sharpness.numpy())
 
     def set_sharpness(self, value: float) -> None:
         """Set the sharpness to ``value`` in [0, 1] (takes effect in compiled functions)."""
@@ -100,6 +110,17 @@ class SpikingActivation(keras.layers.Layer):
             new = 1.0
         self.set_sharpness(new)
         return new
+
+    @property
+    def straight_through(self) -> bool:
+        """Whether a fully sharp layer passes the ``s = 0`` gradient through its step."""
+        return bool(self._straight_through.numpy() > 0.5)
+
+    @straight_through.setter
+    def straight_through(self, value: bool) -> None:
+        if not isinstance(value, (bool, np.bool_)):
+            raise TypeError(f"straight_through must be True or False, got {value!r}.")
+        self._straight_through.assign(float(value))
 
     @property
     def is_sharp(self) -> bool:
@@ -120,9 +141,10 @@ class SpikingActivation(keras.layers.Layer):
         x = inputs
         s = ops.cast(self.sharpness, x.dtype)
         hard = ops.stop_gradient(self._hard(x))
-        if self.straight_through:
-            surrogate = self._surrogate(x)
-            hard = surrogate + ops.stop_gradient(hard - surrogate)
+        # Forward this adds exactly 0; backward it passes st · (the s = 0 gradient).
+        surrogate = self._surrogate(x)
+        st = ops.cast(self._straight_through, x.dtype)
+        hard = hard + st * (surrogate - ops.stop_gradient(surrogate))
         # Both branches are cheap element-wise maps; `where` keeps one graph for every s,
         # and its gradient reaches the soft branch only while s < 1.
         sharp = ops.greater_equal(s, 1.0 - SHARP_TOLERANCE)
