@@ -1,0 +1,210 @@
+"""Recording spikes, activity statistics and the sharpness sweep."""
+
+import math
+
+import keras
+import numpy as np
+import pytest
+
+import whetstone_lab as wl
+from whetstone_lab import spikes
+
+
+@pytest.fixture(scope="module")
+def dense():
+    keras.utils.set_random_seed(0)
+    return wl.models.dense_classifier((8, 8, 1), hidden=(32, 16), neurons_per_class=4)
+
+
+@pytest.fixture(scope="module")
+def x():
+    return np.random.default_rng(0).uniform(0, 1, (40, 8, 8, 1)).astype("float32")
+
+
+def test_record_keys_shapes_and_order(dense, x):
+    wl.set_sharpness(dense, 0.0)
+    rec = spikes.record(dense, x)
+    assert list(rec) == ["spikes_0", "spikes_1", "spikes_2"]
+    assert [v.shape for v in rec.values()] == [(40, 32), (40, 16), (40, 40)]
+
+
+def test_record_matches_the_model(dense, x):
+    wl.set_sharpness(dense, [1.0, 0.5, 0.0])
+    rec, out = spikes.record_with_output(dense, x)
+    np.testing.assert_allclose(out, dense.predict(x, verbose=0), atol=1e-6)
+    # The decoder applied to the recorded last layer gives the model's own output.
+    decoded = dense.get_layer("decode")(rec["spikes_2"])
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(decoded), out, atol=1e-6)
+    # Layer 0 is sharp here: its recorded output is binary.
+    assert set(np.unique(rec["spikes_0"])) <= {0.0, 1.0}
+
+
+def test_batches_and_single_sample_agree(dense, x):
+    wl.set_sharpness(dense, 0.3)
+    whole = spikes.record(dense, x, batch_size=64)
+    parts = spikes.record(dense, x, batch_size=7)
+    one = spikes.record(dense, x[5])
+    for name in whole:
+        np.testing.assert_allclose(whole[name], parts[name], atol=1e-6)
+        np.testing.assert_allclose(one[name][0], whole[name][5], atol=1e-6)
+
+
+def test_one_cached_function_and_sharpness_still_applies(x):
+    keras.utils.set_random_seed(1)
+    model = wl.models.dense_classifier((8, 8, 1), hidden=(16,), neurons_per_class=2)
+    rec = spikes.recorder(model)
+    assert spikes.recorder(model) is rec
+    wl.set_sharpness(model, 0.0)
+    soft = spikes.record(model, x)["spikes_0"]
+    wl.set_sharpness(model, 1.0)
+    sharp = spikes.record(model, x, batch_size=13)["spikes_0"]
+    spikes.record(model, x[:3])
+    assert rec.trace_count == 1
+    assert np.any((soft > 0) & (soft < 1))
+    assert set(np.unique(sharp)) <= {0.0, 1.0}
+
+
+def test_record_errors(dense, x):
+    plain = keras.Sequential([keras.Input((4,)), keras.layers.Dense(2)])
+    with pytest.raises(ValueError, match="no spiking layers"):
+        spikes.record(plain, np.zeros((1, 4)))
+    with pytest.raises(ValueError, match=r"shape \(3, 64\).*\(8, 8, 1\)"):
+        spikes.record(dense, np.zeros((3, 64)))
+    with pytest.raises(TypeError, match="Keras model"):
+        spikes.record("model", x)
+    with pytest.raises(ValueError, match="batch_size"):
+        spikes.record(dense, x, batch_size=0)
+    with pytest.raises(ValueError, match="empty"):
+        spikes.record(dense, np.zeros((0, 8, 8, 1)))
+
+
+def test_nested_spiking_layers_are_refused_clearly():
+    inner = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3),
+                              wl.SpikingBReLU(name="inner_spikes")], name="inner")
+    inp = keras.Input((4,))
+    outer = keras.Model(inp, keras.layers.Dense(2)(inner(inp)), name="outer")
+    with pytest.raises(ValueError, match="nested sub-model"):
+        spikes.record(outer, np.zeros((1, 4)))
+    assert list(spikes.record(inner, np.zeros((1, 4)))) == ["inner_spikes"]
+
+
+# -- activity ----------------------------------------------------------------------------
+def _gini_brute(r):
+    r = np.asarray(r, float)
+    return np.abs(r[:, None] - r[None, :]).sum() / (2 * len(r) ** 2 * r.mean())
+
+
+def test_gini_known_values():
+    assert spikes.gini([3, 3, 3, 3]) == 0.0
+    assert spikes.gini([0, 0, 0, 1]) == pytest.approx(0.75)
+    assert spikes.gini([1, 2, 3, 4]) == pytest.approx(0.25)
+    r = np.random.default_rng(3).uniform(0, 1, 50)
+    assert spikes.gini(r) == pytest.approx(_gini_brute(r))
+    assert math.isnan(spikes.gini([0, 0]))
+    with pytest.raises(ValueError, match="non-negative"):
+        spikes.gini([1, -1])
+    with pytest.raises(ValueError, match="at least one"):
+        spikes.gini([])
+
+
+def test_activity_on_a_hand_made_layer():
+    a = np.array([[0.0, 1.0, 0.5, 0.0],
+                  [0.0, 1.0, 0.0, 0.0]])
+    stats = spikes.activity({"layer": a})["layer"]
+    assert (stats.samples, stats.neurons) == (2, 4)
+    assert stats.firing_rate == pytest.approx(2.5 / 8)
+    assert stats.binary_fraction == pytest.approx(7 / 8)
+    assert stats.ramp_fraction == pytest.approx(1 / 8)
+    assert stats.silent_fraction == pytest.approx(2 / 4)  # neurons 0 and 3
+    assert stats.always_on_fraction == pytest.approx(1 / 4)  # neuron 1
+    assert stats.spikes_per_inference == pytest.approx((1.5 + 1.0) / 2)
+    assert stats.gini == pytest.approx(_gini_brute([0.0, 1.0, 0.25, 0.0]))
+
+
+def test_activity_treats_every_conv_position_as_a_neuron():
+    maps = np.zeros((3, 2, 2, 2))
+    maps[:, 0, 0, 1] = 1.0
+    stats = spikes.activity({"conv": maps})["conv"]
+    assert stats.neurons == 8
+    assert stats.always_on_fraction == pytest.approx(1 / 8)
+    assert stats.gini == pytest.approx(7 / 8)
+
+
+def test_activity_table_and_errors():
+    stats = spikes.activity({"a": np.ones((2, 3)), "b": np.zeros((2, 5))})
+    table = spikes.activity_table(stats)
+    lines = table.splitlines()
+    assert len(lines) == 4 and "Gini" in lines[0] and "firing rate" in lines[0]
+    assert lines[2].split("|")[1].strip() == "a" and "nan" in lines[3]
+    assert stats["a"].to_table().splitlines()[2] == lines[2]
+    with pytest.raises(TypeError, match="record"):
+        spikes.activity([np.ones((2, 2))])
+    with pytest.raises(ValueError, match="samples"):
+        spikes.activity({"x": np.ones(3)})
+
+
+# -- scores and the sweep ----------------------------------------------------------------
+def test_scores():
+    y = np.array([0, 1, 1])
+    p = np.array([[0.9, 0.1], [0.2, 0.8], [0.6, 0.4]])
+    assert spikes.accuracy(y, p) == pytest.approx(2 / 3)
+    assert spikes.mse(np.zeros(4), np.full(4, 0.5)) == pytest.approx(0.25)
+    masks = np.array([[[0, 1], [1, 1]]])
+    probs = np.eye(2)[np.array([[[0, 1], [0, 1]]])]
+    # class 0: inter 1, union 2; class 1: inter 2, union 3
+    assert spikes.mean_iou(masks, probs) == pytest.approx((1 / 2 + 2 / 3) / 2)
+    with pytest.raises(ValueError, match="labels of shape"):
+        spikes.accuracy(np.zeros((3, 1)), p)
+
+
+def test_sharpness_sweep_scores_and_restores(dense, x):
+    y = np.arange(len(x)) % 10
+    wl.set_sharpness(dense, [0.2, 0.4, 0.6])
+    before = wl.get_sharpness(dense)
+    sweep = spikes.sharpness_sweep(dense, x, y, values=[0.0, 0.5, 1.0])
+    assert wl.get_sharpness(dense) == before
+    assert sweep["metric"] == "accuracy"
+    np.testing.assert_allclose(sweep["values"], [0.0, 0.5, 1.0])
+    with wl.fully_sharp(dense):
+        expected = np.mean(dense.predict(x, verbose=0).argmax(-1) == y)
+    assert sweep["bottom_up"][-1] == pytest.approx(expected)
+    assert sweep["uniform"][-1] == pytest.approx(expected)
+    assert sweep["bottom_up"].shape == (3,)
+
+
+def test_sharpness_sweep_custom_score_and_errors(dense, x):
+    y = np.arange(len(x)) % 10
+    calls = []
+
+    def top2(y_true, y_pred):
+        calls.append(1)
+        return float(np.mean(np.any(np.argsort(y_pred, -1)[:, -2:] == y_true[:, None], -1)))
+
+    sweep = spikes.sharpness_sweep(dense, x, y, values=[0.0, 1.0], modes="uniform",
+                                   score=top2)
+    assert sweep["metric"] == "top2" and len(calls) == 2 and "bottom_up" not in sweep
+    before = wl.get_sharpness(dense)
+    with pytest.raises(ZeroDivisionError):
+        spikes.sharpness_sweep(dense, x, y, values=[0.7], score=lambda a, b: 1 / 0)
+    assert wl.get_sharpness(dense) == before
+    with pytest.raises(ValueError, match="modes"):
+        spikes.sharpness_sweep(dense, x, y, modes=("top_down",))
+    with pytest.raises(ValueError, match="output shape"):
+        spikes.sharpness_sweep(dense, x)  # a classifier needs y
+    with pytest.raises(TypeError, match="callable"):
+        spikes.sharpness_sweep(dense, x, y, score="f1")
+
+
+def test_sharpness_sweep_autoencoder_defaults_to_mse():
+    keras.utils.set_random_seed(2)
+    inp = keras.Input((6,))
+    h = wl.SpikingBReLU(name="code")(keras.layers.Dense(4)(inp))
+    out = wl.SpikingBReLU(name="out")(keras.layers.Dense(6)(h))
+    model = keras.Model(inp, out)
+    x = np.random.default_rng(0).uniform(0, 1, (10, 6)).astype("float32")
+    sweep = spikes.sharpness_sweep(model, x, values=[0.0, 1.0], modes=("uniform",))
+    assert sweep["metric"] == "mse"
+    wl.set_sharpness(model, 1.0)
+    expected = np.mean((model.predict(x, verbose=0) - x) ** 2)
+    wl.set_sharpness(model, 0.0)
+    assert sweep["uniform"][1] == pytest.approx(expected, rel=1e-5)

@@ -1,0 +1,471 @@
+"""Recording what the spiking layers emit, and statistics of that activity.
+
+:func:`record` runs a model once and returns the output of every spiking layer. All layers
+come out of one compiled function per model, cached, so dragging a sharpness slider (which
+only assigns the layers' sharpness variables) never re-traces anything.
+
+:func:`activity` turns a recording into per-layer statistics (firing rate, how binary the
+outputs are, silent neurons, the Gini coefficient of activity) and :func:`sharpness_sweep`
+scores a model at a range of global sharpness values.
+"""
+
+from __future__ import annotations
+
+import math
+import weakref
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import asdict, dataclass
+
+import keras
+import numpy as np
+
+from .layers import SoftmaxDecode
+from .sharpening import MODES, get_sharpness, set_sharpness, spiking_layers
+
+__all__ = [
+    "Recorder",
+    "recorder",
+    "record",
+    "record_with_output",
+    "LayerActivity",
+    "activity",
+    "activity_table",
+    "gini",
+    "accuracy",
+    "mse",
+    "mean_iou",
+    "sharpness_sweep",
+    "find_key",
+]
+
+
+# ----------------------------------------------------------------------------------------
+# Recording
+# ----------------------------------------------------------------------------------------
+class Recorder:
+    """One compiled function returning every spiking layer's output and the model's output.
+
+    Built once per model by :func:`recorder` and cached. The function is traced with a
+    batch dimension of unknown size, so batches of any size reuse the same trace; sharpness
+    lives in variables, so changing it needs no new trace either. ``trace_count`` counts the
+    traces (it stays at 1 in normal use).
+
+    Args:
+        model: a single-input Keras model whose spiking layers are reachable from its input
+            (Sequential or Functional; spiking layers inside nested sub-models are not).
+    """
+
+    def __init__(self, model: keras.Model):
+        layers = spiking_layers(model)
+        if not layers:
+            raise ValueError(
+                f"model {model.name!r} has no spiking layers (SpikingBReLU or SpikingSigmoid); "
+                "there is nothing to record."
+            )
+        inputs = _model_inputs(model)
+        try:
+            outputs = [layer.output for layer in layers]
+            self.graph = keras.Model(inputs, [*outputs, model.outputs[0]],
+                                     name=f"{model.name}_recorder")
+        except (ValueError, AttributeError) as err:
+            raise ValueError(
+                f"cannot reach the spiking layers of model {model.name!r} from its input "
+                f"({err}); record() needs them in the model's own graph, so pass the nested "
+                "sub-model that holds them instead."
+            ) from err
+        self.layer_names = [layer.name for layer in layers]
+        self.input_shape = tuple(inputs.shape[1:])
+        self.trace_count = 0
+        self._fn = self._compile()
+
+    def _forward(self, x):
+        self.trace_count += 1  # Python side effect: runs only while tracing
+        return self.graph(x, training=False)
+
+    def _compile(self) -> Callable:
+        if keras.backend.backend() != "tensorflow":
+            return self._forward
+        import tensorflow as tf
+
+        spec = tf.TensorSpec((None, *self.input_shape), tf.float32)
+        return tf.function(self._forward, input_signature=[spec], reduce_retracing=True)
+
+    def __call__(self, x, batch_size: int = 256) -> tuple[dict[str, np.ndarray], np.ndarray]:
+        """Run ``x`` through the model: ``({layer name: spikes}, model output)``."""
+        x = _check_input(x, self.input_shape)
+        batch_size = _check_batch_size(batch_size)
+        parts: list[list[np.ndarray]] = []
+        for start in range(0, len(x), batch_size):
+            out = self._fn(x[start:start + batch_size])
+            parts.append([keras.ops.convert_to_numpy(o) for o in out])
+        columns = [np.concatenate(col, axis=0) for col in zip(*parts, strict=True)]
+        spikes = dict(zip(self.layer_names, columns[:-1], strict=True))
+        return spikes, columns[-1]
+
+
+def _model_inputs(model):
+    if not isinstance(model, keras.Model):
+        raise TypeError(f"expected a Keras model, got {type(model).__name__}.")
+    try:
+        inputs = model.inputs
+    except AttributeError:
+        inputs = None
+    if not inputs:
+        raise ValueError(
+            f"model {model.name!r} has not been built: call it on data once, or give a "
+            "Sequential model a keras.Input, before recording its spikes."
+        )
+    if len(inputs) != 1:
+        raise ValueError(f"record() handles single-input models; {model.name!r} has "
+                         f"{len(inputs)} inputs.")
+    return inputs[0]
+
+
+def _check_input(x, input_shape: tuple) -> np.ndarray:
+    try:
+        x = np.asarray(x, dtype=np.float32)
+    except (TypeError, ValueError) as err:
+        raise TypeError(f"x must be a numeric array, got {type(x).__name__}.") from err
+    expected = tuple(input_shape)
+    if x.shape[1:] == expected:
+        pass
+    elif x.shape == expected:
+        x = x[None]  # one sample without its batch axis
+    else:
+        want = ", ".join(str(d) for d in expected)
+        raise ValueError(
+            f"x has shape {x.shape} but the model takes samples of shape {expected}: pass "
+            f"an array of shape (n, {want})."
+        )
+    if len(x) == 0:
+        raise ValueError("x is empty: pass at least one sample.")
+    return x
+
+
+def _check_batch_size(batch_size) -> int:
+    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)):
+        raise TypeError(f"batch_size must be a positive integer, got {batch_size!r}.")
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be a positive integer, got {batch_size}.")
+    return int(batch_size)
+
+
+_RECORDERS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def recorder(model: keras.Model) -> Recorder:
+    """The cached :class:`Recorder` of ``model`` (built on first use).
+
+    Example:
+        >>> rec = recorder(model)
+        >>> spikes, probabilities = rec(x_test)
+        >>> recorder(model) is rec
+        True
+    """
+    if not isinstance(model, keras.Model):
+        raise TypeError(f"expected a Keras model, got {type(model).__name__}.")
+    rec = _RECORDERS.get(model)
+    if rec is None:
+        rec = Recorder(model)
+        _RECORDERS[model] = rec
+    return rec
+
+
+def record(model: keras.Model, x, *, batch_size: int = 256) -> dict[str, np.ndarray]:
+    """The output of every spiking layer of ``model`` for inputs ``x``.
+
+    One forward pass per batch through one cached compiled function; the current
+    sharpness of the layers applies.
+
+    Args:
+        model: a single-input Keras model with spiking layers.
+        x: inputs of shape ``(n, *input_shape)`` (a single sample without the batch axis is
+            accepted too).
+        batch_size: samples per forward pass.
+
+    Returns:
+        ``{layer name: array of shape (n, *layer output shape)}`` in input-to-output order.
+
+    Example:
+        >>> spikes = record(model, data.x_test[:10])
+        >>> list(spikes)
+        ['spikes_0', 'spikes_1', 'spikes_2']
+    """
+    return recorder(model)(x, batch_size)[0]
+
+
+def record_with_output(model: keras.Model, x, *, batch_size: int = 256
+                       ) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """Like :func:`record`, plus the model's output from the same forward pass.
+
+    Example:
+        >>> spikes, probabilities = record_with_output(model, data.x_test)
+    """
+    return recorder(model)(x, batch_size)
+
+
+def find_key(model: keras.Model) -> np.ndarray | None:
+    """The N-hot key of the model's :class:`~whetstone_lab.layers.SoftmaxDecode`, or None."""
+    for layer in reversed(getattr(model, "layers", [])):
+        if isinstance(layer, SoftmaxDecode):
+            return layer.key
+    return None
+
+
+# ----------------------------------------------------------------------------------------
+# Activity statistics
+# ----------------------------------------------------------------------------------------
+def gini(values) -> float:
+    """Gini coefficient of non-negative ``values`` (0: all equal; → 1: one holds everything).
+
+    ``G = Σ_i Σ_j |r_i − r_j| / (2 n² r̄)`` for the ``n`` values ``r`` with mean ``r̄``.
+    Equal values give 0; one non-zero value among ``n`` gives ``(n − 1)/n``. All zeros
+    (nothing to share) give NaN.
+
+    Example:
+        >>> gini([1, 1, 1, 1])
+        0.0
+        >>> gini([0, 0, 0, 1])
+        0.75
+    """
+    r = np.sort(np.asarray(values, dtype=np.float64).ravel())
+    if r.size == 0:
+        raise ValueError("gini needs at least one value.")
+    if np.any(r < 0) or not np.all(np.isfinite(r)):
+        raise ValueError("gini needs finite, non-negative values (activity levels).")
+    total = r.sum()
+    if total == 0:
+        return math.nan
+    n = r.size
+    # Sorted form of the double sum: Σ_i (2i − n − 1)·r_(i) / (n·Σr), i = 1..n.
+    ranks = np.arange(1, n + 1)
+    return float(np.sum((2 * ranks - n - 1) * r) / (n * total))
+
+
+@dataclass(frozen=True)
+class LayerActivity:
+    """Activity of one spiking layer over a batch of ``samples`` inputs.
+
+    A *neuron* is one output unit; in a convolutional layer every (row, column, channel)
+    position is its own neuron, as on neuromorphic hardware.
+
+    Attributes:
+        name: layer name.
+        samples: number of inputs recorded.
+        neurons: number of neurons.
+        firing_rate: mean output over samples and neurons (for binary spikes: the fraction
+            of neurons that fire).
+        binary_fraction: fraction of outputs exactly 0 or exactly 1.
+        ramp_fraction: fraction of outputs strictly inside the ramp band, ``0 < a < 1``.
+        silent_fraction: fraction of neurons whose output is 0 for every sample.
+        always_on_fraction: fraction of neurons whose output is exactly 1 for every sample.
+        gini: Gini coefficient (see :func:`gini`) of the per-neuron mean outputs: 0 when
+            every neuron is equally active, near 1 when a few neurons do all the firing;
+            NaN for a layer that never fires.
+        spikes_per_inference: sum of the layer's outputs per sample, averaged over samples.
+    """
+
+    name: str
+    samples: int
+    neurons: int
+    firing_rate: float
+    binary_fraction: float
+    ramp_fraction: float
+    silent_fraction: float
+    always_on_fraction: float
+    gini: float
+    spikes_per_inference: float
+
+    def to_table(self) -> str:
+        """This layer as a one-row markdown table."""
+        return activity_table({self.name: self})
+
+
+def _layer_activity(name: str, outputs) -> LayerActivity:
+    a = np.asarray(outputs, dtype=np.float64)
+    if a.ndim < 2 or a.shape[0] == 0:
+        raise ValueError(
+            f"layer {name!r}: expected outputs of shape (samples, ...features) with at least "
+            f"one sample, got shape {a.shape}."
+        )
+    a = a.reshape(a.shape[0], -1)
+    per_neuron = a.mean(axis=0)
+    return LayerActivity(
+        name=name,
+        samples=int(a.shape[0]),
+        neurons=int(a.shape[1]),
+        firing_rate=float(a.mean()),
+        binary_fraction=float(np.mean((a == 0.0) | (a == 1.0))),
+        ramp_fraction=float(np.mean((a > 0.0) & (a < 1.0))),
+        silent_fraction=float(np.mean(np.all(a == 0.0, axis=0))),
+        always_on_fraction=float(np.mean(np.all(a == 1.0, axis=0))),
+        gini=gini(per_neuron),
+        spikes_per_inference=float(a.sum(axis=1).mean()),
+    )
+
+
+def activity(recording: Mapping[str, np.ndarray]) -> dict[str, LayerActivity]:
+    """Per-layer activity statistics of a recording from :func:`record`.
+
+    Args:
+        recording: ``{layer name: outputs of shape (samples, ...)}``.
+
+    Returns:
+        ``{layer name: LayerActivity}`` in the same order.
+
+    Example:
+        >>> stats = activity(record(model, x_test))
+        >>> print(activity_table(stats))
+    """
+    if not isinstance(recording, Mapping) or not recording:
+        raise TypeError("activity() takes the non-empty {layer name: outputs} dict that "
+                        f"record() returns, got {type(recording).__name__}.")
+    return {name: _layer_activity(name, out) for name, out in recording.items()}
+
+
+_COLUMNS = [
+    ("layer", "name", "{}"),
+    ("neurons", "neurons", "{:d}"),
+    ("firing rate", "firing_rate", "{:.3f}"),
+    ("binary", "binary_fraction", "{:.1%}"),
+    ("in ramp", "ramp_fraction", "{:.1%}"),
+    ("silent", "silent_fraction", "{:.1%}"),
+    ("always on", "always_on_fraction", "{:.1%}"),
+    ("Gini", "gini", "{:.3f}"),
+    ("spikes/inference", "spikes_per_inference", "{:.1f}"),
+]
+
+
+def activity_table(stats: Mapping[str, LayerActivity]) -> str:
+    """A markdown table (also readable as plain text) of :func:`activity` results."""
+    rows = [[fmt.format(asdict(s)[field]) for _, field, fmt in _COLUMNS] for s in stats.values()]
+    header = [title for title, _, _ in _COLUMNS]
+    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(header)]
+    def line(cells):
+        return "| " + " | ".join(c.rjust(w) for c, w in zip(cells, widths, strict=True)) + " |"
+
+    rule = "|" + "|".join("-" * (w + 1) + ":" for w in widths) + "|"
+    return "\n".join([line(header), rule, *(line(r) for r in rows)])
+
+
+# ----------------------------------------------------------------------------------------
+# Scores and the sharpness sweep
+# ----------------------------------------------------------------------------------------
+def accuracy(y_true, y_pred) -> float:
+    """Fraction of correct argmax predictions (per sample or per pixel)."""
+    y_true = np.asarray(y_true)
+    y_pred = np.asarray(y_pred)
+    if y_pred.shape[:-1] != y_true.shape:
+        raise ValueError(
+            f"accuracy needs integer labels of shape {y_pred.shape[:-1]} for predictions of "
+            f"shape {y_pred.shape}, got labels of shape {y_true.shape}."
+        )
+    return float(np.mean(np.argmax(y_pred, axis=-1) == y_true))
+
+
+def mse(y_true, y_pred) -> float:
+    """Mean squared error (e.g. of an autoencoder's reconstructions)."""
+    y_true = np.asarray(y_true, dtype=np.float64)
+    y_pred = np.asarray(y_pred, dtype=np.float64)
+    if y_true.shape != y_pred.shape:
+        raise ValueError(f"mse needs arrays of the same shape, got {y_true.shape} and "
+                         f"{y_pred.shape}.")
+    return float(np.mean((y_true - y_pred) ** 2))
+
+
+def mean_iou(y_true, y_pred) -> float:
+    """Mean intersection-over-union over the classes present in labels or predictions.
+
+    Args:
+        y_true: integer masks ``(n, h, w)``.
+        y_pred: class probabilities ``(n, h, w, classes)``.
+    """
+    y_true = np.asarray(y_true)
+    y_pred = np.asarray(y_pred)
+    if y_pred.shape[:-1] != y_true.shape:
+        raise ValueError(f"mean_iou needs masks of shape {y_pred.shape[:-1]} for predictions "
+                         f"of shape {y_pred.shape}, got {y_true.shape}.")
+    pred = np.argmax(y_pred, axis=-1)
+    ious = []
+    for c in range(y_pred.shape[-1]):
+        union = np.sum((y_true == c) | (pred == c))
+        if union:
+            ious.append(np.sum((y_true == c) & (pred == c)) / union)
+    return float(np.mean(ious))
+
+
+def _default_score(x, y, output) -> tuple[Callable, str]:
+    if y is None:
+        if output.shape != x.shape:
+            raise ValueError(
+                "sharpness_sweep without y compares the output with the input (an "
+                f"autoencoder), but the output shape {output.shape[1:]} differs from the "
+                f"input shape {x.shape[1:]}; pass y, or score=callable(y_true, y_pred)."
+            )
+        return mse, "mse"
+    return accuracy, "accuracy"
+
+
+def sharpness_sweep(
+    model: keras.Model,
+    x,
+    y=None,
+    *,
+    values: Sequence[float] = tuple(np.linspace(0.0, 1.0, 11)),
+    modes: Sequence[str] = MODES,
+    score: Callable | None = None,
+    batch_size: int = 256,
+) -> dict:
+    """Score ``model`` at each global sharpness in ``values`` for each mode.
+
+    The model's own sharpness is restored afterwards, even on error.
+
+    Args:
+        model: a model with spiking layers.
+        x: inputs.
+        y: targets. Integer labels (or masks) → accuracy by default; None → the output is
+            compared with ``x`` by mean squared error (autoencoders).
+        values: global sharpness values in [0, 1].
+        modes: any of ``"bottom_up"``, ``"uniform"``.
+        score: ``callable(y_true, y_pred) -> float`` replacing the default (e.g.
+            :func:`mse`, :func:`mean_iou`).
+        batch_size: samples per forward pass.
+
+    Returns:
+        ``{"values": array, "<mode>": array of scores per value, "metric": name}``.
+
+    Example:
+        >>> sweep = sharpness_sweep(model, data.x_test, data.y_test)
+        >>> sweep["bottom_up"][-1]  # accuracy fully sharp
+    """
+    values = np.asarray(values, dtype=np.float64)
+    if values.ndim != 1 or values.size == 0:
+        raise ValueError(f"values must be a non-empty 1-D sequence in [0, 1], got {values!r}.")
+    if isinstance(modes, str):
+        modes = (modes,)
+    for mode in modes:
+        if mode not in MODES:
+            raise ValueError(f"modes must be taken from {MODES}, got {mode!r}.")
+    if score is not None and not callable(score):
+        raise TypeError(f"score must be callable(y_true, y_pred) -> float, got {score!r}.")
+    rec = recorder(model)
+    x = _check_input(x, rec.input_shape)
+    saved = get_sharpness(model)
+    result: dict = {"values": values}
+    try:
+        for mode in modes:
+            scores = []
+            for v in values:
+                set_sharpness(model, float(v), mode=mode)
+                _, output = rec(x, batch_size)
+                if score is None:
+                    fn, name = _default_score(x, y, output)
+                else:
+                    fn, name = score, getattr(score, "__name__", "score")
+                target = x if y is None else y
+                scores.append(float(fn(target, output)))
+                result["metric"] = name
+            result[mode] = np.asarray(scores)
+    finally:
+        set_sharpness(model, saved)
+    return result
