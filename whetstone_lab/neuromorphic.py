@@ -400,7 +400,9 @@ class SpikingNetwork:
         events = np.diff(active.indptr).astype(np.int64)
         ops = active.astype(bool).astype(np.int64) @ stage.fan_out
         margin = np.abs(v - stage.threshold)
-        bound = _gamma(events + 2.0)[:, None] * mass + 2.0**-50 * mass
+        # Any float32 order (Keras) and our float64 sum both lie within these of the exact sum.
+        terms = events + 2.0
+        bound = (_gamma(terms) + terms * 2.0**-52)[:, None] * mass
         uncertain = margin <= bound
         if uncertain.any():
             # Exact when every term and every partial sum lies on a float32 grid.

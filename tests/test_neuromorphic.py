@@ -1,0 +1,352 @@
+"""The exact spiking simulator, its counts, and NIR export (DESIGN.md §1.4)."""
+
+from dataclasses import dataclass
+
+import keras
+import numpy as np
+import pytest
+
+import whetstone_lab as wl
+from whetstone_lab import neuromorphic as nm
+
+nir = pytest.importorskip("nir")
+
+
+# ----------------------------------------------------------------------------------------
+# Small trained models (few epochs: sharp, spiking, not necessarily accurate)
+# ----------------------------------------------------------------------------------------
+def _train(model, data, epochs: int, steps: int):
+    model.compile(keras.optimizers.Adam(3e-3), "sparse_categorical_crossentropy")
+    model.fit(data.x_train, data.y_train, epochs=epochs, batch_size=64, verbose=0,
+              callbacks=[wl.SimpleSharpener(start_epoch=1, steps=steps, per="batch")])
+    assert wl.is_fully_sharp(model)
+    return model
+
+
+@dataclass
+class Case:
+    model: keras.Model
+    net: nm.SpikingNetwork
+    reference: dict  # Keras predict: every spiking/pooling layer, and "decode"
+
+
+def _case(model, data) -> Case:
+    net = nm.to_spiking(model)
+    names = [*net.layer_names, "decode"]
+    return Case(model, net, nm.keras_spikes(net.source, data.x_test, names))
+
+
+@pytest.fixture(scope="module")
+def dense_case(digits):
+    keras.utils.set_random_seed(1)
+    model = wl.models.dense_classifier((8, 8, 1), hidden=(64, 32), neurons_per_class=4)
+    return _case(_train(model, digits, epochs=3, steps=10), digits)
+
+
+@pytest.fixture(scope="module")
+def conv_case(digits):
+    keras.utils.set_random_seed(2)
+    model = wl.models.conv_classifier((8, 8, 1), filters=(8, 16), dense=(32,),
+                                      neurons_per_class=4, batchnorm=True)
+    return _case(_train(model, digits, epochs=3, steps=8), digits)
+
+
+def _assert_same_spikes(result_spikes, reference):
+    reference = {k: v for k, v in reference.items() if k != "decode"}
+    assert list(result_spikes) == list(reference)  # same layers, same order
+    for name, ref in reference.items():
+        ref = np.asarray(ref)
+        assert set(np.unique(ref)) <= {0.0, 1.0}, name
+        got = result_spikes[name]
+        assert got.shape == ref.shape, name
+        mismatches = int((got != ref).sum())
+        assert mismatches == 0, f"{name}: {mismatches} spikes differ from Keras"
+
+
+def _assert_active(spikes):
+    for name, s in spikes.items():
+        rate = float(np.mean(s))
+        assert 0.01 < rate < 0.99, f"{name} fires at rate {rate:.3f}: trivial activity"
+
+
+# ----------------------------------------------------------------------------------------
+# Exact agreement with Keras on trained networks
+# ----------------------------------------------------------------------------------------
+def test_dense_model_agrees_with_keras_spike_for_spike(dense_case, digits):
+    result = dense_case.net.run(digits.x_test)
+    reference = dense_case.reference
+    assert list(reference) == ["spikes_0", "spikes_1", "spikes_2", "decode"]
+    _assert_same_spikes(result.spikes, reference)
+    _assert_active(result.spikes)
+    keras_classes = reference["decode"].argmax(-1)
+    np.testing.assert_array_equal(result.classes, keras_classes)
+    np.testing.assert_array_equal(result.output, reference["spikes_2"])
+    np.testing.assert_array_equal(dense_case.net.predict(digits.x_test[:50]),
+                                  keras_classes[:50])
+
+
+def test_conv_model_with_batchnorm_and_pooling_agrees_with_keras(conv_case, digits):
+    net = conv_case.net
+    assert any(isinstance(ly, keras.layers.BatchNormalization)
+               for ly in conv_case.model.layers)
+    # BatchNorm is folded: the reference is the folded model the network was built from.
+    assert not any(isinstance(ly, keras.layers.BatchNormalization)
+                   for ly in net.source.layers)
+    result = net.run(digits.x_test)
+    reference = conv_case.reference
+    assert {"pool_0", "pool_1", "conv_spikes_0", "spikes_1"} <= set(reference)
+    _assert_same_spikes(result.spikes, reference)
+    _assert_active(result.spikes)
+    np.testing.assert_array_equal(result.classes, reference["decode"].argmax(-1))
+
+
+def test_near_ties_follow_the_keras_call_they_are_resolved_against(conv_case, digits):
+    # batch_size=None resolves near-ties against one Keras call on the whole batch.
+    net = nm.to_spiking(conv_case.model, batch_size=None)
+    x = digits.x_test[:100]
+    result = net.run(x)
+    names = net.layer_names
+    probe = keras.Model(net.source.inputs, [net.source.get_layer(n).output for n in names])
+    reference = dict(zip(names, (np.asarray(o) for o in probe(x)), strict=True))
+    _assert_same_spikes(result.spikes, reference)
+
+
+# ----------------------------------------------------------------------------------------
+# NIR
+# ----------------------------------------------------------------------------------------
+@pytest.mark.parametrize("which", ["dense_case", "conv_case"])
+def test_nir_write_read_run_equals_keras(which, request, digits, tmp_path):
+    case = request.getfixturevalue(which)
+    net = case.net
+    path = tmp_path / f"{which}.nir"
+    nm.export_nir(net, path)
+    graph = nir.read(path)
+    kinds = {name: type(node).__name__ for name, node in graph.nodes.items()}
+    assert kinds["input"] == "Input" and kinds["output"] == "Output"
+    assert {kinds[name] for name in net.layer_names} == (
+        {"Threshold"})  # spiking layers and pooling ORs are Threshold nodes
+    assert len(graph.edges) == len(graph.nodes) - 1  # a chain
+    result = nm.run_nir(graph, digits.x_test)
+    _assert_same_spikes(result.spikes, case.reference)
+    np.testing.assert_array_equal(result.classes, case.reference["decode"].argmax(-1))
+    # From the path too, with the key read back from the metadata.
+    np.testing.assert_array_equal(nm.run_nir(str(path), digits.x_test[:20]).classes,
+                                  result.classes[:20])
+
+
+def _sequential(input_shape, *layers):
+    model = keras.Sequential([keras.Input(input_shape), *layers])
+    return model
+
+
+def test_conv_kernel_layout_and_same_padding_with_a_hand_made_2x2_conv(tmp_path):
+    conv = keras.layers.Conv2D(2, 2, padding="same", name="conv")
+    model = _sequential((3, 3, 2), conv, wl.SpikingBReLU(1.0, name="spikes"))
+    kernel = np.zeros((2, 2, 2, 2), np.float32)
+    kernel[0, 1, 1, 0] = 0.5  # tap (row 0, col 1), input channel 1 → output channel 0
+    kernel[1, 0, 0, 1] = 0.25  # tap (row 1, col 0), input channel 0 → output channel 1
+    kernel[1, 1, 0, 1] = 0.25
+    conv.set_weights([kernel, np.array([0.0, 0.0], np.float32)])
+    graph = nm.export_nir(model, tmp_path / "conv.nir")
+    node = graph.nodes["conv"]
+    assert node.weight.shape == (2, 2, 2, 2)  # (cout, cin, kh, kw)
+    assert node.weight[0, 1, 0, 1] == 0.5
+    assert node.weight[1, 0, 1, 0] == 0.25 and node.weight[1, 0, 1, 1] == 0.25
+    assert np.count_nonzero(node.weight) == 3
+    assert node.padding == "same"  # even kernel: Keras pads after, NIR's 'same' too
+    threshold = graph.nodes["spikes"].threshold
+    assert threshold.shape == (2, 3, 3) and threshold.dtype == np.float32
+    assert np.all(threshold == np.float32(0.49999997)) and np.all(threshold < 0.5)
+
+    # Output (i, j) sums x[i + di, j + dj] over the taps; 'same' pads one row/column after.
+    x = np.zeros((2, 3, 3, 2), np.float32)
+    x[0, 0, 1, 1] = 1.0  # output (0, 0) sees it through tap (0, 1): 0.5 on channel 0
+    x[1, 2, 0, 0] = 1.0  # output (1, 0) sees both through taps (1, 0), (1, 1):
+    x[1, 2, 1, 0] = 1.0  # 0.25 + 0.25 = 0.5 exactly on channel 1; output (1, 1) only 0.25
+    expected = np.zeros((2, 3, 3, 2), np.uint8)
+    expected[0, 0, 0, 0] = 1
+    expected[1, 1, 0, 1] = 1
+    keras_out = np.asarray(model(x))
+    np.testing.assert_array_equal(keras_out, expected)
+    result = nm.to_spiking(model).run(x)
+    np.testing.assert_array_equal(result.spikes["spikes"], expected)
+    np.testing.assert_array_equal(nm.run_nir(tmp_path / "conv.nir", x).spikes["spikes"],
+                                  expected)
+
+
+def test_flatten_after_conv_permutes_the_dense_rows_from_hwc_to_chw(tmp_path):
+    conv = keras.layers.Conv2D(2, 1, name="conv")
+    dense = keras.layers.Dense(12, name="dense")
+    model = _sequential((2, 3, 1), conv, wl.SpikingBReLU(1.0, name="conv_spikes"),
+                        keras.layers.Flatten(name="flatten"), dense,
+                        wl.SpikingBReLU(1.0, name="spikes"))
+    conv.set_weights([np.array([[[[1.0, -1.0]]]], np.float32), np.array([0.0, 1.0], np.float32)])
+    # Output neuron k copies the k-th element of Keras' HWC flattening.
+    dense.set_weights([np.eye(12, dtype=np.float32), np.zeros(12, np.float32)])
+    graph = nm.export_nir(model, tmp_path / "flat.nir")
+    assert isinstance(graph.nodes["flatten"], nir.Flatten)
+    np.testing.assert_array_equal(graph.nodes["flatten"].input_type["input"], [2, 2, 3])
+    weight = graph.nodes["dense"].weight  # (out, in) with inputs in CHW order
+    for h in range(2):
+        for w in range(3):
+            for c in range(2):
+                hwc, chw = (h * 3 + w) * 2 + c, (c * 2 + h) * 3 + w
+                assert weight[hwc, chw] == 1.0
+    assert np.count_nonzero(weight) == 12
+    rng = np.random.default_rng(0)
+    x = (rng.random((16, 2, 3, 1)) < 0.5).astype(np.float32)
+    keras_out = np.asarray(model(x))
+    assert 0 < keras_out.mean() < 1
+    np.testing.assert_array_equal(nm.run_nir(tmp_path / "flat.nir", x).spikes["spikes"],
+                                  keras_out)
+    np.testing.assert_array_equal(nm.to_spiking(model).run(x).output, keras_out)
+
+
+def test_dense_kernel_is_transposed_and_sigmoid_threshold_is_inclusive_at_zero():
+    dense = keras.layers.Dense(2, name="dense")
+    model = _sequential((3,), dense, wl.SpikingSigmoid(1.0, name="spikes"))
+    kernel = np.array([[0.5, -0.5], [0.25, 0.0], [-0.75, 1.0]], np.float32)
+    dense.set_weights([kernel, np.array([0.0, -0.5], np.float32)])
+    graph = nm.export_nir(model)
+    np.testing.assert_array_equal(graph.nodes["dense"].weight, kernel.T)
+    assert graph.nodes["spikes"].threshold[0] < 0.0  # nextafter(0, -inf): v > t ⇔ v >= 0
+    x = np.array([[0, 0, 0], [1, 0, 0], [0, 0, 1], [1, 1, 1], [0, 1, 0]], np.float32)
+    expected = (x @ kernel + [0.0, -0.5] >= 0).astype(np.uint8)  # exact: dyadic weights
+    assert expected[0, 0] == 1 and expected[2, 1] == 1  # ties at exactly 0 fire
+    np.testing.assert_array_equal(np.asarray(model(x)), expected)
+    np.testing.assert_array_equal(nm.to_spiking(model).run(x).output, expected)
+    np.testing.assert_array_equal(nm.run_nir(graph, x).output, expected)
+
+
+def test_a_near_tie_is_resolved_like_keras_float32():
+    # Exactly, 0.5 - 2**-30 < 0.5; in float32 the sum rounds to 0.5 and Keras fires.
+    dense = keras.layers.Dense(1, name="dense")
+    model = _sequential((2,), dense, wl.SpikingBReLU(1.0, name="spikes"))
+    dense.set_weights([np.array([[0.5], [-(2.0**-30)]], np.float32), np.zeros(1, np.float32)])
+    x = np.array([[1, 1], [1, 0], [0, 1]], np.float32)
+    expected = np.asarray(model.predict(x, verbose=0))
+    np.testing.assert_array_equal(expected[:, 0], [1, 1, 0])
+    result = nm.to_spiking(model).run(x)
+    np.testing.assert_array_equal(result.output, expected)
+    # Both the near-tie (row 0) and the exact tie (row 1) are resolved by Keras' op: with a
+    # weight of 2**-30 the common grid is too fine to certify the exact tie.
+    assert result.near_ties == {"spikes": 2}
+    np.testing.assert_array_equal(nm.run_nir(nm.export_nir(model), x).output, expected)
+
+
+# ----------------------------------------------------------------------------------------
+# Counts
+# ----------------------------------------------------------------------------------------
+def test_counts_match_formulas_on_a_tiny_dense_network():
+    d1, d2 = keras.layers.Dense(3, name="d1"), keras.layers.Dense(2, name="d2")
+    model = _sequential((4,), d1, wl.SpikingBReLU(1.0, name="s1"),
+                        d2, wl.SpikingBReLU(1.0, name="s2"))
+    d1.set_weights([np.array([[1, 0, 0], [0, 1, 0], [0, 0, 1], [1, 1, 1]], np.float32),
+                    np.zeros(3, np.float32)])
+    d2.set_weights([np.array([[1, 0], [1, 0], [0, 1]], np.float32),
+                    np.array([-0.75, 0], np.float32)])  # d2 neuron 0 needs 2 spikes
+    x = np.array([[0, 0, 0, 0], [1, 0, 0, 0], [0.5, 0.5, 0, 0], [0, 0, 0, 2.0]], np.float32)
+    result = nm.to_spiking(model).run(x)
+    s1 = (x @ d1.get_weights()[0] >= 0.5)
+    np.testing.assert_array_equal(result.spikes["s1"], s1)
+    np.testing.assert_array_equal(result.spike_counts["s1"], [0, 1, 2, 3])
+    # First layer: each non-zero input feeds 3 neurons; later: each spike feeds 2.
+    np.testing.assert_array_equal(result.synops["s1"], (x != 0).sum(1) * 3)
+    np.testing.assert_array_equal(result.synops["s2"], s1.sum(1) * 2)
+    counts = {c.name: c for c in result.counts}
+    assert counts["s1"].dense_macs == 4 * 3 and counts["s2"].dense_macs == 3 * 2
+    assert not counts["s1"].event_driven and counts["s2"].event_driven
+    assert counts["s2"].synops == pytest.approx(np.mean(s1.sum(1) * 2))
+    assert counts["s2"].input_events == pytest.approx(1.5)
+    assert result.total_dense_macs == 18
+
+
+def test_counts_match_formulas_on_a_tiny_conv_network():
+    c1 = keras.layers.Conv2D(2, 1, name="c1")
+    c2 = keras.layers.Conv2D(3, 3, padding="same", name="c2")
+    model = _sequential((4, 4, 1), c1, wl.SpikingBReLU(1.0, name="s1"),
+                        c2, wl.SpikingBReLU(1.0, name="s2"))
+    c1.set_weights([np.array([[[[1.0, -1.0]]]], np.float32), np.array([0, 1], np.float32)])
+    rng = np.random.default_rng(3)
+    c2.set_weights([rng.normal(size=(3, 3, 2, 3)).astype(np.float32), np.zeros(3, np.float32)])
+    x = (rng.random((5, 4, 4, 1)) < 0.4).astype(np.float32)
+    result = nm.to_spiking(model).run(x)
+    s1 = result.spikes["s1"].astype(int)
+    np.testing.assert_array_equal(s1, np.asarray(model.layers[1](model.layers[0](x))))
+    # A spike at (h, w) reaches every output whose 3×3 window covers it: the window-sums of
+    # the spike map (zero padded) count the spikes each output receives, times 3 channels.
+    padded = np.pad(s1.sum(-1), ((0, 0), (1, 1), (1, 1)))
+    window = sum(padded[:, i:i + 4, j:j + 4] for i in range(3) for j in range(3))
+    np.testing.assert_array_equal(result.synops["s2"], window.sum((1, 2)) * 3)
+    # Dense MACs: in-bounds taps of a 3×3 'same' conv on 4×4 are (3·4 − 2)² = 100 per
+    # (input channel, output channel) pair: 100 · 2 · 3.
+    counts = {c.name: c for c in result.counts}
+    assert counts["s2"].dense_macs == 600
+    assert counts["s1"].dense_macs == 16 * 2
+    table = result.summary(print_fn=None)
+    assert "s2" in table and "600" in table and "total" in table
+
+
+def test_summary_prints_the_table(dense_case, digits, capsys):
+    table = dense_case.net.summary(digits.x_test[:10])
+    assert table in capsys.readouterr().out
+    assert all(name in table for name in ("spikes_0", "spikes_1", "spikes_2"))
+
+
+# ----------------------------------------------------------------------------------------
+# Errors
+# ----------------------------------------------------------------------------------------
+def test_a_model_that_is_not_fully_sharp_is_refused_naming_the_layers():
+    model = wl.models.dense_classifier((8, 8, 1), hidden=(8, 8), neurons_per_class=2)
+    wl.set_sharpness(model, [1.0, 0.5, 0.0])
+    with pytest.raises(ValueError, match="not sharp") as err:
+        nm.to_spiking(model)
+    assert "'spikes_1'" in str(err.value) and "'spikes_2'" in str(err.value)
+    assert "'spikes_0'" not in str(err.value)
+
+
+@pytest.mark.parametrize("bad, name", [
+    (lambda: keras.layers.AveragePooling2D(2, name="avg"), "avg"),
+    (lambda: keras.layers.Activation("relu", name="relu"), "relu"),
+])
+def test_unsupported_layers_are_named(bad, name):
+    model = _sequential((4, 4, 1), keras.layers.Conv2D(2, 3, padding="same", name="c"),
+                        wl.SpikingBReLU(1.0, name="s"), bad(), keras.layers.Flatten(),
+                        keras.layers.Dense(4), wl.SpikingBReLU(1.0))
+    with pytest.raises(ValueError, match=f"'{name}'"):
+        nm.to_spiking(model)
+
+
+def test_an_lstm_is_refused_by_name():
+    model = _sequential((5, 3), keras.layers.LSTM(4, name="lstm"), keras.layers.Dense(2),
+                        wl.SpikingBReLU(1.0))
+    with pytest.raises(ValueError, match=r"'lstm' \(LSTM\)"):
+        nm.to_spiking(model)
+
+
+def test_structural_errors():
+    relu_dense = _sequential((3,), keras.layers.Dense(2, activation="relu", name="d"),
+                             wl.SpikingBReLU(1.0))
+    with pytest.raises(ValueError, match="'d' has activation 'relu'"):
+        nm.to_spiking(relu_dense)
+    no_spikes = _sequential((3,), keras.layers.Dense(2, name="d"))
+    with pytest.raises(ValueError, match="'d' is followed by nothing"):
+        nm.to_spiking(no_spikes)
+    with pytest.raises(TypeError, match="Keras model"):
+        nm.to_spiking("model")
+    with pytest.raises(ValueError, match="batch_size"):
+        nm.to_spiking(_sequential((3,), keras.layers.Dense(2), wl.SpikingBReLU(1.0)),
+                      batch_size=0)
+
+
+def test_bad_inputs_to_run_and_run_nir():
+    model = _sequential((3,), keras.layers.Dense(2, name="d"), wl.SpikingBReLU(1.0, name="s"))
+    net = nm.to_spiking(model)
+    with pytest.raises(ValueError, match=r"shape \(n, 3\)"):
+        net.run(np.zeros((2, 4)))
+    with pytest.raises(ValueError, match="no SoftmaxDecode"):
+        net.predict(np.zeros((2, 3)))
+    with pytest.raises(ValueError, match=r"shape \(n, 3\)"):
+        nm.run_nir(nm.export_nir(model), np.zeros((2, 5)))
+    with pytest.raises(TypeError, match="NIRGraph"):
+        nm.run_nir(42, np.zeros((2, 3)))
