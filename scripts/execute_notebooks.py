@@ -1,0 +1,157 @@
+"""Run the lesson notebooks end to end and store their outputs (``make notebooks``).
+
+Usage:
+    python scripts/execute_notebooks.py              # every notebooks/NN_*.ipynb, full mode
+    python scripts/execute_notebooks.py 00 02        # only the lessons whose name starts so
+    python scripts/execute_notebooks.py --fast --check-only   # time fast mode, write nothing
+    python scripts/execute_notebooks.py 01 --output-dir /tmp/out   # keep the originals
+
+Each notebook runs in a fresh ``python3`` kernel of the interpreter that runs this script
+(the project's virtualenv), with the notebook folder as working directory, ``WHETSTONE_FAST``
+unset (unless ``--fast``) and TensorFlow's C++ logging off. The stored outputs must be clean:
+no error, no stderr, no warning, no machine path, no progress-bar debris. A notebook whose
+outputs are not clean is reported and left unwritten, and the script exits with status 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import sys
+import time
+from pathlib import Path
+
+import nbformat
+from nbclient import NotebookClient
+from nbclient.exceptions import CellExecutionError
+
+ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOKS = ROOT / "notebooks"
+
+#: What must never appear in a stored text output, with the reason shown on failure.
+FORBIDDEN = [
+    (re.compile(r"(/work/|/root/|/home/|/tmp/|/Users/|[A-Z]:\\\\)"), "a machine path"),
+    (re.compile(r"\b\w*Warning\b|warnings\.warn"), "a warning"),
+    (re.compile(r"\r(?!\n)"), "a carriage return (progress-bar debris)"),
+    (re.compile(r"[━█▏▎▍▌▋▊▉]|\bETA\b|\d+/\d+ \[=*>?\.*\]"), "progress-bar debris"),
+    (re.compile(r"Traceback \(most recent call last\)"), "a traceback"),
+]
+
+
+def find_notebooks(selectors: list[str]) -> list[Path]:
+    """Lesson notebooks in order; ``selectors`` are name prefixes (``"01"``) or paths."""
+    lessons = sorted(NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
+    if not selectors:
+        return lessons
+    chosen: list[Path] = []
+    for sel in selectors:
+        path = Path(sel)
+        if path.suffix == ".ipynb" and path.exists():
+            chosen.append(path.resolve())
+            continue
+        matches = [nb for nb in lessons if nb.name.startswith(Path(sel).name)]
+        if not matches:
+            names = ", ".join(nb.name for nb in lessons) or "none"
+            raise SystemExit(f"no lesson notebook matches {sel!r}; the lessons are: {names}")
+        chosen.extend(matches)
+    return list(dict.fromkeys(chosen))
+
+
+def output_problems(nb: nbformat.NotebookNode) -> list[str]:
+    """Every reason the notebook's outputs may not be stored, as ``cell N: reason`` lines."""
+    problems = []
+    for index, cell in enumerate(nb.cells):
+        if cell.cell_type != "code":
+            continue
+        for out in cell.get("outputs", []):
+            kind = out.get("output_type")
+            if kind == "error":
+                problems.append(f"cell {index}: error {out.get('ename')}: {out.get('evalue')}")
+                continue
+            if kind == "stream" and out.get("name") == "stderr":
+                problems.append(f"cell {index}: stderr output {out.get('text', '')[:120]!r}")
+                continue
+            texts = [out.get("text", "")] if kind == "stream" else [
+                value for mime, value in out.get("data", {}).items()
+                if mime.startswith("text/") or mime == "application/json"
+            ]
+            for text in texts:
+                text = "".join(text) if isinstance(text, list) else str(text)
+                for pattern, reason in FORBIDDEN:
+                    found = pattern.search(text)
+                    if found:
+                        start = max(found.start() - 40, 0)
+                        problems.append(f"cell {index}: {reason}: {text[start:found.end() + 40]!r}")
+    return problems
+
+
+def execute(path: Path, *, fast: bool, timeout: int) -> tuple[nbformat.NotebookNode, float]:
+    """Run one notebook in a fresh kernel; return it with outputs and the wall time."""
+    nb = nbformat.read(path, as_version=4)
+    env_before = os.environ.copy()
+    os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
+    os.environ.pop("MPLBACKEND", None)  # the kernel's inline backend draws the figures
+    if fast:
+        os.environ["WHETSTONE_FAST"] = "1"
+    else:
+        os.environ.pop("WHETSTONE_FAST", None)
+    try:
+        client = NotebookClient(
+            nb, timeout=timeout, kernel_name="python3", record_timing=False,
+            store_widget_state=True, resources={"metadata": {"path": str(path.parent)}},
+        )
+        start = time.perf_counter()
+        client.execute()
+        return nb, time.perf_counter() - start
+    finally:
+        os.environ.clear()
+        os.environ.update(env_before)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("notebooks", nargs="*", help="name prefixes (e.g. 00 03) or paths")
+    parser.add_argument("--fast", action="store_true", help="run in fast mode (as CI does)")
+    parser.add_argument("--check-only", action="store_true",
+                        help="run and check, but do not write the outputs")
+    parser.add_argument("--output-dir", type=Path, default=None,
+                        help="write the executed notebooks here instead of in place")
+    parser.add_argument("--timeout", type=int, default=1200, help="seconds per cell")
+    args = parser.parse_args(argv)
+
+    failed = False
+    timings = []
+    for path in find_notebooks(args.notebooks):
+        name = path.name
+        print(f"running {name} ({'fast' if args.fast else 'full'} mode) ...", flush=True)
+        try:
+            nb, seconds = execute(path, fast=args.fast, timeout=args.timeout)
+        except CellExecutionError as err:
+            print(f"FAILED {name}: a cell raised\n{str(err)[-2000:]}", flush=True)
+            failed = True
+            timings.append((name, None))
+            continue
+        problems = output_problems(nb)
+        timings.append((name, seconds))
+        if problems:
+            failed = True
+            print(f"NOT WRITTEN {name}: its outputs are not clean:", flush=True)
+            for line in problems:
+                print("   ", line)
+        elif not args.check_only:
+            target = path if args.output_dir is None else args.output_dir / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            nbformat.write(nb, target)
+        print(f"{name}: {seconds:.1f} s", flush=True)
+
+    print("\nwall time per notebook:")
+    for name, seconds in timings:
+        print(f"  {name:55s} {'failed' if seconds is None else f'{seconds:6.1f} s'}")
+    total = sum(s for _, s in timings if s is not None)
+    print(f"  {'total':55s} {total:6.1f} s")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
