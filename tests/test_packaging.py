@@ -1,0 +1,73 @@
+"""The repository's set-up files agree with each other."""
+
+import re
+import sys
+from pathlib import Path
+
+import pytest
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    tomllib = pytest.importorskip("tomli")
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _name(requirement: str) -> str:
+    return re.split(r"[<>=!~\[ ;]", requirement.strip(), maxsplit=1)[0].lower().replace("_", "-")
+
+
+def _pyproject():
+    return tomllib.loads((ROOT / "pyproject.toml").read_text())
+
+
+def _environment_pip_section() -> list[str]:
+    lines = (ROOT / "environment.yml").read_text().splitlines()
+    start = next(i for i, line in enumerate(lines) if line.strip() == "- pip:")
+    indent = len(lines[start + 1]) - len(lines[start + 1].lstrip())
+    section = []
+    for line in lines[start + 1:]:
+        if not line.strip() or len(line) - len(line.lstrip()) < indent:
+            break
+        section.append(line.strip()[2:].strip())
+    return section
+
+
+def test_environment_yml_lists_the_same_dependencies_as_pyproject():
+    declared = sorted(_pyproject()["project"]["dependencies"])
+    pip_section = [r for r in _environment_pip_section() if not r.startswith("-e")]
+    assert sorted(pip_section) == declared, (
+        "environment.yml's pip section must list pyproject.toml's dependencies verbatim"
+    )
+    assert "-e ." in _environment_pip_section()
+
+
+def test_environment_yml_pins_python_311():
+    text = (ROOT / "environment.yml").read_text()
+    assert re.search(r"^\s*- python=3\.11\s*$", text, flags=re.M)
+
+
+def test_every_dependency_has_a_lower_bound():
+    project = _pyproject()["project"]
+    requirements = list(project["dependencies"])
+    for extra in project["optional-dependencies"].values():
+        requirements += extra
+    for requirement in requirements:
+        assert ">=" in requirement, f"{requirement!r} has no lower bound"
+
+
+def test_the_package_imports_without_network_or_log_noise():
+    import os
+    import subprocess
+
+    # The package itself must silence TensorFlow: no TF_CPP_MIN_LOG_LEVEL from outside.
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TF_")}
+    env["TF_ENABLE_ONEDNN_OPTS"] = "0"
+    result = subprocess.run(
+        [sys.executable, "-c", "import whetstone_lab as wl; print(wl.__version__)"],
+        capture_output=True, text=True, timeout=300, env=env,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == _pyproject()["project"]["version"]
+    assert result.stderr == "", result.stderr
