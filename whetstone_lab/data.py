@@ -528,6 +528,9 @@ class _SafeUnpickler(pickle.Unpickler):
         ("numpy._core.multiarray", "_reconstruct"),
         ("numpy.core.multiarray", "scalar"),
         ("numpy._core.multiarray", "scalar"),
+        # Python 3's protocol-2 pickles spell bytes as _codecs.encode(str, "latin1"):
+        # a pure function from str to bytes.
+        ("_codecs", "encode"),
     }
 
     def find_class(self, module, name):
