@@ -1,0 +1,224 @@
+"""Dashboards, driven headlessly by setting their controls' values."""
+
+import base64
+import gc
+from io import BytesIO
+
+import keras
+import numpy as np
+import pytest
+from matplotlib.figure import Figure
+from PIL import Image
+
+import whetstone_lab as wl
+from whetstone_lab import spikes, widgets
+
+
+@pytest.fixture(scope="module")
+def x():
+    return np.random.default_rng(0).uniform(0, 1, (24, 8, 8, 1)).astype("float32")
+
+
+@pytest.fixture(scope="module")
+def y():
+    return np.arange(24) % 10
+
+
+@pytest.fixture(scope="module")
+def _dense_model():
+    keras.utils.set_random_seed(0)
+    return wl.models.dense_classifier((8, 8, 1), hidden=(32, 16), neurons_per_class=4)
+
+
+@pytest.fixture()
+def dense(_dense_model):
+    wl.set_sharpness(_dense_model, 0.0)  # each test starts from the float network
+    return _dense_model
+
+
+def _binary(arr):
+    arr = np.ma.filled(np.ma.asarray(arr, dtype=float), np.nan)
+    values = arr[~np.isnan(arr)]
+    return values.size > 0 and set(np.unique(values)) <= {0.0, 1.0}
+
+
+def test_activation_explorer_slider_redraws():
+    explorer = widgets.activation_explorer(0.2)
+    before = explorer.image.value
+    assert before[:4] == b"\x89PNG"
+    explorer.slider.value = 0.9
+    assert explorer.image.value != before
+    assert "sharpness 0.90" in explorer.view.ax.get_title()
+    assert explorer.slider.continuous_update is False
+    assert isinstance(explorer.snapshot(), Figure)
+
+
+def test_slider_sets_sharpness_and_redraws(dense, x, y):
+    explorer = widgets.sharpness_explorer(dense, x, y)
+    assert explorer.task == "classification"
+    assert explorer.slider.continuous_update is False
+    before = explorer.image.value
+    explorer.slider.value = 0.5
+    assert wl.get_sharpness(dense) == pytest.approx([1.0, 0.5, 0.0])
+    assert explorer.image.value != before
+    explorer.mode.value = "uniform"
+    assert wl.get_sharpness(dense) == pytest.approx([0.5, 0.5, 0.5])
+    acc = spikes.accuracy(y, dense.predict(x, verbose=0))
+    assert f"accuracy {acc:.3f}" in explorer.score.value
+
+
+def test_fully_sharp_shows_only_binary_spikes(dense, x, y):
+    explorer = widgets.sharpness_explorer(dense, x, y)
+    explorer.slider.value = 1.0
+    shown = explorer.view.spike_images()
+    assert len(shown) == 4  # three layers and the output code
+    assert all(_binary(a) for a in shown.values())
+    explorer.slider.value = 0.0
+    assert not all(_binary(a) for a in explorer.view.spike_images().values())
+
+
+def test_sliders_never_retrace(dense, x, y):
+    explorer = widgets.sharpness_explorer(dense, x, y)
+    for value in (0.1, 0.6, 1.0, 0.3):
+        explorer.slider.value = value
+    explorer.sample.value = 5
+    assert spikes.recorder(dense).trace_count == 1
+
+
+def test_sample_picker_changes_the_picture_not_the_model(dense, x, y):
+    explorer = widgets.sharpness_explorer(dense, x, y)
+    sharpness, before = wl.get_sharpness(dense), explorer.image.value
+    explorer.sample.value = 7
+    assert explorer.image.value != before
+    assert wl.get_sharpness(dense) == sharpness
+    assert explorer.view.input_ax.get_title().startswith("input #7")
+
+
+def test_per_layer_sliders(dense, x, y):
+    explorer = widgets.sharpness_explorer(dense, x, y, per_layer=True)
+    assert list(explorer.layer_sliders) == ["spikes_0", "spikes_1", "spikes_2"]
+    explorer.layer_sliders["spikes_1"].value = 0.75
+    assert wl.get_sharpness(dense) == pytest.approx([0.0, 0.75, 0.0])
+    assert explorer.slider.value == pytest.approx(0.25)
+    explorer.slider.value = 0.5
+    assert [s.value for s in explorer.layer_sliders.values()] == pytest.approx([1.0, 0.5, 0.0])
+
+
+def test_restore_and_close_put_the_original_sharpness_back(dense, x, y):
+    wl.set_sharpness(dense, [0.3, 0.2, 0.1])
+    explorer = widgets.sharpness_explorer(dense, x, y, per_layer=True)
+    explorer.slider.value = 1.0
+    explorer.restore()
+    assert wl.get_sharpness(dense) == pytest.approx([0.3, 0.2, 0.1])
+    assert explorer.slider.value == pytest.approx(0.2)
+    explorer.slider.value = 0.9
+    explorer.close()
+    assert wl.get_sharpness(dense) == pytest.approx([0.3, 0.2, 0.1])
+
+
+def test_garbage_collection_does_not_reset_the_model(dense, x, y):
+    explorer = widgets.sharpness_explorer(dense, x, y)
+    explorer.slider.value = 1.0
+    del explorer
+    gc.collect()
+    assert wl.get_sharpness(dense) == [1.0, 1.0, 1.0]
+
+
+def test_static_fallbacks(dense, x, y):
+    explorer = widgets.sharpness_explorer(dense, x, y, class_names=list("abcdefghij"))
+    explorer.slider.value = 1.0
+    bundle = explorer._repr_mimebundle_()
+    assert "application/vnd.jupyter.widget-view+json" in bundle
+    assert base64.b64decode(bundle["image/png"]) == explorer.image.value
+    fig = explorer.snapshot()
+    assert isinstance(fig, Figure) and len(fig.axes) == 6
+    assert "global sharpness 1.00" in fig.get_suptitle()
+    # The snapshot shows what the widget shows.
+    frame = np.asarray(Image.open(BytesIO(explorer.image.value)).convert("L"), float)
+    fig.suptitle("")
+    fig.set_dpi(widgets._DPI)
+    from whetstone_lab import plots
+
+    still = np.asarray(Image.open(BytesIO(plots.to_png(fig))).convert("L"), float)
+    assert frame.shape == still.shape
+
+
+def test_bad_arguments(dense, x, y):
+    plain = keras.Sequential([keras.Input((8, 8, 1)), keras.layers.Flatten(),
+                              keras.layers.Dense(2)])
+    with pytest.raises(ValueError, match="no spiking layers"):
+        widgets.sharpness_explorer(plain, x)
+    with pytest.raises(ValueError, match="y has 3 entries"):
+        widgets.sharpness_explorer(dense, x, y[:3])
+    with pytest.raises(ValueError, match="task must be one of"):
+        widgets.sharpness_explorer(dense, x, y, task="regression")
+    with pytest.raises(ValueError, match="input shape"):
+        widgets.sharpness_explorer(dense, x, y, task="autoencoder")
+    with pytest.raises(ValueError, match=r"shape \(24, 64\)"):
+        widgets.sharpness_explorer(dense, x.reshape(24, 64), y)
+    with pytest.raises(TypeError, match="per_layer"):
+        widgets.sharpness_explorer(dense, x, y, per_layer="yes")
+
+
+def _autoencoder():
+    inp = keras.Input((8, 8, 1))
+    h = wl.SpikingBReLU(name="code")(keras.layers.Dense(12)(keras.layers.Flatten()(inp)))
+    out = wl.SpikingBReLU(name="pixels")(keras.layers.Dense(64)(h))
+    return keras.Model(inp, keras.layers.Reshape((8, 8, 1))(out), name="ae")
+
+
+def _segmenter():
+    key = wl.make_key(3, 6)
+    inp = keras.Input((8, 8, 1))
+    h = wl.SpikingBReLU(name="conv_spikes")(keras.layers.Conv2D(4, 3, padding="same")(inp))
+    code = wl.SpikingBReLU(name="pixel_code")(keras.layers.Conv2D(6, 1)(h))
+    return keras.Model(inp, wl.SoftmaxDecode(key, name="decode")(code), name="seg")
+
+
+def test_autoencoder_view(x):
+    keras.utils.set_random_seed(0)
+    model = _autoencoder()
+    explorer = widgets.sharpness_explorer(model, x)
+    assert explorer.task == "autoencoder"
+    explorer.slider.value = 1.0
+    out = model.predict(x, verbose=0)
+    assert f"MSE {np.mean((out - x) ** 2):.3f}" in explorer.score.value
+    np.testing.assert_allclose(explorer.view.out_im.get_array(), out[0, ..., 0], atol=1e-6)
+
+
+def test_segmentation_view(x):
+    keras.utils.set_random_seed(0)
+    model = _segmenter()
+    masks = (x[..., 0] > 0.5).astype(int) * 2
+    explorer = widgets.sharpness_explorer(model, x, masks)
+    assert explorer.task == "segmentation"
+    explorer.slider.value = 1.0
+    pred = model.predict(x, verbose=0)
+    assert f"mean IoU {spikes.mean_iou(masks, pred):.3f}" in explorer.score.value
+    np.testing.assert_array_equal(explorer.view.out_im.get_array(), pred[0].argmax(-1))
+    np.testing.assert_array_equal(explorer.view.target_im.get_array(), masks[0])
+    with pytest.raises(ValueError, match="SoftmaxDecode"):
+        widgets.sharpness_explorer(_autoencoder(), x, task="segmentation")
+
+
+def test_live_training_updates_each_epoch(x, y):
+    keras.utils.set_random_seed(0)
+    model = wl.models.dense_classifier((8, 8, 1), hidden=(16,), neurons_per_class=2)
+    # Eager: two tiny epochs cost less than compiling a train step.
+    model.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"],
+                  run_eagerly=True)
+    live = widgets.LiveTraining(x[:1], display=False)
+    frames = []
+
+    class Grab(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            frames.append(live.spikes_image.value)
+
+    model.fit(x, y, epochs=2, batch_size=8, verbose=0,
+              callbacks=[wl.SimpleSharpener(start_epoch=0, steps=1), live, Grab()])
+    assert live.history["sharpness"] == [0.0, 0.5]
+    assert len(frames) == 2 and frames[0] != frames[1]
+    assert live.history_image.value[:4] == b"\x89PNG"
+    assert live.view.input_ax.get_title().startswith("epoch 2")
+    with pytest.raises(ValueError, match="every"):
+        widgets.LiveTraining(x[:1], every=0)

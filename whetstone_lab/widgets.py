@@ -1,0 +1,388 @@
+"""Interactive dashboards for JupyterLab 4 / ipywidgets 8: thin wiring over plots and spikes.
+
+Every dashboard keeps one matplotlib Figure per view. A control change updates the
+artists' data in place, renders the Figure with Agg and puts the PNG bytes into an
+``ipywidgets.Image``: that works in any front-end and is testable without a kernel.
+Sharpness changes only assign the layers' sharpness variables, and the model is run through
+the cached compiled function of :func:`whetstone_lab.spikes.recorder`, so nothing is
+re-traced while a slider moves. Sliders report on release (``continuous_update=False``), so
+dragging never queues a backlog of forward passes.
+
+Static fallback: a stored notebook opened where widgets cannot run (GitHub, nbviewer, a
+notebook without its kernel) still needs a picture. Each dashboard therefore adds an
+``image/png`` of its current view to its display data, next to the widget view; JupyterLab
+shows the live widget, renderers without widget support show the PNG. ``snapshot()``
+returns the current view as an independent Figure for anyone who wants it explicitly.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Sequence
+
+import ipywidgets as widgets
+import keras
+import numpy as np
+from matplotlib.figure import Figure
+
+from . import plots, spikes
+from .layers import check_sharpness
+from .sharpening import MODES, get_sharpness, global_sharpness, set_sharpness
+
+__all__ = [
+    "ActivationExplorer",
+    "activation_explorer",
+    "SharpnessExplorer",
+    "sharpness_explorer",
+    "LiveTraining",
+    "TASKS",
+]
+
+TASKS = ("auto", "classification", "autoencoder", "segmentation")
+_DPI = 80  # small PNGs render and travel faster; the figures are sized for it
+
+
+class _PngFallback:
+    """Adds a PNG of the widget's current image to its display data (see module docs)."""
+
+    image: widgets.Image
+
+    def _repr_mimebundle_(self, **kwargs):
+        data = super()._repr_mimebundle_(**kwargs)
+        if data is not None and self.image.value:
+            data["image/png"] = base64.b64encode(self.image.value).decode("ascii")
+        return data
+
+
+def _slider(description: str, value: float, step: float) -> widgets.FloatSlider:
+    return widgets.FloatSlider(
+        value=value, min=0.0, max=1.0, step=step, description=description,
+        continuous_update=False, readout_format=".3f",
+        style={"description_width": "initial"}, layout=widgets.Layout(width="420px"),
+    )
+
+
+# ----------------------------------------------------------------------------------------
+# The activation on its own
+# ----------------------------------------------------------------------------------------
+class ActivationExplorer(_PngFallback, widgets.VBox):
+    """A sharpness slider driving the activation and its gradient.
+
+    Attributes:
+        slider: the sharpness slider.
+        image: the rendered plot (PNG bytes in ``image.value``).
+        view: the :class:`~whetstone_lab.plots.ActivationPlot` behind it.
+    """
+
+    def __init__(self, sharpness: float = 0.0, *, step: float = 0.01):
+        self.view = plots.ActivationPlot(sharpness)
+        self.view.figure.set_dpi(_DPI)
+        plots.freeze_layout(self.view.figure)
+        self.slider = _slider("sharpness", check_sharpness(sharpness), step)
+        self.image = widgets.Image(format="png")
+        super().__init__([self.slider, self.image])
+        self.slider.observe(self._on_change, names="value")
+        self._render()
+
+    def _on_change(self, change) -> None:
+        self.view.update(change["new"])
+        self._render()
+
+    def _render(self) -> None:
+        self.image.value = plots.to_png(self.view.figure)
+
+    def snapshot(self) -> Figure:
+        """The current view as a new Figure."""
+        return plots.activation(self.slider.value)
+
+
+def activation_explorer(sharpness: float = 0.0) -> ActivationExplorer:
+    """A slider from bounded ReLU (0) to step (1) with the activation and its gradient.
+
+    Example:
+        >>> wl.widgets.activation_explorer(0.5)
+    """
+    return ActivationExplorer(sharpness)
+
+
+# ----------------------------------------------------------------------------------------
+# A model's spikes and score against sharpness
+# ----------------------------------------------------------------------------------------
+def _detect_task(model: keras.Model, x: np.ndarray, task: str) -> str:
+    if task not in TASKS:
+        raise ValueError(f"task must be one of {TASKS}, got {task!r}.")
+    key = spikes.find_key(model)
+    out_shape = tuple(model.outputs[0].shape[1:])
+    if task == "auto":
+        if key is not None and len(out_shape) == 1:
+            return "classification"
+        if key is not None and len(out_shape) == 3:
+            return "segmentation"
+        if out_shape == tuple(x.shape[1:]):
+            return "autoencoder"
+        raise ValueError(
+            f"cannot tell the task of model {model.name!r} (output shape {out_shape}, input "
+            f"shape {tuple(x.shape[1:])}); pass task= one of {TASKS[1:]}."
+        )
+    if task in ("classification", "segmentation") and key is None:
+        raise ValueError(f"task={task!r} needs a model ending in SoftmaxDecode (an N-hot "
+                         f"classifier); {model.name!r} has none.")
+    if task == "autoencoder" and out_shape != tuple(x.shape[1:]):
+        raise ValueError(f"task='autoencoder' needs the output shape {out_shape} to equal the "
+                         f"input shape {tuple(x.shape[1:])}.")
+    return task
+
+
+class SharpnessExplorer(_PngFallback, widgets.VBox):
+    """Move the sharpness of a model and watch its spikes and its score change.
+
+    Shows :class:`~whetstone_lab.plots.NetworkOverview` for the chosen sample (input, every
+    spiking layer, the output: class code and probabilities, a reconstruction, or a mask)
+    and the score on all of ``x`` at the current sharpness.
+
+    Attributes:
+        slider: global sharpness (bottom-up or uniform, see ``mode``).
+        mode: toggle between ``"bottom_up"`` and ``"uniform"``.
+        sample: which sample of ``x`` to show.
+        layer_sliders: ``{layer name: slider}`` when ``per_layer=True``, else empty.
+        score: text with the current score.
+        image: the rendered overview (PNG bytes in ``image.value``).
+        view: the :class:`~whetstone_lab.plots.NetworkOverview` behind it.
+
+    The model's sharpness when the explorer was made is kept: :meth:`restore` puts it back,
+    and :meth:`close` restores before closing.
+    """
+
+    def __init__(self, model: keras.Model, x, y=None, *, task: str = "auto",
+                 per_layer: bool = False, class_names: Sequence[str] | None = None,
+                 step: float = 0.05):
+        self.model = model
+        self._rec = spikes.recorder(model)  # raises for models without spiking layers
+        self.x = spikes._check_input(x, self._rec.input_shape)
+        self.y = None if y is None else np.asarray(y)
+        if self.y is not None and len(self.y) != len(self.x):
+            raise ValueError(f"y has {len(self.y)} entries but x has {len(self.x)} samples.")
+        if not isinstance(per_layer, bool):
+            raise TypeError(f"per_layer must be True or False, got {per_layer!r}.")
+        self.task = _detect_task(model, self.x, task)
+        self._original = get_sharpness(model)
+        self._busy = False
+
+        self.slider = _slider("global sharpness", global_sharpness(model), step)
+        self.mode = widgets.ToggleButtons(
+            options=[("bottom-up", "bottom_up"), ("uniform", "uniform")], value=MODES[0],
+            description="mode", style={"button_width": "90px"},
+        )
+        self.sample = widgets.IntSlider(value=0, min=0, max=len(self.x) - 1,
+                                        description="sample", continuous_update=False)
+        self.layer_sliders = {}
+        if per_layer:
+            for name, s in zip(self._rec.layer_names, self._original, strict=True):
+                self.layer_sliders[name] = _slider(name, s, step)
+        self.score = widgets.HTML()
+        self.image = widgets.Image(format="png")
+
+        self._run()
+        self.view = plots.NetworkOverview(
+            model, self.x, index=0, record=self._record, output=self._output,
+            class_names=class_names, y=self.y,
+        )
+        self.view.figure.set_dpi(_DPI)
+        self._renderer = plots.BlitRenderer(self.view.figure, self.view.dynamic_artists())
+        controls = [widgets.HBox([self.slider, self.mode]), self.sample,
+                    *self.layer_sliders.values(), self.score]
+        super().__init__([*controls, self.image])
+        self.slider.observe(self._on_global, names="value")
+        self.mode.observe(self._on_global, names="value")
+        self.sample.observe(lambda _: self._refresh(run=False), names="value")
+        for name, sl in self.layer_sliders.items():
+            sl.observe(lambda change, n=name: self._on_layer(n, change), names="value")
+        self._refresh(run=False)
+
+    # -- model side ------------------------------------------------------------------
+    def _run(self) -> None:
+        self._record, self._output = self._rec(self.x)
+        self.score.value = self._score_text()
+
+    def current_score(self) -> tuple[str, float] | None:
+        """``(metric, value)`` on all of ``x`` at the current sharpness, or None."""
+        out = self._output
+        if self.task == "classification":
+            return None if self.y is None else ("accuracy", spikes.accuracy(self.y, out))
+        if self.task == "segmentation":
+            return None if self.y is None else ("mean IoU", spikes.mean_iou(self.y, out))
+        target = self.x if self.y is None else self.y
+        return "MSE", spikes.mse(target, out)
+
+    def _score_text(self) -> str:
+        layers = ", ".join(f"{s:.2f}" for s in get_sharpness(self.model))
+        score = self.current_score()
+        text = f"layer sharpness [{layers}]"
+        if score is not None:
+            text = f"<b>{score[0]} {score[1]:.3f}</b> on {len(self.x)} samples &nbsp; {text}"
+        return text
+
+    # -- events ----------------------------------------------------------------------
+    def _on_global(self, _change=None) -> None:
+        if self._busy:
+            return
+        values = set_sharpness(self.model, float(self.slider.value), mode=self.mode.value)
+        self._sync(layer_values=values)
+        self._refresh(run=True)
+
+    def _on_layer(self, name: str, change) -> None:
+        if self._busy:
+            return
+        i = self._rec.layer_names.index(name)
+        values = get_sharpness(self.model)
+        values[i] = float(change["new"])
+        set_sharpness(self.model, values)
+        self._sync(global_value=global_sharpness(self.model))
+        self._refresh(run=True)
+
+    def _sync(self, *, layer_values=None, global_value=None) -> None:
+        """Move the other sliders to match without triggering their handlers."""
+        self._busy = True
+        try:
+            if layer_values is not None:
+                for sl, v in zip(self.layer_sliders.values(), layer_values, strict=False):
+                    sl.value = v
+            if global_value is not None:
+                self.slider.value = global_value
+        finally:
+            self._busy = False
+
+    def _refresh(self, *, run: bool) -> None:
+        if run:
+            self._run()
+        self.view.update(self.sample.value, record=self._record, output=self._output)
+        self.image.value = self._renderer.png()
+
+    # -- public ----------------------------------------------------------------------
+    def restore(self) -> None:
+        """Put back the sharpness the model had when the explorer was made."""
+        set_sharpness(self.model, self._original)
+        self._sync(layer_values=self._original, global_value=global_sharpness(self.model))
+        if self.image.value:
+            self._refresh(run=True)
+
+    def close(self) -> None:
+        """Restore the model's original sharpness, then close the widget."""
+        self.restore()
+        super().close()
+
+    def __del__(self):
+        # Garbage collection closes widgets too; it must not reset a model the user has
+        # moved on with, so only an explicit close() restores.
+        widgets.VBox.close(self)
+
+    def snapshot(self) -> Figure:
+        """The current view as a new, independent Figure (for static pages and files)."""
+        fig = plots.network_overview(self.model, self.x, index=self.sample.value,
+                                     record=self._record, output=self._output,
+                                     class_names=self.view.class_names, y=self.y)
+        score = self.current_score()
+        if score is not None:
+            fig.suptitle(f"global sharpness {global_sharpness(self.model):.2f} "
+                         f"({self.mode.value.replace('_', '-')}): {score[0]} {score[1]:.3f}")
+        return fig
+
+
+def sharpness_explorer(model: keras.Model, x, y=None, *, task: str = "auto",
+                       per_layer: bool = False,
+                       class_names: Sequence[str] | None = None) -> SharpnessExplorer:
+    """A dashboard: sharpness slider, bottom-up/uniform toggle, sample picker, spikes, score.
+
+    Args:
+        model: a model with spiking layers.
+        x: inputs; the score is computed on all of them at each change (256 keep it snappy).
+        y: labels (classification), masks (segmentation) or targets (autoencoder; default x).
+        task: ``"auto"`` (from the model's output), ``"classification"``, ``"autoencoder"``
+            or ``"segmentation"``.
+        per_layer: add one slider per spiking layer.
+        class_names: names of the classes.
+
+    Example:
+        >>> explorer = wl.widgets.sharpness_explorer(model, data.x_test[:256],
+        ...                                          data.y_test[:256])
+        >>> explorer            # live in JupyterLab, a PNG elsewhere
+        >>> explorer.restore()  # the trained sharpness again
+    """
+    return SharpnessExplorer(model, x, y, task=task, per_layer=per_layer,
+                             class_names=class_names)
+
+
+# ----------------------------------------------------------------------------------------
+# Watching training
+# ----------------------------------------------------------------------------------------
+class LiveTraining(keras.callbacks.Callback):
+    """Redraw one sample's spikes and the training curves after every epoch.
+
+    Displays itself once when training begins (inside IPython), then updates two images in
+    place. Put it last in the callback list so it sees the ``sharpness`` and
+    ``spiking_accuracy`` that sharpeners and the spiking evaluator add to the logs.
+
+    Args:
+        x_sample: inputs; sample ``index`` is shown.
+        index: which sample of ``x_sample`` to show.
+        class_names: names of the classes.
+        every: redraw every this many epochs.
+        display: show the widget when training begins (False: only build it, e.g. in tests).
+
+    Attributes:
+        widget: the ``VBox`` with the spikes image and the history image.
+        history: the epoch logs collected so far (``{name: [value per epoch]}``).
+
+    Example:
+        >>> model.fit(x, y, epochs=20, callbacks=[wl.SimpleSharpener(5, 3),
+        ...           wl.widgets.LiveTraining(data.x_test[:1])])
+    """
+
+    def __init__(self, x_sample, *, index: int = 0, class_names: Sequence[str] | None = None,
+                 every: int = 1, display: bool = True):
+        super().__init__()
+        if isinstance(every, bool) or not isinstance(every, (int, np.integer)) or every < 1:
+            raise ValueError(f"every must be a positive integer, got {every!r}.")
+        self.x_sample = np.asarray(x_sample, dtype=np.float32)
+        self.index = index
+        self.class_names = class_names
+        self.every = int(every)
+        self.display = display
+        self.spikes_image = widgets.Image(format="png")
+        self.history_image = widgets.Image(format="png")
+        self.widget = widgets.VBox([self.spikes_image, self.history_image])
+        self.history: dict[str, list[float]] = {}
+        self.view: plots.NetworkOverview | None = None
+        self._history_fig = plots._new_figure((10.0, 3.4))
+        self._history_fig.set_dpi(_DPI)
+
+    def on_train_begin(self, logs=None):
+        self.view = plots.NetworkOverview(self.model, self.x_sample, index=self.index,
+                                          class_names=self.class_names)
+        self.view.figure.set_dpi(_DPI)
+        self._renderer = plots.BlitRenderer(self.view.figure, self.view.dynamic_artists())
+        self.spikes_image.value = self._renderer.png()
+        if self.display:
+            _show(self.widget)
+
+    def on_epoch_end(self, epoch, logs=None):
+        for k, v in (logs or {}).items():
+            self.history.setdefault(k, []).append(float(v))
+        if (epoch + 1) % self.every:
+            return
+        self.view.update(self.index)
+        self.view.input_ax.set_title(f"epoch {epoch + 1}, input #{self.view.index}")
+        self.spikes_image.value = self._renderer.png()
+        if self.history:
+            plots.history(self.history, fig=self._history_fig)
+            self.history_image.value = plots.to_png(self._history_fig)
+
+
+def _show(widget) -> None:
+    try:
+        from IPython import get_ipython
+        from IPython.display import display
+    except ImportError:  # pragma: no cover - IPython comes with ipywidgets
+        return
+    if get_ipython() is not None:
+        display(widget)
