@@ -106,7 +106,7 @@ def test_near_ties_follow_the_keras_call_they_are_resolved_against(conv_case, di
     x = digits.x_test[:100]
     result = net.run(x)
     names = net.layer_names
-    probe = keras.Model(net.source.inputs, [net.source.get_layer(n).output for n in names])
+    probe = keras.Model(net.source.input, [net.source.get_layer(n).output for n in names])
     reference = dict(zip(names, (np.asarray(o) for o in probe(x)), strict=True))
     _assert_same_spikes(result.spikes, reference)
 
@@ -232,6 +232,24 @@ def test_a_near_tie_is_resolved_like_keras_float32():
     # weight of 2**-30 the common grid is too fine to certify the exact tie.
     assert result.near_ties == {"spikes": 2}
     np.testing.assert_array_equal(nm.run_nir(nm.export_nir(model), x).output, expected)
+
+
+def test_a_near_tie_after_max_pooling_is_resolved_like_keras():
+    conv, dense = keras.layers.Conv2D(2, 1, name="conv"), keras.layers.Dense(1, name="dense")
+    model = _sequential((2, 2, 1), conv, wl.SpikingBReLU(1.0, name="conv_spikes"),
+                        keras.layers.MaxPooling2D(2, name="pool"),
+                        keras.layers.Flatten(name="flatten"), dense,
+                        wl.SpikingBReLU(1.0, name="spikes"))
+    conv.set_weights([np.ones((1, 1, 1, 2), np.float32), np.zeros(2, np.float32)])
+    dense.set_weights([np.array([[0.5], [-(2.0**-30)]], np.float32), np.zeros(1, np.float32)])
+    x = np.zeros((3, 2, 2, 1), np.float32)
+    x[1, 0, 1, 0] = 1.0  # one pixel on: both channels spike, the OR passes them on
+    x[2, 1, 1, 0] = 0.25  # too weak: nothing spikes
+    reference = nm.keras_spikes(model, x)
+    np.testing.assert_array_equal(reference["spikes"][:, 0], [0, 1, 0])
+    result = nm.to_spiking(model).run(x)
+    _assert_same_spikes(result.spikes, reference)
+    assert result.near_ties == {"conv_spikes": 0, "spikes": 1}
 
 
 # ----------------------------------------------------------------------------------------

@@ -364,7 +364,8 @@ class SpikingNetwork:
                 shape = stage.out_shape
                 continue
             if isinstance(stage, _Pool):
-                a = _or_pool(a.reshape((n, *stage.in_shape)), stage).reshape(n, -1)
+                a = _or_pool(a.reshape((n, *stage.in_shape)), stage).astype(np.float32)
+                a = a.reshape(n, -1)
                 shape = stage.out_shape
                 spikes[stage.name] = a.reshape((n, *shape)).astype(np.uint8)
                 continue
@@ -656,7 +657,8 @@ def keras_spikes(model: keras.Model, x, names=None, *, batch_size: int = 32
         names = [ly.name for ly in model.layers
                  if isinstance(ly, (SpikingActivation, keras.layers.MaxPooling2D))]
     names = list(names)
-    probe = keras.Model(model.inputs, [model.get_layer(n).output for n in names])
+    inputs = model.inputs[0] if len(model.inputs) == 1 else model.inputs
+    probe = keras.Model(inputs, [model.get_layer(n).output for n in names])
     outs = probe.predict(np.asarray(x, np.float32), batch_size=batch_size, verbose=0)
     outs = outs if isinstance(outs, (list, tuple)) else [outs]
     return dict(zip(names, (np.asarray(o) for o in outs), strict=True))
@@ -730,11 +732,12 @@ def export_nir(model, path: str | os.PathLike | None = None):
     perm = None  # pending HWC → CHW reordering of the next Dense's inputs
     for stage in net.stages:
         if isinstance(stage, _Flatten):
-            if len(stage.in_shape) == 3:
+            if len(stage.in_shape) > 1:
                 nodes[stage.name] = nir.Flatten(
                     input_type={"input": np.array(_chw(stage.in_shape))},
                     start_dim=0, end_dim=-1)
-                perm = _hwc_to_chw_perm(stage.in_shape)
+                if len(stage.in_shape) == 3:
+                    perm = _hwc_to_chw_perm(stage.in_shape)
         elif isinstance(stage, _Pool):
             nodes[f"{stage.name}_sum"] = nir.SumPool2d(
                 kernel_size=np.array(stage.pool), stride=np.array(stage.strides),
@@ -749,6 +752,12 @@ def export_nir(model, path: str | os.PathLike | None = None):
                 threshold=_nir_threshold(stage.threshold, stage.out_shape))
             perm = None
         else:
+            if stage.kernel.shape[0] != stage.kernel.shape[1]:
+                raise ValueError(
+                    f"Conv2D {stage.linear_name!r} has a {stage.kernel.shape[0]}×"
+                    f"{stage.kernel.shape[1]} kernel; NIR's Conv2d infers its shapes from a "
+                    "square kernel, so only square kernels can be exported."
+                )
             nodes[stage.linear_name] = nir.Conv2d(
                 input_shape=tuple(stage.in_shape[:2]),
                 weight=np.ascontiguousarray(stage.kernel.transpose(3, 2, 0, 1)),
