@@ -274,13 +274,19 @@ class SimpleSharpener(_Sharpener):
         # Count whole steps already taken, so a resumed model continues on the same grid.
         self._taken = int(round(global_sharpness(self.model) * self._total))
         self._resumed = self._taken > 0
+        self._values = get_sharpness(self.model)
 
     def _step(self):
         if self._taken >= self._total:
             return
         self._taken += 1
         g = 1.0 if self._taken >= self._total else self._taken / self._total
-        set_sharpness(self.model, g, mode=self.mode)
+        values = layer_sharpness(g, len(self._layers), self.mode)
+        # Assign only what changed (one layer per step bottom-up): this runs every batch.
+        for i, (layer, v) in enumerate(zip(self._layers, values)):
+            if v != self._values[i]:
+                layer.sharpness.assign(v)
+                self._values[i] = v
 
     def _active(self, epoch: int) -> bool:
         return self._resumed or epoch >= self.start_epoch
@@ -444,25 +450,32 @@ class AdaptiveSharpener(_Sharpener):
     def on_train_begin(self, logs=None):
         super().on_train_begin(logs)
         self.reset()
+        self._values = get_sharpness(self.model)
 
-    def _current_layer(self) -> SpikingActivation | None:
-        for layer in self._layers:
-            if not layer.is_sharp:
-                return layer
+    def _current_layer(self) -> int | None:
+        for i, value in enumerate(self._values):
+            if value < 1.0 - SHARP_TOLERANCE:
+                return i
         return None
 
     def on_epoch_begin(self, epoch, logs=None):
         self._layer_done_this_epoch = False
+        self._values = get_sharpness(self.model)  # read once; batches update this copy
         self._sharp_at_begin = is_fully_sharp(self.model)
 
     def sharpen(self, fraction: float):
         """Sharpen the lowest unfinished layer by ``fraction`` of an epoch's worth."""
-        layer = self._current_layer()
-        if layer is None or self._layer_done_this_epoch:
+        i = self._current_layer()
+        if i is None or self._layer_done_this_epoch:
             return
-        rate = self.cz_rate if layer.get_sharpness() >= self.critical else self.rate
-        if layer.raise_sharpness(rate * fraction) >= 1.0:
+        value = self._values[i]
+        rate = self.cz_rate if value >= self.critical else self.rate
+        value = value + rate * fraction
+        if value >= 1.0 - SHARP_TOLERANCE:
+            value = 1.0
             self._layer_done_this_epoch = True
+        self._values[i] = value
+        self._layers[i].sharpness.assign(value)
 
     def on_train_batch_end(self, batch, logs=None):
         if self.sharpening:
