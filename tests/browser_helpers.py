@@ -1,0 +1,588 @@
+"""Drive the lessons in JupyterLab with headless Chromium, the way a workshop attendee does.
+
+Two halves:
+
+* ``lab_server(root, workdir)`` starts JupyterLab from this environment's Python on
+  127.0.0.1 with a fresh token, a free port and throw-away Jupyter directories, so nothing
+  of the user's own set-up leaks in, and always stops it again by its process handle.
+* Page helpers open a notebook, run it from the *Run* menu, wait for every cell to finish,
+  move a slider from the keyboard and collect the errors a person would see.
+
+Example::
+
+    with lab_server(notebooks_copy, tmp_dir) as server:
+        page.goto(server.notebook_url("00_welcome.ipynb"))
+        wait_for_notebook(page)
+        run_all_cells(page)
+        wait_for_cells_executed(page, timeout_s=60)
+        assert visible_errors(page) == []
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import re
+import secrets
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+CHROMIUM = Path("/usr/bin/chromium")
+
+# Headless and quiet: without the networking flags Chromium keeps dialling Google
+# services, which only time out on a closed network and slow everything else down.
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+# What an error looks like in the rendered notebook.
+STDERR_SELECTOR = '.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]'
+WIDGET_ERROR_TEXTS = ("Error displaying widget", "model not found")
+
+# Variables of the calling environment that would change how the server or kernel behaves.
+_LEAKY_ENV = ("MPLBACKEND", "JUPYTER_PATH", "JUPYTER_CONFIG_PATH", "PYTHONSTARTUP")
+
+
+def browser_unavailable_reason() -> str | None:
+    """Why the browser test cannot run here, or ``None`` when it can.
+
+    Example::
+
+        reason = browser_unavailable_reason()
+        if reason:
+            pytest.skip(reason)
+    """
+    if not CHROMIUM.exists():
+        return (
+            f"{CHROMIUM} is missing; run `bash scripts/install_browser.sh` "
+            "(installs Debian's chromium with apt-get)"
+        )
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError as exc:
+        return f"the Python package 'playwright' is not importable: {exc}"
+    return None
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nobody listens on right now.
+
+    Example::
+
+        port = free_port()
+    """
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@dataclass
+class LabServer:
+    """A running JupyterLab: where it listens, how to log in, where it writes its log."""
+
+    port: int
+    token: str
+    root: Path
+    log_path: Path
+    process: subprocess.Popen
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def notebook_url(self, name: str) -> str:
+        """The URL that opens notebook ``name`` (relative to the root) in JupyterLab.
+
+        ``reset`` starts from an empty workspace, so tabs of earlier pages do not reopen.
+        """
+        return f"{self.base_url}/lab/tree/{name}?reset&token={self.token}"
+
+    def shut_down_kernels(self) -> int:
+        """Shut down every running kernel (frees CPU and memory between notebooks).
+
+        Returns how many were running.
+        """
+        kernels = json.loads(self._api("GET", "/api/kernels"))
+        for kernel in kernels:
+            self._api("DELETE", f"/api/kernels/{kernel['id']}")
+        return len(kernels)
+
+    def _api(self, method: str, path: str) -> bytes:
+        request = urllib.request.Request(
+            f"{self.base_url}{path}",
+            method=method,
+            headers={"Authorization": f"token {self.token}"},
+        )
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.read()
+
+    def log_tail(self, lines: int = 30) -> str:
+        """The end of the server's log, for failure messages."""
+        try:
+            text = self.log_path.read_text(errors="replace")
+        except OSError as exc:
+            return f"(no server log: {exc})"
+        return "\n".join(text.splitlines()[-lines:])
+
+
+# No "fetch Jupyter news?" prompt: it would cover the notebook and the network is closed.
+# Timing per cell goes into the saved notebook, so a slow lesson can be pinned to its cell.
+_USER_SETTINGS = {
+    "apputils-extension/notification": {"fetchNews": "false"},
+    "notebook-extension/tracker": {"recordTiming": True},
+}
+
+
+def _write_user_settings(settings_dir: Path) -> None:
+    for plugin, values in _USER_SETTINGS.items():
+        target = settings_dir / "@jupyterlab" / f"{plugin}.jupyterlab-settings"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(json.dumps(values))
+
+
+def isolated_environment(workdir: Path, extra: dict[str, str] | None = None) -> dict[str, str]:
+    """The server's environment: this one, minus anything that would leak the user's set-up.
+
+    Jupyter's config, data, runtime, settings and workspace directories, and IPython's and
+    matplotlib's, all point inside ``workdir``.
+
+    Example::
+
+        env = isolated_environment(tmp_path, {"WHETSTONE_FAST": "1"})
+    """
+    env = {k: v for k, v in os.environ.items() if k not in _LEAKY_ENV}
+    dirs = {
+        "JUPYTER_CONFIG_DIR": workdir / "config",
+        "JUPYTER_DATA_DIR": workdir / "data",
+        "JUPYTER_RUNTIME_DIR": workdir / "runtime",
+        "JUPYTERLAB_SETTINGS_DIR": workdir / "lab-settings",
+        "JUPYTERLAB_WORKSPACES_DIR": workdir / "lab-workspaces",
+        "IPYTHONDIR": workdir / "ipython",
+        "MPLCONFIGDIR": workdir / "matplotlib",
+    }
+    for name, path in dirs.items():
+        path.mkdir(parents=True, exist_ok=True)
+        env[name] = str(path)
+    _write_user_settings(dirs["JUPYTERLAB_SETTINGS_DIR"])
+    env["JUPYTER_PLATFORM_DIRS"] = "1"
+    env["TF_CPP_MIN_LOG_LEVEL"] = "3"
+    env.update(extra or {})
+    return env
+
+
+def _wait_until_up(server: LabServer, timeout_s: float) -> None:
+    url = f"{server.base_url}/api/status?token={server.token}"
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if server.process.poll() is not None:
+            raise RuntimeError(
+                f"JupyterLab exited with code {server.process.returncode} before it was "
+                f"ready. Log:\n{server.log_tail()}"
+            )
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                if response.status == 200:
+                    return
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            pass
+        time.sleep(0.25)
+    raise TimeoutError(
+        f"JupyterLab did not answer on {server.base_url} within {timeout_s:.0f} s. "
+        f"Log:\n{server.log_tail()}"
+    )
+
+
+def stop_process(process: subprocess.Popen, grace_s: float = 10.0) -> None:
+    """Terminate ``process``, wait, and kill it if it does not go; never raises if it is gone.
+
+    Example::
+
+        stop_process(server.process)
+    """
+    if process.poll() is not None:
+        return
+    process.terminate()
+    try:
+        process.wait(timeout=grace_s)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=grace_s)
+
+
+@contextmanager
+def lab_server(
+    root: Path,
+    workdir: Path,
+    *,
+    env: dict[str, str] | None = None,
+    startup_timeout_s: float = 60.0,
+) -> Iterator[LabServer]:
+    """Run JupyterLab on ``root`` for the duration of the ``with`` block.
+
+    Args:
+        root: directory the lab shows (its file browser root).
+        workdir: scratch directory for Jupyter's own files and the server log.
+        env: extra environment variables for the server and its kernels.
+        startup_timeout_s: how long to wait for the server to answer.
+
+    Example::
+
+        with lab_server(Path("notebooks"), tmp_path, env={"WHETSTONE_FAST": "1"}) as lab:
+            print(lab.notebook_url("00_welcome.ipynb"))
+    """
+    root = Path(root).resolve()
+    if not root.is_dir():
+        raise ValueError(f"root must be an existing directory, got {root}")
+    workdir = Path(workdir)
+    workdir.mkdir(parents=True, exist_ok=True)
+    token = secrets.token_hex(24)
+    port = free_port()
+    cmd = [
+        sys.executable, "-m", "jupyter", "lab",
+        "--no-browser",
+        "--ip=127.0.0.1",
+        f"--port={port}",
+        "--ServerApp.port_retries=0",
+        f"--IdentityProvider.token={token}",
+        f"--ServerApp.root_dir={root}",
+        "--ServerApp.terminals_enabled=False",
+        "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+    ]  # fmt: skip
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        cmd.append("--allow-root")
+    log_path = workdir / "jupyterlab.log"
+    with open(log_path, "wb") as log:
+        process = subprocess.Popen(
+            cmd,
+            cwd=root,
+            env=isolated_environment(workdir, env),
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    server = LabServer(port=port, token=token, root=root, log_path=log_path, process=process)
+    try:
+        _wait_until_up(server, startup_timeout_s)
+        yield server
+    finally:
+        stop_process(process)
+
+
+def copy_notebooks(source: Path, target: Path, names: list[str]) -> Path:
+    """Copy the named notebooks (and nothing of the user's checkpoints) into ``target``.
+
+    The lab then runs on the copy, so the committed notebooks are never modified.
+
+    Example::
+
+        root = copy_notebooks(Path("notebooks"), tmp_path / "nb", ["00_welcome.ipynb"])
+    """
+    missing = [name for name in names if not (source / name).is_file()]
+    if missing:
+        raise FileNotFoundError(f"notebooks missing in {source}: {', '.join(missing)}")
+    target.mkdir(parents=True, exist_ok=True)
+    for name in names:
+        shutil.copy2(source / name, target / name)
+    return target
+
+
+# ---------------------------------------------------------------------------------------------
+# Page helpers (Playwright's sync API). Every wait is bounded and says what it waited for.
+
+_KERNEL_IDLE_JS = """() => {
+    const status = document.querySelector('#jp-main-statusbar');
+    return status !== null && /\\|\\s*Idle/.test(status.innerText);
+}"""
+
+# The notebook toolbar's execution indicator is "busy" while any cell is queued or running and
+# afterwards reads "Executed N cells". Cells whose input is collapsed show no prompt, so the
+# prompts alone cannot tell when a run is over.
+_INDICATOR = ".jp-NotebookPanel-toolbar .jp-Notebook-ExecutionIndicator"
+
+_RUN_FINISHED_JS = """(indicatorSelector) => {
+    const indicator = document.querySelector(indicatorSelector);
+    if (indicator === null || indicator.getAttribute('data-status') !== 'idle') return false;
+    return /Executed \\d+ cells?/.test(indicator.textContent);
+}"""
+
+
+def wait_for_notebook(page, timeout_s: float = 60.0) -> None:
+    """Wait until the notebook is shown and its kernel has started and gone idle.
+
+    Example::
+
+        page.goto(server.notebook_url("00_welcome.ipynb"))
+        wait_for_notebook(page)
+    """
+    page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=timeout_s * 1000)
+    try:
+        page.wait_for_function(_KERNEL_IDLE_JS, timeout=timeout_s * 1000)
+    except Exception as exc:
+        raise TimeoutError(
+            f"the kernel did not report Idle within {timeout_s:.0f} s "
+            f"(status bar: {_status_bar(page)!r})"
+        ) from exc
+
+
+def _status_bar(page) -> str:
+    return page.evaluate(
+        "() => (document.querySelector('#jp-main-statusbar') || {innerText: ''}).innerText"
+    ).replace("\n", " ")
+
+
+def click_menu(page, menu: str, item: str) -> None:
+    """Click ``menu`` in the lab's menu bar, then its entry ``item``.
+
+    Example::
+
+        click_menu(page, "Run", "Run All Cells")
+    """
+    page.locator(".lm-MenuBar-itemLabel", has_text=menu).first.click()
+    entry = page.locator(".lm-Menu-content .lm-Menu-itemLabel").get_by_text(item, exact=True)
+    entry.first.click()
+
+
+def run_all_cells(page, timeout_s: float = 90.0) -> int:
+    """Run → Run All Cells, wait until the run is over and the kernel idle; return the count.
+
+    The count is the notebook toolbar's "Executed N cells".
+
+    Example::
+
+        executed = run_all_cells(page, timeout_s=60)
+    """
+    click_menu(page, "Run", "Run All Cells")
+    try:
+        page.wait_for_function(_RUN_FINISHED_JS, arg=_INDICATOR, timeout=timeout_s * 1000)
+        page.wait_for_function(_KERNEL_IDLE_JS, timeout=timeout_s * 1000)
+    except Exception as exc:
+        raise TimeoutError(
+            f"the notebook was still running after {timeout_s:.0f} s: toolbar "
+            f"{page.locator(_INDICATOR).first.text_content()!r}, status bar "
+            f"{_status_bar(page)!r}, errors so far {visible_errors(page)}"
+        ) from exc
+    text = page.locator(_INDICATOR).first.text_content()
+    return int(re.search(r"Executed (\d+) cells?", text).group(1))
+
+
+def save_notebook(page, path: Path, timeout_s: float = 30.0) -> dict:
+    """File → Save Notebook, and return the notebook's JSON once ``path`` has changed.
+
+    Example::
+
+        saved = save_notebook(page, server.root / "00_welcome.ipynb")
+    """
+    before = path.stat().st_mtime_ns
+    click_menu(page, "File", "Save Notebook")
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if path.stat().st_mtime_ns != before:
+            try:
+                return json.loads(path.read_text())
+            except json.JSONDecodeError:
+                pass  # caught mid-write
+        time.sleep(0.2)
+    raise TimeoutError(f"{path.name} was not saved within {timeout_s:.0f} s")
+
+
+def visible_errors(page) -> list[str]:
+    """Error messages a reader would see in the open notebook: tracebacks, broken widgets.
+
+    Example::
+
+        assert visible_errors(page) == []
+    """
+    # Exceptions render as stderr outputs holding a traceback; warnings on stderr are fine.
+    errors = [
+        text.strip()[:2000]
+        for text in page.locator(f".jp-Notebook {STDERR_SELECTOR}").all_text_contents()
+        if "Traceback" in text
+    ]
+    # A widget whose model the front-end cannot find renders as an error message instead.
+    errors += [
+        text.strip()[:2000]
+        for text in page.locator(".jp-Notebook .jp-OutputArea-output").all_text_contents()
+        if any(marker in text for marker in WIDGET_ERROR_TEXTS)
+    ]
+    return errors
+
+
+def output_with_slider(page, label: str):
+    """The output area holding the slider whose description is ``label`` (exactly one).
+
+    Example::
+
+        output = output_with_slider(page, "sharpness")
+        image = output.locator("img.widget-image").first
+    """
+    # Locators passed as ``has`` match inside the outer element, so they stay unanchored.
+    slider = page.locator(".widget-slider").filter(
+        has=page.locator(".widget-label").get_by_text(label, exact=True)
+    )
+    count = page.locator(".jp-Notebook").locator(slider).count()
+    if count != 1:
+        labels = page.locator(".jp-Notebook .widget-slider .widget-label").all_text_contents()
+        raise LookupError(
+            f"expected one slider labelled {label!r}, found {count}; slider labels on the "
+            f"page: {labels}"
+        )
+    return page.locator(".jp-Notebook .jp-OutputArea-output").filter(has=slider)
+
+
+def slider_value(slider) -> float:
+    """The value the slider shows: its readout, else its handle's ``aria-valuenow``.
+
+    The readout comes first because ``aria-valuenow`` is rounded to one decimal.
+
+    Example::
+
+        assert slider_value(slider) == 0.75
+    """
+    readout = slider.locator(".widget-readout")
+    if readout.count() and readout.first.is_visible():
+        text = readout.first.text_content().strip()
+        try:
+            return float(text)
+        except ValueError:
+            pass  # a custom readout format such as "75%": fall back to the handle
+    return float(slider.locator(".noUi-handle").get_attribute("aria-valuenow"))
+
+
+def scroll_to_cell_of(element, margin_px: int = 150) -> None:
+    """Scroll the notebook so the cell holding ``element`` is near the top, with the text
+    just above it (``margin_px``) still in view: the framing a reader would choose.
+
+    Example::
+
+        scroll_to_cell_of(output_with_slider(page, "sharpness"))
+    """
+    element.evaluate(
+        """(el, margin) => {
+            const cell = el.closest('.jp-Cell');
+            cell.scrollIntoView({block: 'start'});
+            const scroller = cell.closest('.jp-WindowedPanel-outer');
+            if (scroller) scroller.scrollBy(0, -margin);
+        }""",
+        margin_px,
+    )
+
+
+def move_slider_with_keyboard(page, slider, fraction: float = 0.25, max_presses: int = 40):
+    """Focus the slider's handle and press arrow keys until it moved ``fraction`` of its range.
+
+    It moves towards the farther end. Returns ``(old_value, new_value)``.
+
+    Example::
+
+        old, new = move_slider_with_keyboard(page, output.locator(".widget-slider"))
+    """
+    if not 0 < fraction <= 1:
+        raise ValueError(f"fraction must be in (0, 1], got {fraction}")
+    handle = slider.locator(".noUi-handle")
+    low = float(handle.get_attribute("aria-valuemin"))
+    high = float(handle.get_attribute("aria-valuemax"))
+    start = slider_value(slider)
+    key = "ArrowRight" if start - low <= high - start else "ArrowLeft"
+    handle.focus()
+    value = start
+    for _ in range(max_presses):
+        page.keyboard.press(key)
+        value = slider_value(slider)
+        if abs(value - start) >= fraction * (high - low):
+            break
+    if value == start:
+        raise AssertionError(f"the slider did not move with {key} (stuck at {start})")
+    return start, value
+
+
+def wait_for_new_image(page, image, old_src: str, timeout_s: float = 30.0, settle_s: float = 1.0):
+    """Wait until ``image`` shows a new picture and has stopped changing; return its ``src``.
+
+    Each key press may trigger its own redraw, so the last one counts: the picture must
+    keep the same source for ``settle_s`` with the kernel idle.
+
+    Example::
+
+        src = wait_for_new_image(page, image, image.get_attribute("src"))
+    """
+    try:
+        page.wait_for_function(
+            "([el, old]) => el.getAttribute('src') !== old",
+            arg=[image.element_handle(), old_src],
+            timeout=timeout_s * 1000,
+        )
+    except Exception as exc:
+        raise TimeoutError(
+            f"the image did not change within {timeout_s:.0f} s after moving the slider "
+            f"(status bar {_status_bar(page)!r})"
+        ) from exc
+    deadline = time.monotonic() + timeout_s
+    last, stable_since = image.get_attribute("src"), time.monotonic()
+    while time.monotonic() < deadline:
+        page.wait_for_timeout(200)
+        current = image.get_attribute("src")
+        if current != last:
+            last, stable_since = current, time.monotonic()
+        elif time.monotonic() - stable_since >= settle_s and page.evaluate(_KERNEL_IDLE_JS):
+            return current
+    raise TimeoutError(f"the image kept changing for {timeout_s:.0f} s after the slider moved")
+
+
+def changed_pixel_fraction(png_a: bytes, png_b: bytes) -> float:
+    """Fraction of pixels that differ between two PNG screenshots of the same size.
+
+    Example::
+
+        assert changed_pixel_fraction(before, after) > 0
+    """
+    a = np.asarray(Image.open(io.BytesIO(png_a)).convert("RGB"), dtype=np.int16)
+    b = np.asarray(Image.open(io.BytesIO(png_b)).convert("RGB"), dtype=np.int16)
+    if a.shape != b.shape:
+        return 1.0  # a resized picture changed by definition
+    return float(np.any(a != b, axis=-1).mean())
+
+
+def cell_durations(notebook: dict) -> list[tuple[float, str]]:
+    """``(seconds, first source line)`` of every timed code cell, slowest first.
+
+    Needs the lab's ``recordTiming`` setting, which :func:`lab_server` turns on.
+
+    Example::
+
+        for seconds, line in cell_durations(save_notebook(page, path))[:3]:
+            print(f"{seconds:6.1f} s  {line}")
+    """
+    timed = []
+    for cell in notebook["cells"]:
+        stamps = cell.get("metadata", {}).get("execution", {})
+        start, end = stamps.get("iopub.execute_input"), stamps.get("shell.execute_reply")
+        if cell["cell_type"] != "code" or not (start and end):
+            continue
+        seconds = (
+            datetime.fromisoformat(end.replace("Z", "+00:00"))
+            - datetime.fromisoformat(start.replace("Z", "+00:00"))
+        ).total_seconds()
+        source = "".join(cell["source"]).strip().splitlines() or [""]
+        timed.append((seconds, source[0][:80]))
+    return sorted(timed, reverse=True)
