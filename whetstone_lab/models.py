@@ -26,6 +26,11 @@ __all__ = [
     "fold_batchnorm",
 ]
 
+#: Momentum of every BatchNorm here. Keras' default 0.99 needs ~500 updates before the
+#: moving statistics forget their start (mean 0, variance 1); the lessons' small datasets
+#: give 45 batches an epoch, and a step function after BN is unforgiving of stale statistics.
+BN_MOMENTUM = 0.9
+
 
 def _check_shape(input_shape, rank: int | None, name: str) -> tuple[int, ...]:
     shape = tuple(int(d) for d in input_shape)
@@ -66,7 +71,7 @@ def dense_classifier(
     for i, units in enumerate([*hidden, key.shape[1]]):
         x = keras.layers.Dense(units, use_bias=not batchnorm, name=f"dense_{i}")(x)
         if batchnorm:
-            x = keras.layers.BatchNormalization(name=f"bn_{i}")(x)
+            x = keras.layers.BatchNormalization(momentum=BN_MOMENTUM, name=f"bn_{i}")(x)
         x = SpikingBReLU(name=f"spikes_{i}")(x)
     outputs = SoftmaxDecode(key, name="decode")(x)
     return keras.Model(inputs, outputs, name=name)
@@ -99,7 +104,7 @@ def conv_classifier(
         x = keras.layers.Conv2D(f, kernel_size, padding="same", use_bias=not batchnorm,
                                 name=f"conv_{i}")(x)
         if batchnorm:
-            x = keras.layers.BatchNormalization(name=f"conv_bn_{i}")(x)
+            x = keras.layers.BatchNormalization(momentum=BN_MOMENTUM, name=f"conv_bn_{i}")(x)
         x = SpikingBReLU(name=f"conv_spikes_{i}")(x)
         if pool and min(x.shape[1], x.shape[2]) >= 2:
             x = keras.layers.MaxPooling2D(2, name=f"pool_{i}")(x)
@@ -107,7 +112,7 @@ def conv_classifier(
     for i, units in enumerate([*dense, key.shape[1]]):
         x = keras.layers.Dense(units, use_bias=not batchnorm, name=f"dense_{i}")(x)
         if batchnorm:
-            x = keras.layers.BatchNormalization(name=f"bn_{i}")(x)
+            x = keras.layers.BatchNormalization(momentum=BN_MOMENTUM, name=f"bn_{i}")(x)
         x = SpikingBReLU(name=f"spikes_{i}")(x)
     outputs = SoftmaxDecode(key, name="decode")(x)
     return keras.Model(inputs, outputs, name=name)
@@ -127,7 +132,7 @@ def _conv_spikes(x, filters: int, name: str, *, kernel_size: int = 3, batchnorm:
     x = keras.layers.Conv2D(filters, kernel_size, padding="same", use_bias=not batchnorm,
                             name=f"{name}_conv")(x)
     if batchnorm:
-        x = keras.layers.BatchNormalization(name=f"{name}_bn")(x)
+        x = keras.layers.BatchNormalization(momentum=BN_MOMENTUM, name=f"{name}_bn")(x)
     return SpikingBReLU(name=f"{name}_spikes")(x)
 
 
@@ -268,11 +273,14 @@ def _clone(model: keras.Model, *, copy_weights: bool, sharpness: float | None = 
 
     clone = keras.models.clone_model(model, clone_function=clone_layer)
     if copy_weights:
-        # Spiking layers' sharpness is one of their weights: restore what we asked for.
-        saved = [(layer, layer.get_sharpness()) for layer in _spiking(clone)]
+        # A spiking layer's sharpness and straight-through flag are among its weights:
+        # restore what the clone was built with after copying.
+        saved = [(layer, layer.get_sharpness(), layer.straight_through)
+                 for layer in _spiking(clone)]
         clone.set_weights(model.get_weights())
-        for layer, value in saved:
+        for layer, value, flag in saved:
             layer.set_sharpness(value)
+            layer.straight_through = flag
     return clone
 
 
@@ -322,7 +330,8 @@ def with_straight_through(model: keras.Model, enabled: bool = True) -> keras.Mod
 
     For a short fine-tune of a fully sharp network: at sharpness 1 the step passes no
     gradient, so nothing below the output can learn; with ``enabled=True`` the gradient of
-    ``clip(x, 0, 1)`` flows through the step while the forward pass stays binary.
+    ``clip(x, 0, 1)`` flows through the step while the forward pass stays binary. (To
+    switch a model in place instead, set ``layer.straight_through`` on each spiking layer.)
 
     Example:
         >>> tuned = with_straight_through(sharp_model)
