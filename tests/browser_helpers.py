@@ -363,16 +363,26 @@ def click_menu(page, menu: str, item: str) -> None:
     entry.first.click()
 
 
-def run_all_cells(page, timeout_s: float = 90.0) -> int:
-    """Run → Run All Cells, wait until the run is over and the kernel idle; return the count.
+def start_run_all(page) -> None:
+    """Run → Run All Cells, without waiting (see :func:`wait_for_run`).
+
+    Example::
+
+        start_run_all(page)
+    """
+    click_menu(page, "Run", "Run All Cells")
+
+
+def wait_for_run(page, timeout_s: float = 90.0) -> int:
+    """Wait until the notebook's run is over and the kernel idle; return how many cells ran.
 
     The count is the notebook toolbar's "Executed N cells".
 
     Example::
 
-        executed = run_all_cells(page, timeout_s=60)
+        start_run_all(page)
+        executed = wait_for_run(page, timeout_s=60)
     """
-    click_menu(page, "Run", "Run All Cells")
     try:
         page.wait_for_function(_RUN_FINISHED_JS, arg=_INDICATOR, timeout=timeout_s * 1000)
         page.wait_for_function(_KERNEL_IDLE_JS, timeout=timeout_s * 1000)
@@ -384,6 +394,17 @@ def run_all_cells(page, timeout_s: float = 90.0) -> int:
         ) from exc
     text = page.locator(_INDICATOR).first.text_content()
     return int(re.search(r"Executed (\d+) cells?", text).group(1))
+
+
+def run_all_cells(page, timeout_s: float = 90.0) -> int:
+    """Run → Run All Cells and wait for the run to finish; return how many cells ran.
+
+    Example::
+
+        executed = run_all_cells(page, timeout_s=60)
+    """
+    start_run_all(page)
+    return wait_for_run(page, timeout_s)
 
 
 def save_notebook(page, path: Path, timeout_s: float = 30.0) -> dict:
@@ -469,7 +490,7 @@ def slider_value(slider) -> float:
     return float(slider.locator(".noUi-handle").get_attribute("aria-valuenow"))
 
 
-def scroll_to_cell_of(element, margin_px: int = 150) -> None:
+def scroll_to_cell_of(element, margin_px: int = 120) -> None:
     """Scroll the notebook so the cell holding ``element`` is near the top, with the text
     just above it (``margin_px``) still in view: the framing a reader would choose.
 

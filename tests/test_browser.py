@@ -12,8 +12,13 @@ picture of the lab in use is also written to ``docs/images/lab_screenshot.png``.
 
 from __future__ import annotations
 
+import io
+import json
 import os
 import shutil
+import signal
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -24,19 +29,21 @@ from browser_helpers import (
     cell_durations,
     changed_pixel_fraction,
     copy_notebooks,
+    isolated_environment,
     lab_server,
     move_slider_with_keyboard,
     output_with_slider,
-    run_all_cells,
     save_notebook,
     scroll_to_cell_of,
     slider_value,
+    start_run_all,
+    stop_process,
     visible_errors,
     wait_for_new_image,
     wait_for_notebook,
+    wait_for_run,
 )
-
-pytestmark = pytest.mark.browser
+from PIL import Image
 
 REPO = Path(__file__).resolve().parents[1]
 NOTEBOOKS = REPO / "notebooks"
@@ -48,7 +55,7 @@ VIEWPORT = {"width": 1400, "height": 900}
 
 # Bounded waits (seconds); the whole module stays well under two minutes on two cores.
 OPEN_TIMEOUT_S = 60
-RUN_TIMEOUT_S = 90
+RUN_TIMEOUT_S = 180
 REDRAW_TIMEOUT_S = 30
 
 
@@ -65,36 +72,46 @@ def lab(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def browser_context(lab):
-    """One headless Chromium for the module; pages share its cache of the lab's scripts."""
+def browser(lab):
+    """One headless Chromium for the module."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
+        chromium = playwright.chromium.launch(
             executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
         )
         try:
-            yield browser.new_context(viewport=VIEWPORT)
+            yield chromium
         finally:
-            browser.close()
+            chromium.close()
 
 
-@pytest.fixture
-def page(lab, browser_context, request):
-    """A fresh tab; its last state is saved as a screenshot, which helps when a test fails.
+@pytest.fixture(scope="module")
+def lessons(lab, browser):
+    """Lessons 00 and 01, each in its own browser window, both started with Run All Cells.
 
-    Its kernels are shut down afterwards so the next notebook has the CPUs to itself.
+    Both kernels run at once, one per core, which keeps the module within its time budget.
+    Each window's last state is saved as a screenshot (what to look at when a test fails),
+    and the kernels are shut down at the end.
     """
-    tab = browser_context.new_page()
+    pages = {}
     try:
-        yield tab
+        for name in (WELCOME, ACTIVATION):
+            # Separate contexts: each window has its own storage and so its own workspace.
+            pages[name] = browser.new_context(viewport=VIEWPORT).new_page()
+            pages[name].goto(lab.notebook_url(name))
+        for page in pages.values():
+            wait_for_notebook(page, timeout_s=OPEN_TIMEOUT_S)
+            start_run_all(page)
+        yield pages
     finally:
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
-        try:
-            tab.screenshot(path=ARTIFACTS / f"{request.node.name}-last.png")
-        finally:
-            tab.close()
-            lab.shut_down_kernels()
+        for name, page in pages.items():
+            try:
+                page.screenshot(path=ARTIFACTS / f"{Path(name).stem}-last.png")
+            finally:
+                page.context.close()
+        lab.shut_down_kernels()
 
 
 def write_timing(name: str, notebook: dict) -> None:
@@ -106,11 +123,9 @@ def write_timing(name: str, notebook: dict) -> None:
     (ARTIFACTS / f"{Path(name).stem}-timing.txt").write_text("\n".join(lines) + "\n")
 
 
-def open_and_run(page, lab, name: str) -> None:
-    """Open notebook ``name``, Run → Run All Cells, and check that every cell ran cleanly."""
-    page.goto(lab.notebook_url(name))
-    wait_for_notebook(page, timeout_s=OPEN_TIMEOUT_S)
-    executed = run_all_cells(page, timeout_s=RUN_TIMEOUT_S)
+def check_run(page, lab, name: str) -> None:
+    """Wait for the run of ``name`` to finish, and check that every cell ran cleanly."""
+    executed = wait_for_run(page, timeout_s=RUN_TIMEOUT_S)
     assert visible_errors(page) == [], f"{name} shows errors"
     # What the lab itself recorded: every code cell has an execution count, none an error.
     saved = save_notebook(page, lab.root / name)
@@ -121,14 +136,18 @@ def open_and_run(page, lab, name: str) -> None:
     assert [o for c in code for o in c["outputs"] if o["output_type"] == "error"] == []
 
 
-def test_welcome_notebook_runs_in_the_lab(lab, page):
-    open_and_run(page, lab, WELCOME)
+@pytest.mark.browser
+def test_welcome_notebook_runs_in_the_lab(lab, lessons):
+    page = lessons[WELCOME]
+    check_run(page, lab, WELCOME)
     # The lesson's figures (inline matplotlib) reached the page.
     assert page.locator(".jp-Notebook .jp-RenderedImage img").count() >= 1
 
 
-def test_sharpness_slider_redraws_the_activation_plot(lab, page):
-    open_and_run(page, lab, ACTIVATION)
+@pytest.mark.browser
+def test_sharpness_slider_redraws_the_activation_plot(lab, lessons):
+    page = lessons[ACTIVATION]
+    check_run(page, lab, ACTIVATION)
     output = output_with_slider(page, "sharpness")
     slider = output.locator(".widget-slider").first
     image = output.locator("img.widget-image").first
@@ -152,6 +171,71 @@ def test_sharpness_slider_redraws_the_activation_plot(lab, page):
         DOCS_SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(ARTIFACTS / "lab_in_use.png", DOCS_SCREENSHOT)
 
+    changed = changed_pixel_fraction(before, after)
+    (ARTIFACTS / "slider.txt").write_text(
+        f"sharpness {old_value} -> {new_value}: {changed:.2%} of the plot's pixels changed\n"
+    )
     assert slider_value(slider) == new_value != old_value
-    assert changed_pixel_fraction(before, after) > 0.0, "the plot did not change"
+    assert changed > 0.0, "the plot did not change"
     assert visible_errors(page) == []
+
+
+# --- The harness itself (no browser needed) -------------------------------------------------
+
+
+def _png(size=(8, 8), dot=None) -> bytes:
+    picture = Image.new("RGB", size, "white")
+    if dot is not None:
+        picture.putpixel(dot, (0, 0, 0))
+    buffer = io.BytesIO()
+    picture.save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def test_changed_pixel_fraction_counts_differing_pixels():
+    assert changed_pixel_fraction(_png(), _png()) == 0.0
+    assert changed_pixel_fraction(_png(), _png(dot=(3, 4))) == pytest.approx(1 / 64)
+    assert changed_pixel_fraction(_png(), _png(size=(8, 9))) == 1.0
+
+
+def test_isolated_environment_keeps_the_users_setup_out(tmp_path, monkeypatch):
+    monkeypatch.setenv("MPLBACKEND", "Agg")
+    monkeypatch.setenv("JUPYTER_PATH", "/somewhere/else")
+    env = isolated_environment(tmp_path, {"WHETSTONE_FAST": "1"})
+    assert "MPLBACKEND" not in env and "JUPYTER_PATH" not in env
+    assert env["WHETSTONE_FAST"] == "1"
+    for name in ("JUPYTER_CONFIG_DIR", "JUPYTER_DATA_DIR", "JUPYTER_RUNTIME_DIR",
+                 "JUPYTERLAB_SETTINGS_DIR", "JUPYTERLAB_WORKSPACES_DIR", "IPYTHONDIR"):
+        assert Path(env[name]).parent == tmp_path, name
+    news = Path(env["JUPYTERLAB_SETTINGS_DIR"]) / "@jupyterlab" / "apputils-extension"
+    assert json.loads((news / "notification.jupyterlab-settings").read_text()) == {
+        "fetchNews": "false"
+    }
+
+
+def test_stop_process_kills_a_process_that_ignores_terminate():
+    stubborn = subprocess.Popen(
+        [sys.executable, "-c",
+         "import signal, sys, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); "
+         "print('ready', flush=True); time.sleep(60)"],
+        stdout=subprocess.PIPE,
+    )
+    try:
+        assert stubborn.stdout.readline().strip() == b"ready"  # the handler is installed
+        stop_process(stubborn, grace_s=0.5)
+        assert stubborn.returncode == -signal.SIGKILL
+    finally:
+        if stubborn.poll() is None:
+            stubborn.kill()
+        stubborn.stdout.close()
+    stop_process(stubborn)  # already gone: nothing to do, no error
+
+
+def test_bad_input_is_refused_with_a_clear_message(tmp_path):
+    with pytest.raises(ValueError, match="root must be an existing directory"):
+        with lab_server(tmp_path / "missing", tmp_path):
+            pass
+    with pytest.raises(FileNotFoundError, match="01_the_sharpening_activation.ipynb"):
+        copy_notebooks(tmp_path, tmp_path / "copy", [ACTIVATION])
+    with pytest.raises(ValueError, match="fraction"):
+        move_slider_with_keyboard(None, None, fraction=0)
