@@ -13,8 +13,7 @@ Example::
     with lab_server(notebooks_copy, tmp_dir) as server:
         page.goto(server.notebook_url("00_welcome.ipynb"))
         wait_for_notebook(page)
-        run_all_cells(page)
-        wait_for_cells_executed(page, timeout_s=60)
+        run_all_cells(page, timeout_s=60)
         assert visible_errors(page) == []
 """
 
@@ -37,9 +36,13 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 from PIL import Image
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Locator, Page
 
 CHROMIUM = Path("/usr/bin/chromium")
 
@@ -327,7 +330,7 @@ _RUN_FINISHED_JS = """(indicatorSelector) => {
 }"""
 
 
-def wait_for_notebook(page, timeout_s: float = 60.0) -> None:
+def wait_for_notebook(page: Page, timeout_s: float = 60.0) -> None:
     """Wait until the notebook is shown and its kernel has started and gone idle.
 
     Example::
@@ -345,13 +348,13 @@ def wait_for_notebook(page, timeout_s: float = 60.0) -> None:
         ) from exc
 
 
-def _status_bar(page) -> str:
+def _status_bar(page: Page) -> str:
     return page.evaluate(
         "() => (document.querySelector('#jp-main-statusbar') || {innerText: ''}).innerText"
     ).replace("\n", " ")
 
 
-def click_menu(page, menu: str, item: str) -> None:
+def click_menu(page: Page, menu: str, item: str) -> None:
     """Click ``menu`` in the lab's menu bar, then its entry ``item``.
 
     Example::
@@ -363,7 +366,7 @@ def click_menu(page, menu: str, item: str) -> None:
     entry.first.click()
 
 
-def start_run_all(page) -> None:
+def start_run_all(page: Page) -> None:
     """Run → Run All Cells, without waiting (see :func:`wait_for_run`).
 
     Example::
@@ -373,10 +376,14 @@ def start_run_all(page) -> None:
     click_menu(page, "Run", "Run All Cells")
 
 
-def wait_for_run(page, timeout_s: float = 90.0) -> int:
+def wait_for_run(page: Page, timeout_s: float = 90.0) -> int:
     """Wait until the notebook's run is over and the kernel idle; return how many cells ran.
 
     The count is the notebook toolbar's "Executed N cells".
+
+    Args:
+        page: a page showing one notebook whose run was started.
+        timeout_s: how long the run may take.
 
     Example::
 
@@ -396,7 +403,7 @@ def wait_for_run(page, timeout_s: float = 90.0) -> int:
     return int(re.search(r"Executed (\d+) cells?", text).group(1))
 
 
-def run_all_cells(page, timeout_s: float = 90.0) -> int:
+def run_all_cells(page: Page, timeout_s: float = 90.0) -> int:
     """Run → Run All Cells and wait for the run to finish; return how many cells ran.
 
     Example::
@@ -407,7 +414,7 @@ def run_all_cells(page, timeout_s: float = 90.0) -> int:
     return wait_for_run(page, timeout_s)
 
 
-def save_notebook(page, path: Path, timeout_s: float = 30.0) -> dict:
+def save_notebook(page: Page, path: Path, timeout_s: float = 30.0) -> dict:
     """File → Save Notebook, and return the notebook's JSON once ``path`` has changed.
 
     Example::
@@ -427,7 +434,7 @@ def save_notebook(page, path: Path, timeout_s: float = 30.0) -> dict:
     raise TimeoutError(f"{path.name} was not saved within {timeout_s:.0f} s")
 
 
-def visible_errors(page) -> list[str]:
+def visible_errors(page: Page) -> list[str]:
     """Error messages a reader would see in the open notebook: tracebacks, broken widgets.
 
     Example::
@@ -449,7 +456,7 @@ def visible_errors(page) -> list[str]:
     return errors
 
 
-def output_with_slider(page, label: str):
+def output_with_slider(page: Page, label: str) -> Locator:
     """The output area holding the slider whose description is ``label`` (exactly one).
 
     Example::
@@ -471,7 +478,7 @@ def output_with_slider(page, label: str):
     return page.locator(".jp-Notebook .jp-OutputArea-output").filter(has=slider)
 
 
-def slider_value(slider) -> float:
+def slider_value(slider: Locator) -> float:
     """The value the slider shows: its readout, else its handle's ``aria-valuenow``.
 
     The readout comes first because ``aria-valuenow`` is rounded to one decimal.
@@ -490,7 +497,7 @@ def slider_value(slider) -> float:
     return float(slider.locator(".noUi-handle").get_attribute("aria-valuenow"))
 
 
-def scroll_to_cell_of(element, margin_px: int = 120) -> None:
+def scroll_to_cell_of(element: Locator, margin_px: int = 120) -> None:
     """Scroll the notebook so the cell holding ``element`` is near the top, with the text
     just above it (``margin_px``) still in view: the framing a reader would choose.
 
@@ -509,10 +516,19 @@ def scroll_to_cell_of(element, margin_px: int = 120) -> None:
     )
 
 
-def move_slider_with_keyboard(page, slider, fraction: float = 0.25, max_presses: int = 40):
+def move_slider_with_keyboard(
+    page: Page, slider: Locator, fraction: float = 0.25, max_presses: int = 40
+) -> tuple[float, float]:
     """Focus the slider's handle and press arrow keys until it moved ``fraction`` of its range.
 
-    It moves towards the farther end. Returns ``(old_value, new_value)``.
+    Args:
+        page: the page holding the slider.
+        slider: an ipywidgets slider (``.widget-slider``).
+        fraction: how far to move, as a fraction of the slider's range, in (0, 1].
+        max_presses: give up after this many key presses.
+
+    Returns:
+        ``(old_value, new_value)``; it moves towards the farther end of the range.
 
     Example::
 
@@ -537,11 +553,20 @@ def move_slider_with_keyboard(page, slider, fraction: float = 0.25, max_presses:
     return start, value
 
 
-def wait_for_new_image(page, image, old_src: str, timeout_s: float = 30.0, settle_s: float = 1.0):
+def wait_for_new_image(
+    page: Page, image: Locator, old_src: str, timeout_s: float = 30.0, settle_s: float = 1.0
+) -> str:
     """Wait until ``image`` shows a new picture and has stopped changing; return its ``src``.
 
     Each key press may trigger its own redraw, so the last one counts: the picture must
     keep the same source for ``settle_s`` with the kernel idle.
+
+    Args:
+        page: the page holding the image.
+        image: an ``<img>`` (an ipywidgets ``Image`` shows its PNG as a blob URL).
+        old_src: its ``src`` before the change.
+        timeout_s: bound for the change and, again, for it to settle.
+        settle_s: how long the picture must stay the same.
 
     Example::
 

@@ -239,3 +239,17 @@ def test_bad_input_is_refused_with_a_clear_message(tmp_path):
         copy_notebooks(tmp_path, tmp_path / "copy", [ACTIVATION])
     with pytest.raises(ValueError, match="fraction"):
         move_slider_with_keyboard(None, None, fraction=0)
+
+
+def test_cell_durations_reads_the_labs_timing_metadata():
+    def cell(source, start=None, end=None, kind="code"):
+        timing = {"iopub.execute_input": start, "shell.execute_reply": end} if start else {}
+        return {"cell_type": kind, "source": source, "metadata": {"execution": timing}}
+
+    notebook = {"cells": [
+        cell("fast()", "2026-01-01T10:00:00.000Z", "2026-01-01T10:00:00.250Z"),
+        cell(["slow()\n", "more()"], "2026-01-01T10:00:01.000Z", "2026-01-01T10:00:03.500Z"),
+        cell("never_ran()"),
+        cell("# a heading", kind="markdown"),
+    ]}
+    assert cell_durations(notebook) == [(2.5, "slow()"), (0.25, "fast()")]
