@@ -53,7 +53,7 @@ def test_activation_uses_the_layer_and_its_gradient():
     assert np.max(view.grad_line.get_ydata()) == pytest.approx(1 / 1.001, rel=1e-5)
     fig = plots.activation(0.5)
     assert isinstance(fig, Figure) and len(fig.axes) == 2
-    assert "sharpness 0.50" in fig.axes[0].get_title()
+    assert "sharpness 0.500" in fig.axes[0].get_title()
 
 
 def test_activation_arguments():
@@ -70,7 +70,7 @@ def test_activation_family_has_one_curve_per_value():
     fig = plots.activation_family((0.0, 0.9, 1.0))
     (ax,) = fig.axes
     labels = [t.get_text() for t in ax.get_legend().get_texts()]
-    assert labels == ["s = 0", "s = 0.9", "s = 1"]
+    assert labels == ["s = 0", "s = 0.9", "s = 1 (step)"]
     with pytest.raises(ValueError, match="at least one"):
         plots.activation_family(())
 

@@ -48,7 +48,7 @@ def test_activation_explorer_slider_redraws():
     assert before[:4] == b"\x89PNG"
     explorer.slider.value = 0.9
     assert explorer.image.value != before
-    assert "sharpness 0.90" in explorer.view.ax.get_title()
+    assert "sharpness 0.900" in explorer.view.ax.get_title()
     assert explorer.slider.continuous_update is False
     assert isinstance(explorer.snapshot(), Figure)
 

@@ -23,6 +23,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.colors import BoundaryNorm, LinearSegmentedColormap, ListedColormap, Normalize
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
+from matplotlib.ticker import MaxNLocator
 
 from . import spikes as _spikes
 from .layers import SHARP_TOLERANCE, SpikingBReLU, check_sharpness
@@ -80,14 +81,18 @@ def to_png(fig: Figure, *, dpi: float | None = None) -> bytes:
     """
     if not isinstance(fig, Figure):
         raise TypeError(f"to_png expects a matplotlib Figure, got {type(fig).__name__}.")
-    if dpi is not None and dpi != fig.dpi:
+    if not isinstance(fig.canvas, FigureCanvasAgg):
+        buf = io.BytesIO()
+        fig.savefig(buf, format="png", dpi=dpi or fig.dpi)
+        return buf.getvalue()
+    saved = fig.dpi
+    if dpi is not None:
         fig.set_dpi(dpi)
-    if isinstance(fig.canvas, FigureCanvasAgg):
+    try:
         fig.canvas.draw()
         return _encode_png(fig.canvas.buffer_rgba())
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png")
-    return buf.getvalue()
+    finally:
+        fig.set_dpi(saved)
 
 
 def freeze_layout(fig: Figure) -> Figure:
@@ -299,7 +304,7 @@ class ActivationPlot:
         self.line.set_data(x, y)
         sharp = s >= 1.0 - SHARP_TOLERANCE
         shape = "step" if sharp else f"ramp {1.0 - s + 1e-3:.3g} wide"
-        self.ax.set_title(f"activation, sharpness {s:.2f}: {shape}")
+        self.ax.set_title(f"activation, sharpness {s:.3f}: {shape}")
         if self.grad_ax is not None:
             self.grad_line.set_data(x, g)
             top = float(np.max(g)) if np.max(g) > 0 else 1.0
@@ -335,10 +340,12 @@ def activation_family(values: Sequence[float] = (0.0, 0.5, 0.8, 0.95, 1.0), *,
     fig, ax = _target_ax(ax, (5.2, 3.6))
     view = ActivationPlot(values[0], gradient=False, ax=ax)
     view.line.remove()
-    colors = matplotlib.colormaps["viridis"](np.linspace(0.0, 0.9, len(values)))
+    colors = matplotlib.colormaps["viridis"](np.linspace(0.0, 0.8, len(values)))
     for v, color in zip(values, colors, strict=True):
         x, y, _ = view._curves(v)
-        ax.plot(x, y, lw=2, color=color, label=f"s = {v:g}")
+        sharp = v >= 1.0 - SHARP_TOLERANCE  # the step itself stands out in black
+        ax.plot(x, y, lw=2.5 if sharp else 2, color="black" if sharp else color,
+                label=f"s = {v:g}" + (" (step)" if sharp else ""))
     ax.set_title("sharpening: bounded ReLU → step")
     ax.legend(title="sharpness", loc="upper left", fontsize=8, title_fontsize=8)
     return fig
@@ -474,7 +481,7 @@ class NetworkOverview:
                              "record() returned for this model.")
         rec = {n: np.asarray(record[n])[i] for n in self._rec.layer_names}
         if output is None:
-            if self.kind_hint_classifier():
+            if self._is_classifier():
                 out = _probabilities(rec[self._rec.layer_names[-1]], self.key)
             else:
                 out = self._rec(self.x[i: i + 1])[1][0]
@@ -482,7 +489,7 @@ class NetworkOverview:
             out = np.asarray(output)[i]
         return rec, out
 
-    def kind_hint_classifier(self) -> bool:
+    def _is_classifier(self) -> bool:
         return self.key is not None and len(self.model.outputs[0].shape) == 2
 
     def _output_kind(self, out) -> str:
@@ -704,12 +711,13 @@ def history(history, *, fig: Figure | None = None) -> Figure:
             ax.plot(epochs[: len(hist[k])], hist[k], lw=1.8, label=label,
                     **({"color": "black"} | style))
         ax.set_xlabel("epoch")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_ylabel(name)
         ax.set_title(name)
         ax.grid(alpha=0.3)
         if name == "accuracy":
             ax.set_ylim(0, 1.02)
-        ax.legend(fontsize=8, loc="center right" if name == "accuracy" else "upper right")
+        ax.legend(fontsize=8, loc="lower right" if name == "accuracy" else "upper right")
     return fig
 
 

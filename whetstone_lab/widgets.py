@@ -11,8 +11,17 @@ dragging never queues a backlog of forward passes.
 Static fallback: a stored notebook opened where widgets cannot run (GitHub, nbviewer, a
 notebook without its kernel) still needs a picture. Each dashboard therefore adds an
 ``image/png`` of its current view to its display data, next to the widget view; JupyterLab
-shows the live widget, renderers without widget support show the PNG. ``snapshot()``
-returns the current view as an independent Figure for anyone who wants it explicitly.
+shows the live widget, renderers without widget support show the PNG. That PNG is the view
+at the moment the cell displayed the widget; to keep a later state in the stored notebook,
+end a cell with ``explorer.snapshot()``, which returns the current view as an independent
+Figure.
+
+Example:
+    >>> explorer = wl.widgets.sharpness_explorer(model, data.x_test[:256],
+    ...                                          data.y_test[:256], class_names=data.class_names)
+    >>> explorer                 # live in JupyterLab, a PNG on GitHub
+    >>> explorer.slider.value = 1.0
+    >>> explorer.snapshot()      # a static picture of the fully sharp network
 """
 
 from __future__ import annotations

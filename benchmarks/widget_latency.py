@@ -1,0 +1,151 @@
+"""Latency of one sharpness-slider update in the sharpness explorer.
+
+One update = set the model's sharpness, run the model on 256 digits, update the network
+overview's artists and render the PNG frame: exactly what happens in JupyterLab when the
+slider is released (minus sending the PNG to the browser). Measured for the lesson's dense
+and convolutional digits classifiers; goals are a median of at most 150 ms (dense) and
+300 ms (conv) on 2 CPU cores.
+
+The time is split into the model part (one forward pass through the cached compiled
+recorder) and the drawing part, and the machine's load average is recorded with each run,
+because a shared CPU slows everything down.
+
+    python benchmarks/widget_latency.py            # writes benchmarks/results/widget_latency.md
+    python benchmarks/widget_latency.py --append   # adds this run below the earlier ones
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import statistics
+import time
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+os.environ.setdefault("MPLBACKEND", "Agg")
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+
+import whetstone_lab as wl  # noqa: E402
+from whetstone_lab import spikes, widgets  # noqa: E402
+
+RESULTS = Path(__file__).parent / "results" / "widget_latency.md"
+GOALS_MS = {"dense": 150.0, "conv": 300.0}
+SAMPLES = 256
+
+
+def _percentile(values: list[float], q: float) -> float:
+    return float(np.percentile(np.asarray(values), q))
+
+
+def measure(name: str, model: keras.Model, x: np.ndarray, y: np.ndarray, updates: int,
+            warmup: int = 3) -> dict:
+    """Time ``updates`` slider moves (after ``warmup`` untimed ones)."""
+    explorer = widgets.sharpness_explorer(model, x, y)
+    rec = spikes.recorder(model)
+    # Visit distinct values so every move really changes the model and the picture.
+    values = [round(v, 2) for v in np.linspace(0.05, 1.0, 20)]
+    totals, model_part = [], []
+    for i in range(warmup + updates):
+        value = values[i % len(values)]
+        if value == explorer.slider.value:
+            value = 0.0
+        start = time.perf_counter()
+        explorer.slider.value = value
+        total = time.perf_counter() - start
+        # The model part on its own, same input, same sharpness.
+        start = time.perf_counter()
+        rec(x)
+        forward = time.perf_counter() - start
+        if i >= warmup:
+            totals.append(total * 1e3)
+            model_part.append(forward * 1e3)
+    explorer.close()
+    return {
+        "model": name,
+        "params": model.count_params(),
+        "median": statistics.median(totals),
+        "p90": _percentile(totals, 90),
+        "forward": statistics.median(model_part),
+        "goal": GOALS_MS[name],
+        "updates": updates,
+        "traces": rec.trace_count,
+    }
+
+
+def run(updates: int) -> tuple[list[dict], dict]:
+    keras.utils.set_random_seed(0)
+    data = wl.data.load("digits")
+    x, y = data.x_test[:SAMPLES], data.y_test[:SAMPLES]
+    load_before = os.getloadavg()
+    cpu0, wall0 = time.process_time(), time.perf_counter()
+    rows = [
+        measure("dense", wl.models.dense_classifier((8, 8, 1)), x, y, updates),
+        measure("conv", wl.models.conv_classifier((8, 8, 1)), x, y, updates),
+    ]
+    info = {
+        "date": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "load_before": load_before,
+        "load_after": os.getloadavg(),
+        "cpus": os.cpu_count(),
+        "cpu_share": (time.process_time() - cpu0) / (time.perf_counter() - wall0),
+    }
+    return rows, info
+
+
+def table(rows: list[dict], info: dict) -> str:
+    lb, la = info["load_before"], info["load_after"]
+    lines = [
+        f"### Run of {info['date']}",
+        "",
+        f"{info['cpus']} CPUs; load average (1/5/15 min) {lb[0]:.1f}/{lb[1]:.1f}/{lb[2]:.1f} "
+        f"before, {la[0]:.1f}/{la[1]:.1f}/{la[2]:.1f} after; this process got "
+        f"{info['cpu_share']:.2f} CPU-seconds per second of wall time.",
+        "",
+        "| model | parameters | updates | median ms | p90 ms | of which forward pass (median ms) "
+        "| goal (median) | met | traces |",
+        "|---|---:|---:|---:|---:|---:|---:|:---:|---:|",
+    ]
+    for r in rows:
+        met = "yes" if r["median"] <= r["goal"] else "no"
+        lines.append(
+            f"| {r['model']} | {r['params']:,} | {r['updates']} | {r['median']:.0f} | "
+            f"{r['p90']:.0f} | {r['forward']:.0f} | ≤ {r['goal']:.0f} ms | {met} | "
+            f"{r['traces']} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+HEADER = """# Widget latency: one sharpness-slider update
+
+One update of `wl.widgets.sharpness_explorer` on 256 digits: set the sharpness, run the
+model once through the cached compiled recorder, update the overview's artists, render the
+PNG frame (blitted: only the changing artists are redrawn). `traces` counts how often the
+recorder's function was traced over all updates (1 = never re-traced). Written by
+`benchmarks/widget_latency.py`; untrained models (the latency does not depend on the
+weights).
+
+"""
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--updates", type=int, default=40, help="timed updates per model")
+    parser.add_argument("--append", action="store_true",
+                        help="keep the earlier runs in the results file")
+    args = parser.parse_args()
+    rows, info = run(args.updates)
+    text = table(rows, info)
+    print(text)
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    if args.append and RESULTS.exists():
+        RESULTS.write_text(RESULTS.read_text().rstrip("\n") + "\n\n" + text)
+    else:
+        RESULTS.write_text(HEADER + text)
+
+
+if __name__ == "__main__":
+    main()
