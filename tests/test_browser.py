@@ -99,7 +99,8 @@ def lessons(lab, browser):
         for name in (WELCOME, ACTIVATION):
             # Separate contexts: each window has its own storage and so its own workspace.
             pages[name] = browser.new_context(viewport=VIEWPORT).new_page()
-            pages[name].goto(lab.notebook_url(name))
+            # Only wait for the response: both windows then load the lab at the same time.
+            pages[name].goto(lab.notebook_url(name), wait_until="commit")
         for page in pages.values():
             wait_for_notebook(page, timeout_s=OPEN_TIMEOUT_S)
             start_run_all(page)
