@@ -761,6 +761,11 @@ def reconstructions(x, float_out, spiking_out, *, n: int = 8,
         x, float_out, spiking_out: arrays of images of the same shape ``(m, h, w[, c])``.
         n: how many of the first samples to show.
         fig: a Figure to draw into (cleared first).
+
+    Example:
+        >>> with wl.fully_sharp(autoencoder):
+        ...     sharp = autoencoder.predict(x)
+        >>> fig = reconstructions(x, float_twin.predict(x), sharp)
     """
     arrays = [np.asarray(a, dtype=np.float32) for a in (x, float_out, spiking_out)]
     if len({a.shape for a in arrays}) != 1:
@@ -804,6 +809,9 @@ def segmentation(images, true_masks, pred_masks, *, n: int = 4,
         n: how many of the first samples to show.
         class_names: legend names; their number sets the colours.
         fig: a Figure to draw into (cleared first).
+
+    Example:
+        >>> fig = segmentation(x, masks, segmenter.predict(x), class_names=data.class_names)
     """
     images = np.asarray(images, dtype=np.float32)
     true_masks = np.asarray(true_masks)
