@@ -233,7 +233,9 @@ def test_a_near_tie_is_resolved_like_keras_float32():
     # Both the near-tie (row 0) and the exact tie (row 1) are resolved by Keras' op: with a
     # weight of 2**-30 the common grid is too fine to certify the exact tie.
     assert result.near_ties == {"spikes": 2}
-    np.testing.assert_array_equal(nm.run_nir(nm.export_nir(model), x).output, expected)
+    nir_result = nm.run_nir(nm.export_nir(model), x)
+    np.testing.assert_array_equal(nir_result.output, expected)
+    assert nir_result.near_ties == {"spikes": 2}
 
 
 def test_a_near_tie_after_max_pooling_is_resolved_like_keras():
@@ -252,6 +254,26 @@ def test_a_near_tie_after_max_pooling_is_resolved_like_keras():
     result = nm.to_spiking(model).run(x)
     _assert_same_spikes(result.spikes, reference)
     assert result.near_ties == {"conv_spikes": 0, "spikes": 1}
+    nir_result = nm.run_nir(nm.export_nir(model), x)
+    _assert_same_spikes(nir_result.spikes, reference)
+    assert nir_result.near_ties == {"conv_spikes": 0, "spikes": 1}
+
+
+def test_run_nir_accepts_a_one_step_if_neuron_and_names_unknown_nodes():
+    dense = keras.layers.Dense(3, name="dense")
+    model = _sequential((2,), dense, wl.SpikingBReLU(1.0, name="spikes"))
+    dense.set_weights([np.array([[0.5, 0.25, -1.0], [0.0, 0.25, 1.0]], np.float32),
+                       np.array([0.0, 0.0, 0.5], np.float32)])
+    x = np.array([[1, 0], [1, 1], [0, 1], [0, 0]], np.float32)
+    expected = np.asarray(model(x))
+    np.testing.assert_array_equal(expected, [[1, 0, 0], [1, 1, 1], [0, 0, 1], [0, 0, 1]])
+    graph = nm.export_nir(model)
+    threshold = graph.nodes["spikes"].threshold
+    graph.nodes["spikes"] = nir.IF(r=np.ones(3, np.float32), v_threshold=threshold)
+    np.testing.assert_array_equal(nm.run_nir(graph, x).spikes["spikes"], expected)
+    graph.nodes["spikes"] = nir.LI(tau=np.ones(3), r=np.ones(3), v_leak=np.zeros(3))
+    with pytest.raises(ValueError, match="'spikes' of type LI"):
+        nm.run_nir(graph, x)
 
 
 # ----------------------------------------------------------------------------------------

@@ -79,6 +79,32 @@ def _valid_out(size: int, kernel: int, stride: int, dilation: int) -> int:
     return (size - (kernel - 1) * dilation - 1) // stride + 1
 
 
+def _uncertain(v, mass, events, threshold, grid: float) -> np.ndarray:
+    """Decisions ``v >= threshold`` that float32 rounding could flip (shapes (n, neurons)).
+
+    ``v`` is the float64 pre-activation, ``mass`` = Σ|w·x| + |b|, ``events`` the non-zero
+    inputs per sample. Any float32 summation order (Keras) and our float64 sum lie within
+    ``bound`` of the exact value; a decision is also exact when every term and partial sum
+    lies on a float32 grid of spacing ``grid``.
+    """
+    terms = events + 2.0
+    bound = (_gamma(terms) + terms * 2.0**-52)[:, None] * mass
+    uncertain = np.abs(v - threshold) <= bound
+    if uncertain.any():
+        uncertain &= ~(mass <= 2.0**24 * grid)
+    return uncertain
+
+
+def _resolve_chunks(fired, uncertain, step: int, compute, threshold) -> None:
+    """Replace near-tie decisions by float32 ones, computed chunk by chunk like predict."""
+    rows = np.flatnonzero(uncertain.any(axis=1))
+    for start in sorted({int(r) // step * step for r in rows}):
+        stop = start + step
+        pre = np.asarray(compute(start, stop), np.float32).reshape(len(fired[start:stop]), -1)
+        sub = uncertain[start:stop]
+        fired[start:stop][sub] = (pre >= threshold)[sub]
+
+
 # ----------------------------------------------------------------------------------------
 # The network's stages
 # ----------------------------------------------------------------------------------------
@@ -404,36 +430,21 @@ class SpikingNetwork:
         mass = _product(abs(active), stage.abs_matrix) + np.abs(stage.bias_flat)
         events = np.diff(active.indptr).astype(np.int64)
         ops = active.astype(bool).astype(np.int64) @ stage.fan_out
-        margin = np.abs(v - stage.threshold)
-        # Any float32 order (Keras) and our float64 sum both lie within these of the exact sum.
-        terms = events + 2.0
-        bound = (_gamma(terms) + terms * 2.0**-52)[:, None] * mass
-        uncertain = margin <= bound
-        if uncertain.any():
-            # Exact when every term and every partial sum lies on a float32 grid.
-            grid = min(stage.grid_w * (_lowest_bit(a) if first else 1.0), stage.grid_b)
-            uncertain &= ~(mass <= 2.0**24 * grid)
+        grid = min(stage.grid_w * (_lowest_bit(a) if first else 1.0), stage.grid_b)
+        uncertain = _uncertain(v, mass, events, stage.threshold, grid)
         # Rounded once to float32: outside the bound this cannot change a decision, and at a
         # near-tie without a Keras layer it is the correctly rounded float32 value.
         fired = v.astype(np.float32) >= np.float32(stage.threshold)
         ties = int(uncertain.sum())
-        if ties:
-            fired = self._resolve(stage, a, fired, uncertain, batch_size)
-        return fired, events, ops, ties
+        if ties and stage.keras_layer is not None:
+            # The Keras layer's own float32 op, on the chunks predict(batch_size) uses.
+            def compute(start, stop):
+                chunk = a[start:stop].reshape((-1, *stage.in_shape))
+                return keras.ops.convert_to_numpy(stage.keras_layer(chunk))
 
-    def _resolve(self, stage, a, fired, uncertain, batch_size):
-        """Decide near-ties with the Keras layer's own float32 op on predict's chunks."""
-        if stage.keras_layer is None:
-            return fired
-        n = a.shape[0]
-        step = n if not batch_size else int(batch_size)
-        rows = np.flatnonzero(uncertain.any(axis=1))
-        for start in sorted({int(r) // step * step for r in rows}):
-            chunk = a[start:start + step].reshape((-1, *stage.in_shape))
-            pre = keras.ops.convert_to_numpy(stage.keras_layer(chunk)).reshape(len(chunk), -1)
-            sub = uncertain[start:start + step]
-            fired[start:start + step][sub] = pre[sub] >= np.float32(stage.threshold)
-        return fired
+            _resolve_chunks(fired, uncertain, batch_size or len(a), compute,
+                            np.float32(stage.threshold))
+        return fired, events, ops, ties
 
     def predict(self, x) -> np.ndarray:
         """Decoded class indices for ``x`` (needs an N-hot key)."""
@@ -793,9 +804,11 @@ class NirResult:
             layout for images, like Keras), ``uint8``.
         output: the spikes reaching the Output node, shape ``(n, width)``.
         classes: decoded classes (from the key passed in or stored in the graph), or None.
+        near_ties: per Threshold node, decisions resolved with Keras' float32 ops.
     """
 
     spikes: dict[str, np.ndarray] = field(default_factory=dict)
+    near_ties: dict[str, int] = field(default_factory=dict)
     output: np.ndarray | None = None
     classes: np.ndarray | None = None
 
@@ -816,23 +829,41 @@ def _nir_chain(graph) -> list[str]:
     return order
 
 
-def _conv_nchw(x: np.ndarray, node) -> np.ndarray:
-    """NIR Conv2d (cross-correlation, NCHW) in float64."""
-    weight = np.asarray(node.weight, np.float64)
-    c_out, _, kh, kw = weight.shape
-    sh, sw = np.broadcast_to(np.asarray(node.stride), (2,)).astype(int)
-    dh, dw = np.broadcast_to(np.asarray(node.dilation), (2,)).astype(int)
-    h, w = x.shape[2:]
+def _pair(value) -> tuple[int, int]:
+    return tuple(int(v) for v in np.broadcast_to(np.asarray(value), (2,)))
+
+
+def _nir_conv_pads(node, h: int, w: int) -> tuple[int, int, int, int]:
+    """(top, bottom, left, right) of a NIR Conv2d on an h×w input."""
+    kh, kw = node.weight.shape[2:]
+    (dh, dw) = _pair(node.dilation)
     pad = node.padding
     pad = pad.decode() if isinstance(pad, bytes) else pad
     if isinstance(pad, str) and pad == "same":
-        ho, top, bottom = _same_pads(h, kh, 1, dh)
-        wo, left, right = _same_pads(w, kw, 1, dw)
-    elif isinstance(pad, str) and pad == "valid":
-        top = bottom = left = right = 0
-    else:
-        top, left = np.broadcast_to(np.asarray(pad), (2,)).astype(int)
-        bottom, right = top, left
+        _, top, bottom = _same_pads(h, kh, 1, dh)
+        _, left, right = _same_pads(w, kw, 1, dw)
+        return top, bottom, left, right
+    if isinstance(pad, str) and pad == "valid":
+        return 0, 0, 0, 0
+    top, left = _pair(pad)
+    return top, top, left, left
+
+
+def _keras_padding(node, h: int, w: int) -> str | None:
+    """The Keras padding that gives the same pads as this NIR Conv2d, if there is one."""
+    pads = _nir_conv_pads(node, h, w)
+    if pads == (0, 0, 0, 0):
+        return "valid"
+    (kh, kw), (sh, sw), (dh, dw) = node.weight.shape[2:], _pair(node.stride), _pair(node.dilation)
+    same = (*_same_pads(h, kh, sh, dh)[1:], *_same_pads(w, kw, sw, dw)[1:])
+    return "same" if pads == same else None
+
+
+def _conv_nchw(x: np.ndarray, weight, bias, node) -> np.ndarray:
+    """NIR Conv2d (cross-correlation, NCHW) in float64."""
+    c_out, _, kh, kw = weight.shape
+    (sh, sw), (dh, dw) = _pair(node.stride), _pair(node.dilation)
+    top, bottom, left, right = _nir_conv_pads(node, *x.shape[2:])
     xp = np.pad(x, ((0, 0), (0, 0), (top, bottom), (left, right)))
     ho = (xp.shape[2] - (kh - 1) * dh - 1) // sh + 1
     wo = (xp.shape[3] - (kw - 1) * dw - 1) // sw + 1
@@ -842,13 +873,12 @@ def _conv_nchw(x: np.ndarray, node) -> np.ndarray:
             patch = xp[:, :, di * dh:di * dh + sh * (ho - 1) + 1:sh,
                        dj * dw:dj * dw + sw * (wo - 1) + 1:sw]
             out += np.einsum("nchw,oc->nohw", patch, weight[:, :, di, dj])
-    return out + np.asarray(node.bias, np.float64)[None, :, None, None]
+    return out + bias[None, :, None, None]
 
 
 def _sumpool_nchw(x: np.ndarray, node) -> np.ndarray:
-    kh, kw = np.broadcast_to(np.asarray(node.kernel_size), (2,)).astype(int)
-    sh, sw = np.broadcast_to(np.asarray(node.stride), (2,)).astype(int)
-    ph, pw = np.broadcast_to(np.asarray(node.padding), (2,)).astype(int)
+    (kh, kw), (sh, sw), (ph, pw) = (_pair(node.kernel_size), _pair(node.stride),
+                                    _pair(node.padding))
     xp = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)))
     ho, wo = (xp.shape[2] - kh) // sh + 1, (xp.shape[3] - kw) // sw + 1
     out = np.zeros((x.shape[0], x.shape[1], ho, wo))
@@ -862,12 +892,88 @@ def _nhwc(a: np.ndarray) -> np.ndarray:
     return a.transpose(0, 2, 3, 1) if a.ndim == 4 else a
 
 
-def run_nir(graph, x, key=None) -> NirResult:
+@dataclass
+class _Pending:
+    """A linear node's float64 result, waiting for its threshold (see :func:`_uncertain`)."""
+
+    v: np.ndarray  # (n, neurons) in NIR order
+    mass: np.ndarray
+    events: np.ndarray
+    grid: float
+    compute: object  # (start, stop) -> Keras' float32 pre-activations in NIR order, or None
+
+
+def _linear_nir(node, a: np.ndarray, flat_from, nir) -> tuple[np.ndarray, _Pending]:
+    """Run an Affine/Linear/Conv2d node in float64, with Keras' float32 twin for near-ties.
+
+    The twin recomputes the node with Keras' own ops in Keras' layout (NHWC, kernels
+    ``(in, out)`` / ``(kh, kw, cin, cout)``, inputs of a flattened conv map in HWC order),
+    so its float32 sums are the ones Keras computes.
+    """
+    n = a.shape[0]
+    weight = np.asarray(node.weight, np.float32)
+    bias = (np.zeros(weight.shape[0], np.float32) if isinstance(node, nir.Linear)
+            else np.asarray(node.bias, np.float32))
+    w64, b64 = weight.astype(np.float64), bias.astype(np.float64)
+    events = np.count_nonzero(a.reshape(n, -1), axis=1)
+    grid = min(_lowest_bit(weight) * _lowest_bit(a), _lowest_bit(bias))
+    if isinstance(node, nir.Conv2d):
+        v = _conv_nchw(a, w64, b64, node)
+        mass = _conv_nchw(np.abs(a), np.abs(w64), np.abs(b64), node)
+        padding = _keras_padding(node, *a.shape[2:])
+        kernel = np.ascontiguousarray(weight.transpose(2, 3, 1, 0))
+        x_keras = a.transpose(0, 2, 3, 1).astype(np.float32)
+
+        def compute(start, stop):
+            y = keras.ops.conv(x_keras[start:stop], kernel, strides=list(_pair(node.stride)),
+                               padding=padding, dilation_rate=_pair(node.dilation),
+                               data_format="channels_last")
+            y = keras.ops.add(y, keras.ops.reshape(bias, (1, 1, 1, -1)))
+            return keras.ops.convert_to_numpy(y).transpose(0, 3, 1, 2)
+
+        if padding is None:
+            compute = None
+    else:
+        v = a @ w64.T + b64
+        mass = np.abs(a) @ np.abs(w64).T + np.abs(b64)
+        kernel = np.ascontiguousarray(weight.T)
+        x_keras = a.astype(np.float32)
+        if flat_from is not None:  # back to Keras' HWC flattening
+            perm = _hwc_to_chw_perm(_nhwc_shape(flat_from))
+            kernel = kernel[np.argsort(perm)]
+            x_keras = a.reshape((n, *flat_from)).transpose(0, 2, 3, 1).reshape(n, -1)
+            x_keras = x_keras.astype(np.float32)
+
+        def compute(start, stop):
+            y = keras.ops.add(keras.ops.matmul(x_keras[start:stop], kernel), bias)
+            return keras.ops.convert_to_numpy(y)
+
+    pending = _Pending(v.reshape(n, -1), mass.reshape(n, -1), events, grid, compute)
+    return v, pending
+
+
+def _threshold_nir(a, threshold, pending, batch_size, name, result) -> np.ndarray:
+    """NIR's strict threshold on the float32-rounded value, near-ties as Keras decides them."""
+    n = a.shape[0]
+    t = np.broadcast_to(np.asarray(threshold, np.float32), a.shape[1:]).reshape(-1)
+    fired = a.reshape(n, -1).astype(np.float32) > t
+    if pending is not None and pending.compute is not None:
+        inclusive = np.nextafter(t, np.float32(np.inf), dtype=np.float32)  # v > t ⇔ v >= this
+        uncertain = _uncertain(pending.v, pending.mass, pending.events, inclusive,
+                               pending.grid)
+        result.near_ties[name] = int(uncertain.sum())
+        _resolve_chunks(fired, uncertain, batch_size or n, pending.compute, inclusive)
+    return fired.reshape(a.shape).astype(np.float64)
+
+
+def run_nir(graph, x, key=None, *, batch_size: int | None = 32) -> NirResult:
     """Execute a NIR graph of Affine/Conv2d/Threshold/SumPool2d/Flatten nodes in NumPy.
 
-    Pre-activations are computed in float64 and rounded once to float32 (the correctly
-    rounded value of the exact sum) before NIR's strict threshold ``v > t`` is applied. A
-    one-step ``IF`` node (``v = r·input``, spike iff ``v > v_threshold``) is accepted too.
+    Pre-activations are computed in float64 and rounded once to float32 before NIR's strict
+    threshold ``v > t``. As in :class:`SpikingNetwork`, decisions too close to the threshold
+    to be certified (near-ties) are recomputed with Keras' own float32 ops in Keras' layout,
+    on chunks of ``batch_size`` samples, so the spikes equal ``model.predict``'s. A one-step
+    ``IF`` node (``v = r·input``, spike iff ``v > v_threshold``) is accepted too.
 
     Args:
         graph: a ``nir.NIRGraph`` or the path of a file written by :func:`export_nir` /
@@ -875,6 +981,8 @@ def run_nir(graph, x, key=None) -> NirResult:
         x: inputs in Keras layout (NHWC for images, ``(n, features)`` otherwise); images are
             converted to NIR's CHW internally.
         key: N-hot key to decode the output spikes; default: ``graph.metadata["key"]``.
+        batch_size: the ``predict`` batch size near-ties are resolved against (None: one
+            call on the whole batch).
 
     Returns:
         A :class:`NirResult`.
@@ -898,34 +1006,36 @@ def run_nir(graph, x, key=None) -> NirResult:
                          f" in Keras layout for this graph, got {np.shape(x)}.")
     a = a.astype(np.float64)
     result = NirResult()
+    pending, flat_from = None, None  # flat_from: CHW shape a Flatten just flattened
     for name in order[1:]:
         node = graph.nodes[name]
         if isinstance(node, nir.Output):
             break
-        if isinstance(node, nir.Affine):
-            a = a @ np.asarray(node.weight, np.float64).T + np.asarray(node.bias, np.float64)
-        elif isinstance(node, nir.Linear):
-            a = a @ np.asarray(node.weight, np.float64).T
-        elif isinstance(node, nir.Conv2d):
-            a = _conv_nchw(a, node)
+        if isinstance(node, (nir.Affine, nir.Linear, nir.Conv2d)):
+            a, pending = _linear_nir(node, a, flat_from, nir)
+            flat_from = None
+            continue
+        if isinstance(node, nir.Threshold):
+            a = _threshold_nir(a, node.threshold, pending, batch_size, name, result)
+            result.spikes[name] = _nhwc(a).astype(np.uint8)
+        elif isinstance(node, nir.IF):
+            r = np.asarray(node.r, np.float64)
+            keep = pending if np.all(r == 1.0) else None  # v = r·input is then the input
+            a = _threshold_nir(r * a, node.v_threshold, keep, batch_size, name, result)
+            result.spikes[name] = _nhwc(a).astype(np.uint8)
         elif isinstance(node, nir.SumPool2d):
             a = _sumpool_nchw(a, node)
         elif isinstance(node, nir.Flatten):
             start = int(node.start_dim) + 1  # NIR shapes exclude the batch axis
             end = a.ndim if int(node.end_dim) == -1 else int(node.end_dim) + 2
+            flat_from = a.shape[1:] if (a.ndim == 4 and start == 1 and end == 4) else None
             a = a.reshape((*a.shape[:start], -1, *a.shape[end:]))
-        elif isinstance(node, nir.Threshold):
-            a = (a.astype(np.float32) > np.asarray(node.threshold, np.float32)).astype(
-                np.float64)
-            result.spikes[name] = _nhwc(a).astype(np.uint8)
-        elif isinstance(node, nir.IF):
-            v = (np.asarray(node.r, np.float64) * a).astype(np.float32)
-            a = (v > np.asarray(node.v_threshold, np.float32)).astype(np.float64)
-            result.spikes[name] = _nhwc(a).astype(np.uint8)
+            continue
         else:
             raise ValueError(f"run_nir cannot execute node {name!r} of type "
                              f"{type(node).__name__}; supported: Affine, Linear, Conv2d, "
                              "SumPool2d, Flatten, Threshold, IF.")
+        pending, flat_from = None, None
     result.output = _nhwc(a).astype(np.uint8)
     if key is None and isinstance(graph.metadata, Mapping) and "key" in graph.metadata:
         key = np.asarray(graph.metadata["key"])
