@@ -248,3 +248,17 @@ def test_blit_frames_match_a_full_draw(dense, x):
     assert a.shape == b.shape
     assert np.mean(np.abs(a - b) > 40) < 0.01  # the same picture, up to anti-aliasing
     wl.set_sharpness(dense, 0.0)
+
+
+def test_network_overview_selected_layers(dense, x):
+    wl.set_sharpness(dense, 1.0)
+    full = plots.network_overview(dense, x, index=5)
+    view = plots.NetworkOverview(dense, x, index=5, layers=["spikes_1"])
+    assert len(view.figure.axes) == 1 + 1 + 2
+    assert view.figure.axes[1].get_title().startswith("spikes_1")
+    # The class panel still decodes the last layer, which is not drawn.
+    assert view.figure.axes[-1].get_title() == full.axes[-1].get_title()
+    np.testing.assert_array_equal(view.code_im.get_array(), full.axes[-2].images[0].get_array())
+    with pytest.raises(ValueError, match="not spiking layers"):
+        plots.network_overview(dense, x, layers=["flatten"])
+    wl.set_sharpness(dense, 0.0)

@@ -208,3 +208,14 @@ def test_sharpness_sweep_autoencoder_defaults_to_mse():
     expected = np.mean((model.predict(x, verbose=0) - x) ** 2)
     wl.set_sharpness(model, 0.0)
     assert sweep["uniform"][1] == pytest.approx(expected, rel=1e-5)
+
+
+def test_record_selected_layers(dense, x):
+    wl.set_sharpness(dense, 0.5)
+    full = spikes.record(dense, x)
+    some = spikes.record(dense, x, layers=["spikes_2", "spikes_0"])
+    assert list(some) == ["spikes_0", "spikes_2"]  # input-to-output order
+    np.testing.assert_array_equal(some["spikes_2"], full["spikes_2"])
+    assert list(spikes.record(dense, x, layers="spikes_1")) == ["spikes_1"]
+    with pytest.raises(ValueError, match=r"\['dense_0'\] are not spiking layers.*spikes_0"):
+        spikes.record(dense, x, layers=["dense_0"])

@@ -156,6 +156,8 @@ def test_bad_arguments(dense, x, y):
         widgets.sharpness_explorer(dense, x, y, task="autoencoder")
     with pytest.raises(ValueError, match=r"shape \(24, 64\)"):
         widgets.sharpness_explorer(dense, x.reshape(24, 64), y)
+    with pytest.raises(ValueError, match="not spiking layers"):
+        widgets.sharpness_explorer(dense, x, y, layers=["spikes_9"])
     with pytest.raises(TypeError, match="per_layer"):
         widgets.sharpness_explorer(dense, x, y, per_layer="yes")
 

@@ -436,14 +436,16 @@ class NetworkOverview:
         class_names: names of the classes.
         y: targets for ``x`` (labels, or masks for segmentation), shown when given.
         max_channels: channels per convolutional layer.
+        layers: names of the spiking layers to draw (default: all).
         fig: a Figure to draw into (cleared first).
     """
 
     def __init__(self, model, x, *, index: int = 0, record=None, output=None,
                  class_names: Sequence[str] | None = None, y=None, max_channels: int = 8,
-                 fig: Figure | None = None):
+                 layers: Sequence[str] | None = None, fig: Figure | None = None):
         self.model = model
         self._rec = _spikes.recorder(model)
+        self.layer_names = _spikes.select_layers(model, layers)
         self.x = _spikes._check_input(x, self._rec.input_shape)
         self.y = None if y is None else np.asarray(y)
         if self.y is not None and len(self.y) != len(self.x):
@@ -451,13 +453,13 @@ class NetworkOverview:
         self.key = _spikes.find_key(model)
         self.max_channels = max_channels
         self.class_names = None if class_names is None else [str(c) for c in class_names]
-        rec, out = self._sample(index, record, output)
+        rec, out, code = self._sample(index, record, output)
         self.kind = self._output_kind(out)
         if (self.class_names is not None and self.key is not None
                 and len(self.class_names) != self.key.shape[0]):
             raise ValueError(f"class_names has {len(self.class_names)} names but the model "
                              f"decodes {self.key.shape[0]} classes.")
-        self._build(fig, rec, out)
+        self._build(fig, rec, out, code)
         self.figure.supxlabel("spikes: white = 0, black = 1, grey = inside the ramp (0 < a < 1)",
                               fontsize=8, color="#555555")
         self.update(index, record=record, output=output)
@@ -471,23 +473,30 @@ class NetworkOverview:
         return int(index) % len(self.x)
 
     def _sample(self, index, record, output):
+        """``({layer: spikes}, output, output code)`` of sample ``index``.
+
+        The output code (the last spiking layer, for the class panel) is kept even when
+        ``layers`` leaves that layer out of the picture.
+        """
         i = self._check_index(index)
+        last = self._rec.layer_names[-1]
         if record is None:
             rec, out = self._rec(self.x[i: i + 1])
-            return {k: v[0] for k, v in rec.items()}, out[0]
-        missing = [n for n in self._rec.layer_names if n not in record]
+            return {n: rec[n][0] for n in self.layer_names}, out[0], rec[last][0]
+        missing = [n for n in self.layer_names if n not in record]
         if missing:
             raise ValueError(f"record lacks the spiking layers {missing}; pass the dict "
                              "record() returned for this model.")
-        rec = {n: np.asarray(record[n])[i] for n in self._rec.layer_names}
-        if output is None:
-            if self._is_classifier():
-                out = _probabilities(rec[self._rec.layer_names[-1]], self.key)
-            else:
-                out = self._rec(self.x[i: i + 1])[1][0]
-        else:
+        rec = {n: np.asarray(record[n])[i] for n in self.layer_names}
+        code = np.asarray(record[last])[i] if last in record else None
+        if code is None or (output is None and not self._is_classifier()):
+            full, out = self._rec(self.x[i: i + 1])
+            code, out = full[last][0], out[0]
+        elif output is None:
+            out = _probabilities(code, self.key)
+        if output is not None:
             out = np.asarray(output)[i]
-        return rec, out
+        return rec, out, code
 
     def _is_classifier(self) -> bool:
         return self.key is not None and len(self.model.outputs[0].shape) == 2
@@ -500,7 +509,7 @@ class NetworkOverview:
         return "image"
 
     # -- drawing ---------------------------------------------------------------------
-    def _build(self, fig, rec, out):
+    def _build(self, fig, rec, out, code):
         names = list(rec)
         n_out = 2 if self.kind == "classes" else (2 if self.y is not None else 1)
         panels = 1 + len(names) + n_out
@@ -519,7 +528,7 @@ class NetworkOverview:
             self.layer_ims[name] = _spike_image(ax, self._layer_image(rec[name]))
             _bare(ax)
         if self.kind == "classes":
-            self._build_classes(rec[names[-1]], out)
+            self._build_classes(code, out)
         else:
             self._build_image_output(out)
 
@@ -583,7 +592,7 @@ class NetworkOverview:
     def update(self, index: int = 0, *, record=None, output=None) -> None:
         """Show sample ``index``; ``record``/``output`` are those of all of ``x`` (optional)."""
         i = self._check_index(index)
-        rec, out = self._sample(i, record, output)
+        rec, out, code = self._sample(i, record, output)
         self.index = i
         self.input_im.set_data(_image(self.x[i]))
         label = ""
@@ -594,7 +603,6 @@ class NetworkOverview:
             self.layer_ims[name].set_data(self._layer_image(a))
             self.layer_axes[name].set_title(f"{name}\n{_binary_note(a)}s", fontsize=9)
         if self.kind == "classes":
-            code = rec[list(rec)[-1]]
             self.code_im.set_data(self._code_grid(code))
             winner = int(np.argmax(out))
             for c, bar in enumerate(self.bars):

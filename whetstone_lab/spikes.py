@@ -27,6 +27,7 @@ __all__ = [
     "recorder",
     "record",
     "record_with_output",
+    "select_layers",
     "LayerActivity",
     "activity",
     "activity_table",
@@ -171,7 +172,26 @@ def recorder(model: keras.Model) -> Recorder:
     return rec
 
 
-def record(model: keras.Model, x, *, batch_size: int = 256) -> dict[str, np.ndarray]:
+def select_layers(model: keras.Model, layers: Sequence[str] | None) -> list[str]:
+    """Names of the spiking layers to show: all of them (None) or ``layers``, checked.
+
+    Raises:
+        ValueError: for a name that is not one of the model's spiking layers.
+    """
+    names = recorder(model).layer_names
+    if layers is None:
+        return list(names)
+    if isinstance(layers, str):
+        layers = [layers]
+    unknown = [n for n in layers if n not in names]
+    if unknown:
+        raise ValueError(f"{unknown} are not spiking layers of model {model.name!r}; "
+                         f"its spiking layers are {names}.")
+    return [n for n in names if n in set(layers)]
+
+
+def record(model: keras.Model, x, *, batch_size: int = 256,
+           layers: Sequence[str] | None = None) -> dict[str, np.ndarray]:
     """The output of every spiking layer of ``model`` for inputs ``x``.
 
     One forward pass per batch through one cached compiled function; the current
@@ -182,6 +202,7 @@ def record(model: keras.Model, x, *, batch_size: int = 256) -> dict[str, np.ndar
         x: inputs of shape ``(n, *input_shape)`` (a single sample without the batch axis is
             accepted too).
         batch_size: samples per forward pass.
+        layers: names of the spiking layers to return (default: all).
 
     Returns:
         ``{layer name: array of shape (n, *layer output shape)}`` in input-to-output order.
@@ -191,7 +212,9 @@ def record(model: keras.Model, x, *, batch_size: int = 256) -> dict[str, np.ndar
         >>> list(spikes)
         ['spikes_0', 'spikes_1', 'spikes_2']
     """
-    return recorder(model)(x, batch_size)[0]
+    names = select_layers(model, layers)
+    recording = recorder(model)(x, batch_size)[0]
+    return {n: recording[n] for n in names}
 
 
 def record_with_output(model: keras.Model, x, *, batch_size: int = 256

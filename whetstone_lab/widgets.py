@@ -164,7 +164,7 @@ class SharpnessExplorer(_PngFallback, widgets.VBox):
 
     def __init__(self, model: keras.Model, x, y=None, *, task: str = "auto",
                  per_layer: bool = False, class_names: Sequence[str] | None = None,
-                 step: float = 0.05):
+                 layers: Sequence[str] | None = None, step: float = 0.05):
         self.model = model
         self._rec = spikes.recorder(model)  # raises for models without spiking layers
         self.x = spikes._check_input(x, self._rec.input_shape)
@@ -194,7 +194,7 @@ class SharpnessExplorer(_PngFallback, widgets.VBox):
         self._run()
         self.view = plots.NetworkOverview(
             model, self.x, index=0, record=self._record, output=self._output,
-            class_names=class_names, y=self.y,
+            class_names=class_names, y=self.y, layers=layers,
         )
         self.view.figure.set_dpi(_DPI)
         self._renderer = plots.BlitRenderer(self.view.figure, self.view.dynamic_artists())
@@ -289,7 +289,8 @@ class SharpnessExplorer(_PngFallback, widgets.VBox):
         """The current view as a new, independent Figure (for static pages and files)."""
         fig = plots.network_overview(self.model, self.x, index=self.sample.value,
                                      record=self._record, output=self._output,
-                                     class_names=self.view.class_names, y=self.y)
+                                     class_names=self.view.class_names, y=self.y,
+                                     layers=self.view.layer_names)
         score = self.current_score()
         if score is not None:
             fig.suptitle(f"global sharpness {global_sharpness(self.model):.2f} "
@@ -299,7 +300,8 @@ class SharpnessExplorer(_PngFallback, widgets.VBox):
 
 def sharpness_explorer(model: keras.Model, x, y=None, *, task: str = "auto",
                        per_layer: bool = False,
-                       class_names: Sequence[str] | None = None) -> SharpnessExplorer:
+                       class_names: Sequence[str] | None = None,
+                       layers: Sequence[str] | None = None) -> SharpnessExplorer:
     """A dashboard: sharpness slider, bottom-up/uniform toggle, sample picker, spikes, score.
 
     Args:
@@ -310,6 +312,7 @@ def sharpness_explorer(model: keras.Model, x, y=None, *, task: str = "auto",
             or ``"segmentation"``.
         per_layer: add one slider per spiking layer.
         class_names: names of the classes.
+        layers: spiking layers to draw (default: all; every layer is still sharpened).
 
     Example:
         >>> explorer = wl.widgets.sharpness_explorer(model, data.x_test[:256],
@@ -318,7 +321,7 @@ def sharpness_explorer(model: keras.Model, x, y=None, *, task: str = "auto",
         >>> explorer.restore()  # the trained sharpness again
     """
     return SharpnessExplorer(model, x, y, task=task, per_layer=per_layer,
-                             class_names=class_names)
+                             class_names=class_names, layers=layers)
 
 
 # ----------------------------------------------------------------------------------------
@@ -335,6 +338,7 @@ class LiveTraining(keras.callbacks.Callback):
         x_sample: inputs; sample ``index`` is shown.
         index: which sample of ``x_sample`` to show.
         class_names: names of the classes.
+        layers: spiking layers to draw (default: all).
         every: redraw every this many epochs.
         display: show the widget when training begins (False: only build it, e.g. in tests).
 
@@ -348,13 +352,14 @@ class LiveTraining(keras.callbacks.Callback):
     """
 
     def __init__(self, x_sample, *, index: int = 0, class_names: Sequence[str] | None = None,
-                 every: int = 1, display: bool = True):
+                 layers: Sequence[str] | None = None, every: int = 1, display: bool = True):
         super().__init__()
         if isinstance(every, bool) or not isinstance(every, (int, np.integer)) or every < 1:
             raise ValueError(f"every must be a positive integer, got {every!r}.")
         self.x_sample = np.asarray(x_sample, dtype=np.float32)
         self.index = index
         self.class_names = class_names
+        self.layers = layers
         self.every = int(every)
         self.display = display
         self.spikes_image = widgets.Image(format="png")
@@ -367,7 +372,7 @@ class LiveTraining(keras.callbacks.Callback):
 
     def on_train_begin(self, logs=None):
         self.view = plots.NetworkOverview(self.model, self.x_sample, index=self.index,
-                                          class_names=self.class_names)
+                                          class_names=self.class_names, layers=self.layers)
         self.view.figure.set_dpi(_DPI)
         self._renderer = plots.BlitRenderer(self.view.figure, self.view.dynamic_artists())
         self.spikes_image.value = self._renderer.png()
