@@ -32,6 +32,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -127,8 +128,9 @@ class LabServer:
         Returns how many were running.
         """
         kernels = json.loads(self._api("GET", "/api/kernels"))
-        for kernel in kernels:
-            self._api("DELETE", f"/api/kernels/{kernel['id']}")
+        # Each shutdown waits for its kernel to exit: ask all of them at once.
+        with ThreadPoolExecutor(max_workers=max(1, len(kernels))) as pool:
+            list(pool.map(lambda k: self._api("DELETE", f"/api/kernels/{k['id']}"), kernels))
         return len(kernels)
 
     def _api(self, method: str, path: str) -> bytes:

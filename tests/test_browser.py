@@ -19,6 +19,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -53,14 +54,32 @@ ARTIFACTS = REPO / "test-artifacts" / "browser"
 DOCS_SCREENSHOT = REPO / "docs" / "images" / "lab_screenshot.png"
 VIEWPORT = {"width": 1400, "height": 900}
 
-# Bounded waits (seconds); the whole module stays well under two minutes on two cores.
-OPEN_TIMEOUT_S = 60
-RUN_TIMEOUT_S = 180
+# Bounded waits (seconds), generous enough for a busy two-core machine.
+OPEN_TIMEOUT_S = 120
+RUN_TIMEOUT_S = 240
 REDRAW_TIMEOUT_S = 30
 
 
+class Phases:
+    """Seconds since the module started, per phase, in ``test-artifacts/browser/phases.txt``."""
+
+    def __init__(self) -> None:
+        self.start = time.monotonic()
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        (ARTIFACTS / "phases.txt").write_text("")
+
+    def mark(self, what: str) -> None:
+        with open(ARTIFACTS / "phases.txt", "a") as out:
+            out.write(f"{time.monotonic() - self.start:7.1f} s  {what}\n")
+
+
 @pytest.fixture(scope="module")
-def lab(tmp_path_factory):
+def phases() -> Phases:
+    return Phases()
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory, phases):
     """JupyterLab on a temporary copy of lessons 00 and 01, stopped at the end of the module."""
     reason = browser_unavailable_reason()
     if reason:
@@ -68,7 +87,9 @@ def lab(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("lab")
     root = copy_notebooks(NOTEBOOKS, tmp / "notebooks", [WELCOME, ACTIVATION])
     with lab_server(root, tmp / "jupyter", env={"WHETSTONE_FAST": "1"}) as server:
+        phases.mark("JupyterLab answers")
         yield server
+    phases.mark("JupyterLab stopped")
 
 
 @pytest.fixture(scope="module")
@@ -87,7 +108,7 @@ def browser(lab):
 
 
 @pytest.fixture(scope="module")
-def lessons(lab, browser):
+def lessons(lab, browser, phases):
     """Lessons 00 and 01, each in its own browser window, both started with Run All Cells.
 
     Both kernels run at once, one per core, which keeps the module within its time budget.
@@ -101,9 +122,10 @@ def lessons(lab, browser):
             pages[name] = browser.new_context(viewport=VIEWPORT).new_page()
             # Only wait for the response: both windows then load the lab at the same time.
             pages[name].goto(lab.notebook_url(name), wait_until="commit")
-        for page in pages.values():
+        for name, page in pages.items():
             wait_for_notebook(page, timeout_s=OPEN_TIMEOUT_S)
             start_run_all(page)
+            phases.mark(f"{name}: shown, kernel idle, Run All Cells clicked")
         yield pages
     finally:
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
@@ -113,6 +135,7 @@ def lessons(lab, browser):
             finally:
                 page.context.close()
         lab.shut_down_kernels()
+        phases.mark("kernels shut down")
 
 
 def write_timing(name: str, notebook: dict) -> None:
@@ -124,9 +147,10 @@ def write_timing(name: str, notebook: dict) -> None:
     (ARTIFACTS / f"{Path(name).stem}-timing.txt").write_text("\n".join(lines) + "\n")
 
 
-def check_run(page, lab, name: str) -> None:
+def check_run(page, lab, name: str, phases: Phases) -> None:
     """Wait for the run of ``name`` to finish, and check that every cell ran cleanly."""
     executed = wait_for_run(page, timeout_s=RUN_TIMEOUT_S)
+    phases.mark(f"{name}: run finished")
     assert visible_errors(page) == [], f"{name} shows errors"
     # What the lab itself recorded: every code cell has an execution count, none an error.
     saved = save_notebook(page, lab.root / name)
@@ -138,17 +162,17 @@ def check_run(page, lab, name: str) -> None:
 
 
 @pytest.mark.browser
-def test_welcome_notebook_runs_in_the_lab(lab, lessons):
+def test_welcome_notebook_runs_in_the_lab(lab, lessons, phases):
     page = lessons[WELCOME]
-    check_run(page, lab, WELCOME)
+    check_run(page, lab, WELCOME, phases)
     # The lesson's figures (inline matplotlib) reached the page.
     assert page.locator(".jp-Notebook .jp-RenderedImage img").count() >= 1
 
 
 @pytest.mark.browser
-def test_sharpness_slider_redraws_the_activation_plot(lab, lessons):
+def test_sharpness_slider_redraws_the_activation_plot(lab, lessons, phases):
     page = lessons[ACTIVATION]
-    check_run(page, lab, ACTIVATION)
+    check_run(page, lab, ACTIVATION, phases)
     output = output_with_slider(page, "sharpness")
     slider = output.locator(".widget-slider").first
     image = output.locator("img.widget-image").first
@@ -160,6 +184,7 @@ def test_sharpness_slider_redraws_the_activation_plot(lab, lessons):
     old_src = image.get_attribute("src")
     old_value, new_value = move_slider_with_keyboard(page, slider)
     wait_for_new_image(page, image, old_src, timeout_s=REDRAW_TIMEOUT_S)
+    phases.mark(f"slider moved {old_value} -> {new_value}, plot redrawn")
     after = image.screenshot()
 
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
