@@ -219,3 +219,13 @@ def test_record_selected_layers(dense, x):
     assert list(spikes.record(dense, x, layers="spikes_1")) == ["spikes_1"]
     with pytest.raises(ValueError, match=r"\['dense_0'\] are not spiking layers.*spikes_0"):
         spikes.record(dense, x, layers=["dense_0"])
+
+
+def test_record_accepts_any_size_where_the_model_does():
+    inp = keras.Input((None, None, 1))
+    out = wl.SpikingBReLU(name="maps")(keras.layers.Conv2D(2, 3, padding="same")(inp))
+    model = keras.Model(inp, out)
+    assert spikes.record(model, np.zeros((2, 6, 5, 1)))["maps"].shape == (2, 6, 5, 2)
+    assert spikes.record(model, np.zeros((4, 4, 1)))["maps"].shape == (1, 4, 4, 2)
+    with pytest.raises(ValueError, match="samples of shape"):
+        spikes.record(model, np.zeros((2, 6, 5, 3)))

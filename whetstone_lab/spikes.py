@@ -128,9 +128,14 @@ def _check_input(x, input_shape: tuple) -> np.ndarray:
     except (TypeError, ValueError) as err:
         raise TypeError(f"x must be a numeric array, got {type(x).__name__}.") from err
     expected = tuple(input_shape)
-    if x.shape[1:] == expected:
+
+    def fits(shape) -> bool:  # None in the model's input shape accepts any size
+        return len(shape) == len(expected) and all(
+            e is None or e == d for d, e in zip(shape, expected, strict=True))
+
+    if fits(x.shape[1:]):
         pass
-    elif x.shape == expected:
+    elif fits(x.shape):
         x = x[None]  # one sample without its batch axis
     else:
         want = ", ".join(str(d) for d in expected)
