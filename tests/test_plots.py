@@ -262,3 +262,15 @@ def test_network_overview_selected_layers(dense, x):
     with pytest.raises(ValueError, match="not spiking layers"):
         plots.network_overview(dense, x, layers=["flatten"])
     wl.set_sharpness(dense, 0.0)
+
+
+def test_a_returned_figure_displays_as_png_in_ipython():
+    from IPython.core.interactiveshell import InteractiveShell
+
+    shell = InteractiveShell.instance()
+    try:
+        plots._register_notebook_display()
+        data, _ = shell.display_formatter.format(plots.activation(0.5))
+        assert data["image/png"][:4] == b"\x89PNG"
+    finally:
+        InteractiveShell.clear_instance()
