@@ -191,3 +191,21 @@ def test_one_hot_softmax_saturates_but_n_hot_does_not():
         key = wl.make_key(10, 10 * n, seed=0)
         top = wl.SoftmaxDecode(key)(key[:1].astype("f4")).numpy().max()
         assert lower < top <= upper, (n, top)
+
+
+def test_decoder_temperature_scales_logits_but_never_changes_the_class():
+    key = wl.make_key(4, 12, seed=0)
+    spikes = np.random.default_rng(2).integers(0, 2, size=(40, 12)).astype(np.float32)
+    plain = wl.SoftmaxDecode(key)(spikes).numpy()
+    warm = wl.SoftmaxDecode(key, temperature=3.0)(spikes).numpy()
+    logits = (2 * spikes - 1) @ (2 * key.T - 1)
+    expected = np.exp(logits / 3 - (logits / 3).max(1, keepdims=True))
+    np.testing.assert_allclose(warm, expected / expected.sum(1, keepdims=True), rtol=1e-5)
+    np.testing.assert_array_equal(warm.argmax(1), plain.argmax(1))
+    assert wl.SoftmaxDecode.from_config(wl.SoftmaxDecode(key, 3.0).get_config()).temperature == 3
+
+
+@pytest.mark.parametrize("bad", [0, -1.0, float("inf"), "10"])
+def test_decoder_temperature_must_be_positive(bad):
+    with pytest.raises(ValueError, match="temperature must be a positive number"):
+        wl.SoftmaxDecode(wl.make_key(2, 4), temperature=bad)
