@@ -220,3 +220,14 @@ def test_live_training_updates_each_epoch(x, y):
     assert live.view.input_ax.get_title().startswith("epoch 2")
     with pytest.raises(ValueError, match="every"):
         widgets.LiveTraining(x[:1], every=0)
+
+
+def test_refresh_follows_changes_made_elsewhere(dense, x, y):
+    explorer = widgets.sharpness_explorer(dense, x, y, per_layer=True)
+    before = explorer.image.value
+    wl.set_sharpness(dense, [1.0, 1.0, 0.4])
+    explorer.refresh()
+    assert explorer.slider.value == pytest.approx(0.8)
+    assert [s.value for s in explorer.layer_sliders.values()] == pytest.approx([1.0, 1.0, 0.4])
+    assert wl.get_sharpness(dense) == pytest.approx([1.0, 1.0, 0.4])  # refresh only reads
+    assert explorer.image.value != before

@@ -268,6 +268,12 @@ class SharpnessExplorer(_PngFallback, widgets.VBox):
         self.image.value = self._renderer.png()
 
     # -- public ----------------------------------------------------------------------
+    def refresh(self) -> None:
+        """Re-read the model (e.g. after more training) and redraw; the sliders follow it."""
+        values = get_sharpness(self.model)
+        self._sync(layer_values=values, global_value=global_sharpness(self.model))
+        self._refresh(run=True)
+
     def restore(self) -> None:
         """Put back the sharpness the model had when the explorer was made."""
         set_sharpness(self.model, self._original)
