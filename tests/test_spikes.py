@@ -187,6 +187,12 @@ def test_sharpness_sweep_custom_score_and_errors(dense, x):
     with pytest.raises(ZeroDivisionError):
         spikes.sharpness_sweep(dense, x, y, values=[0.7], score=lambda a, b: 1 / 0)
     assert wl.get_sharpness(dense) == before
+    default = spikes.sharpness_sweep(dense, x, y, modes="uniform")
+    np.testing.assert_allclose(default["values"], np.linspace(0, 1, 11))
+    assert default["uniform"].shape == (11,)
+    with pytest.raises(ValueError, match=r"\[0, 1\]"):
+        spikes.sharpness_sweep(dense, x, y, values=[0.5, 1.5])
+    assert wl.get_sharpness(dense) == before
     with pytest.raises(ValueError, match="modes"):
         spikes.sharpness_sweep(dense, x, y, modes=("top_down",))
     with pytest.raises(ValueError, match="output shape"):

@@ -439,7 +439,7 @@ def sharpness_sweep(
     x,
     y=None,
     *,
-    values: Sequence[float] = tuple(np.linspace(0.0, 1.0, 11)),
+    values: Sequence[float] | None = None,
     modes: Sequence[str] = MODES,
     score: Callable | None = None,
     batch_size: int = 256,
@@ -453,7 +453,7 @@ def sharpness_sweep(
         x: inputs.
         y: targets. Integer labels (or masks) → accuracy by default; None → the output is
             compared with ``x`` by mean squared error (autoencoders).
-        values: global sharpness values in [0, 1].
+        values: global sharpness values in [0, 1] (default: 0, 0.1, …, 1).
         modes: any of ``"bottom_up"``, ``"uniform"``.
         score: ``callable(y_true, y_pred) -> float`` replacing the default (e.g.
             :func:`mse`, :func:`mean_iou`).
@@ -466,7 +466,7 @@ def sharpness_sweep(
         >>> sweep = sharpness_sweep(model, data.x_test, data.y_test)
         >>> sweep["bottom_up"][-1]  # accuracy fully sharp
     """
-    values = np.asarray(values, dtype=np.float64)
+    values = np.linspace(0.0, 1.0, 11) if values is None else np.asarray(values, np.float64)
     if values.ndim != 1 or values.size == 0:
         raise ValueError(f"values must be a non-empty 1-D sequence in [0, 1], got {values!r}.")
     if isinstance(modes, str):
