@@ -8,7 +8,7 @@ import os as _os
 _os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 _os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 
-from . import data, models  # noqa: E402
+from . import data, models, spikes  # noqa: E402
 from .layers import (  # noqa: E402
     LAMBDA,
     SoftmaxDecode,
@@ -33,6 +33,19 @@ from .sharpening import (  # noqa: E402
 )
 
 __version__ = "0.1.0"
+
+
+# Heavier modules load on first use (`wl.plots`, `wl.widgets`, ...), so importing the package
+# stays quick and a kernel without ipywidgets can still train networks.
+_LAZY = ("plots", "widgets", "neuromorphic", "lessons")
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        import importlib
+
+        return importlib.import_module(f".{name}", __name__)
+    raise AttributeError(f"module 'whetstone_lab' has no attribute {name!r}")
 
 
 def fast_mode() -> bool:
@@ -66,6 +79,11 @@ __all__ = [
     "fast_mode",
     "choose",
     "models",
+    "spikes",
+    "plots",
+    "widgets",
+    "neuromorphic",
+    "lessons",
     "set_sharpness",
     "spiking_layers",
 ]
