@@ -1,0 +1,423 @@
+"""Accuracy retention: float reference vs Whetstone-sharpened vs naive conversion.
+
+For each task, with the same seed, data and epoch budget:
+
+(a) float: the network at sharpness 0 (bounded ReLU), never sharpened;
+(b) whetstone: the same network trained while sharpening bottom-up, per batch, then a short
+    straight-through fine-tune; fully sharp at the end, and every spiking layer's outputs are
+    checked to be exactly 0 or 1 on the evaluation images;
+(c) naive: (a) with every activation replaced by the hard step, no retraining.
+
+Usage::
+
+    python benchmarks/retention.py              # full: 3 seeds, test split, writes results/
+    python benchmarks/retention.py --quick      # a smoke run: 1 seed, few epochs
+    python benchmarks/retention.py --split val  # choose recipes on a validation split
+
+Recipes were chosen on a validation split carved (stratified, 20 %) from the training data;
+the table reports the test split.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+import whetstone_lab as wl  # noqa: E402
+from whetstone_lab import models  # noqa: E402
+
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """How one task is trained. Float and Whetstone get the same ``epochs`` in total.
+
+    Whetstone: ``warmup`` float epochs at ``lr``, then sharpening bottom-up per batch over
+    ``sharpen`` epochs at ``sharpen_lr``, then ``finetune`` fully sharp epochs with a
+    straight-through gradient at ``finetune_lr``. Float: the same learning-rate phases
+    (so any gain from the lower rate late in training goes to the float network too).
+    """
+
+    epochs: int
+    warmup: int
+    sharpen: int
+    lr: float = 1e-3
+    sharpen_lr: float = 3e-4
+    finetune_lr: float = 1e-4
+    batch_size: int = 32
+
+    @property
+    def finetune(self) -> int:
+        return self.epochs - self.warmup - self.sharpen
+
+    def lr_at(self, epoch: int) -> float:
+        if epoch < self.warmup:
+            return self.lr
+        if epoch < self.warmup + self.sharpen:
+            return self.sharpen_lr
+        return self.finetune_lr
+
+
+@dataclass
+class Task:
+    name: str
+    metric: str  # "accuracy", "mse" or "mean IoU"
+    load: callable
+    build: callable
+    recipe: Recipe
+    quick: Recipe
+    loss: str = "sparse_categorical_crossentropy"
+    notes: list = field(default_factory=list)
+
+
+# ----------------------------------------------------------------------------------------
+# Data: (x_train, y_train, x_eval, y_eval) for the split being scored
+# ----------------------------------------------------------------------------------------
+def _split(x, y, strata, split: str, seed: int = 0):
+    """Hold out a stratified 20 % of the training data as validation (split="val")."""
+    from sklearn.model_selection import train_test_split
+
+    return train_test_split(x, y, test_size=0.2, random_state=seed, stratify=strata)
+
+
+def _classification(ds, split):
+    if split == "val":
+        x_tr, x_ev, y_tr, y_ev = _split(ds.x_train, ds.y_train, ds.y_train, split)
+        return x_tr, y_tr, x_ev, y_ev
+    return ds.x_train, ds.y_train, ds.x_test, ds.y_test
+
+
+def _segmentation(ds, split):
+    if split == "val":
+        x_tr, x_ev, m_tr, m_ev = _split(ds.x_train, ds.masks_train, ds.y_train, split)
+        return x_tr, m_tr, x_ev, m_ev
+    return ds.x_train, ds.masks_train, ds.x_test, ds.masks_test
+
+
+def digits(split):
+    return _classification(wl.data.load("digits"), split)
+
+
+def digits_ae(split):
+    x_tr, _, x_ev, _ = digits(split)
+    return x_tr, x_tr, x_ev, x_ev
+
+
+def shapes(split, n_train=500):
+    return _segmentation(wl.data.load("shapes", n_train=n_train, n_test=500), split)
+
+
+def digit_scenes(split, n_train=500):
+    return _segmentation(wl.data.load("digit_scenes", n_train=n_train, n_test=500), split)
+
+
+TASKS = {
+    "digits dense": Task(
+        "digits dense", "accuracy", digits,
+        lambda: models.dense_classifier((8, 8, 1), 10, hidden=(256, 64), neurons_per_class=10),
+        Recipe(epochs=40, warmup=10, sharpen=15, sharpen_lr=1e-3, finetune_lr=1e-3),
+        Recipe(epochs=8, warmup=3, sharpen=3)),
+    "digits conv": Task(
+        "digits conv", "accuracy", digits,
+        lambda: models.conv_classifier((8, 8, 1), 10, batchnorm=False),
+        Recipe(epochs=30, warmup=8, sharpen=10, sharpen_lr=1e-3, finetune_lr=1e-3),
+        Recipe(epochs=6, warmup=2, sharpen=2)),
+    "digits autoencoder": Task(
+        "digits autoencoder", "mse", digits_ae,
+        lambda: models.autoencoder((8, 8, 1)),
+        Recipe(epochs=40, warmup=10, sharpen=15, sharpen_lr=1e-3, finetune_lr=1e-3),
+        Recipe(epochs=6, warmup=2, sharpen=2), loss="mse"),
+    "shapes segmentation": Task(
+        "shapes segmentation", "mean IoU", shapes,
+        lambda: models.segmenter((32, 32, 1), 4, filters=(8, 16)),
+        Recipe(epochs=14, warmup=3, sharpen=7, lr=3e-3, sharpen_lr=1e-3, finetune_lr=1e-3,
+               batch_size=16),
+        Recipe(epochs=4, warmup=1, sharpen=2)),
+    "digit scenes segmentation": Task(
+        "digit scenes segmentation", "mean IoU", digit_scenes,
+        lambda: models.segmenter((32, 32, 1), 11, filters=(8, 16)),
+        Recipe(epochs=14, warmup=3, sharpen=7, lr=3e-3, sharpen_lr=1e-3, finetune_lr=1e-3,
+               batch_size=16),
+        Recipe(epochs=4, warmup=1, sharpen=2)),
+}
+
+
+# ----------------------------------------------------------------------------------------
+# Training and scoring
+# ----------------------------------------------------------------------------------------
+def score(task: Task, model, x, y) -> float:
+    pred = model.predict(x, batch_size=256, verbose=0)
+    if task.metric == "accuracy":
+        return float(np.mean(pred.argmax(-1) == y))
+    if task.metric == "mse":
+        return float(np.mean((pred - y) ** 2))
+    return models.mean_iou(y, pred.argmax(-1), pred.shape[-1])
+
+
+def spikes_are_binary(model, x) -> bool:
+    """Every spiking layer's output on ``x`` is exactly 0 or 1."""
+    layers = wl.spiking_layers(model)
+    probe = keras.Model(model.inputs, [layer.output for layer in layers])
+    outputs = probe.predict(x, batch_size=256, verbose=0)
+    outputs = outputs if isinstance(outputs, list) else [outputs]
+    return all(bool(np.isin(o, (0.0, 1.0)).all()) for o in outputs)
+
+
+def _compile(model, task: Task, lr: float):
+    model.compile(keras.optimizers.Adam(lr), task.loss)
+
+
+def _lr_schedule(recipe: Recipe, offset: int = 0):
+    return keras.callbacks.LearningRateScheduler(lambda e, _lr: recipe.lr_at(e + offset))
+
+
+def train_float(task: Task, recipe: Recipe, data, seed: int):
+    x_tr, y_tr, _, _ = data
+    keras.utils.set_random_seed(seed)
+    model = task.build()
+    _compile(model, task, recipe.lr)
+    model.fit(x_tr, y_tr, epochs=recipe.epochs, batch_size=recipe.batch_size, verbose=0,
+              callbacks=[_lr_schedule(recipe)], shuffle=True)
+    return model
+
+
+class StraightThroughFinetune(keras.callbacks.Callback):
+    """From epoch ``start`` on, fully sharp layers pass a straight-through gradient.
+
+    At sharpness 1 the step passes no gradient, so a fully sharp network cannot learn; the
+    straight-through gradient of ``clip(x, 0, 1)`` lets it adapt to its own binary forward
+    pass. Switched off again at the end of training, so the model is saved as it trained.
+    """
+
+    def __init__(self, start: int):
+        super().__init__()
+        self.start = start
+
+    def _switch(self, on: bool):
+        for layer in wl.spiking_layers(self.model):
+            layer.straight_through = on
+
+    def on_epoch_begin(self, epoch, logs=None):
+        if epoch == self.start:
+            if not wl.is_fully_sharp(self.model):
+                raise RuntimeError(f"not fully sharp at the fine-tune: "
+                                   f"{wl.get_sharpness(self.model)}")
+            self._switch(True)
+
+    def on_train_end(self, logs=None):
+        self._switch(False)
+
+
+def train_whetstone(task: Task, recipe: Recipe, data, seed: int):
+    x_tr, y_tr, _, _ = data
+    keras.utils.set_random_seed(seed)
+    model = task.build()
+    layers = len(wl.spiking_layers(model))
+    batches = int(np.ceil(len(x_tr) / recipe.batch_size))
+    # Bottom-up per batch: each layer gets an equal share of the sharpening epochs.
+    steps = max(1, recipe.sharpen * batches // layers)
+    callbacks = [wl.SimpleSharpener(start_epoch=recipe.warmup, steps=steps, per="batch"),
+                 _lr_schedule(recipe), StraightThroughFinetune(recipe.warmup + recipe.sharpen)]
+    _compile(model, task, recipe.lr)
+    model.fit(x_tr, y_tr, epochs=recipe.epochs, batch_size=recipe.batch_size, verbose=0,
+              callbacks=callbacks, shuffle=True)
+    if not wl.is_fully_sharp(model):
+        raise RuntimeError(f"{task.name}: not fully sharp: {wl.get_sharpness(model)}")
+    return model
+
+
+def run_task(task: Task, seed: int, split: str, quick: bool) -> dict:
+    recipe = task.quick if quick else task.recipe
+    data = task.load(split)
+    _, _, x_ev, y_ev = data
+    t0 = time.perf_counter()
+    float_model = train_float(task, recipe, data, seed)
+    t1 = time.perf_counter()
+    sharp_model = train_whetstone(task, recipe, data, seed)
+    t2 = time.perf_counter()
+    naive_model = models.hard_copy(float_model)
+    for name, m in (("whetstone", sharp_model), ("naive", naive_model)):
+        if not (wl.is_fully_sharp(m) and spikes_are_binary(m, x_ev)):
+            raise RuntimeError(f"{task.name}: the {name} network is not binary on the data.")
+    return {
+        "task": task.name, "metric": task.metric, "seed": seed, "split": split,
+        "float": score(task, float_model, x_ev, y_ev),
+        "whetstone": score(task, sharp_model, x_ev, y_ev),
+        "naive": score(task, naive_model, x_ev, y_ev),
+        "epochs": recipe.epochs, "recipe": recipe.__dict__ | {"finetune": recipe.finetune},
+        "seconds_float": t1 - t0, "seconds_whetstone": t2 - t1,
+        "binary_verified": True,
+    }
+
+
+# ----------------------------------------------------------------------------------------
+# Report
+# ----------------------------------------------------------------------------------------
+GOALS = {
+    "digits dense": ("gap", 0.010),
+    "digits conv": ("gap", 0.005),
+    "digits autoencoder": ("ratio", 1.25),
+    "shapes segmentation": ("gap", 0.03),
+    "digit scenes segmentation": ("gap", 0.03),
+}
+
+
+def machine() -> str:
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    import sklearn
+    import tensorflow as tf
+
+    return (f"{cpu}, {os.cpu_count()} cores visible; Python {platform.python_version()}, "
+            f"TensorFlow {tf.__version__}, Keras {keras.__version__}, NumPy {np.__version__}, "
+            f"scikit-learn {sklearn.__version__}, {platform.system()} {platform.release()}")
+
+
+def _fmt(values, metric):
+    scale, digits_ = (100.0, 1) if metric != "mse" else (1.0, 4)
+    v = np.asarray(values) * scale
+    spread = f" ± {v.std():.{digits_}f}" if len(v) > 1 else ""
+    return f"{v.mean():.{digits_}f}{spread}"
+
+
+def summarize(rows: list[dict]) -> list[dict]:
+    out = []
+    for name in dict.fromkeys(r["task"] for r in rows):
+        rs = [r for r in rows if r["task"] == name]
+        metric = rs[0]["metric"]
+        a = np.array([r["float"] for r in rs])
+        b = np.array([r["whetstone"] for r in rs])
+        c = np.array([r["naive"] for r in rs])
+        kind, bound = GOALS[name]
+        if kind == "ratio":
+            gap = b / a
+            met = bool(gap.mean() <= bound)
+            goal = f"≤ {bound:g} × float"
+        else:
+            gap = a - b
+            met = bool(gap.mean() <= bound)
+            goal = f"≤ {bound * 100:g} points"
+        out.append({
+            "task": name, "metric": metric, "float": a, "whetstone": b, "naive": c,
+            "gap": gap, "kind": kind, "goal": goal, "met": met, "epochs": rs[0]["epochs"],
+            "seconds": np.array([r["seconds_float"] + r["seconds_whetstone"] for r in rs]),
+            "seeds": [r["seed"] for r in rs],
+        })
+    return out
+
+
+def markdown(rows: list[dict], args, total_seconds: float) -> str:
+    lines = [
+        "# Accuracy retention: float vs Whetstone vs naive conversion",
+        "",
+        f"Written by `benchmarks/retention.py{' --quick' if args.quick else ''}` on the "
+        f"**{args.split}** split, seeds {sorted({r['seed'] for r in rows})}; mean ± standard "
+        "deviation over the seeds each task completed (column n).",
+        "",
+        "* (a) **float**: the same network at sharpness 0 (bounded ReLU `clip(x, 0, 1)`), "
+        "never sharpened.",
+        "* (b) **Whetstone**: sharpened bottom-up per batch, then a short straight-through "
+        "fine-tune; fully sharp, every spiking layer's outputs checked to be exactly 0/1 on "
+        "the scored images.",
+        "* (c) **naive**: (a) with every activation replaced by the hard step, no retraining.",
+        "* Accuracy and mean IoU in percent (higher is better), MSE per pixel (lower is better)."
+        " Gap: (a) − (b) in points, or (b)/(a) for MSE.",
+        "",
+        "| task | metric | (a) float | (b) Whetstone | (c) naive | gap | goal | met | n | epochs "
+        "| wall time / seed (a+b) |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for s in summarize(rows):
+        m = s["metric"]
+        gap = _fmt(s["gap"], "mse") if s["kind"] == "ratio" else _fmt(s["gap"], m)
+        gap = f"{gap} ×" if s["kind"] == "ratio" else f"{gap} pt"
+        lines.append(
+            f"| {s['task']} | {m} | {_fmt(s['float'], m)} | {_fmt(s['whetstone'], m)} | "
+            f"{_fmt(s['naive'], m)} | {gap} | {s['goal']} | {'yes' if s['met'] else '**no**'} "
+            f"| {len(s['seeds'])} | {s['epochs']} | {s['seconds'].mean():.0f} s |"
+        )
+    how = ("summed over the runs merged here" if args.merge else "of this run")
+    lines += ["", f"Wall time {how}: {total_seconds:.0f} s. Machine: {machine()}.", ""]
+    lines += ["## Recipes", ""]
+    for task in TASKS.values():
+        if task.name in {r["task"] for r in rows}:
+            r = task.quick if args.quick else task.recipe
+            lines.append(
+                f"* {task.name}: {r.epochs} epochs, batch {r.batch_size}, Adam; "
+                f"{r.warmup} epochs at lr {r.lr:g}, {r.sharpen} epochs sharpening bottom-up "
+                f"per batch at lr {r.sharpen_lr:g}, {r.finetune} fully sharp straight-through "
+                f"epochs at lr {r.finetune_lr:g} (the float network gets the same learning "
+                "rates epoch for epoch)."
+            )
+    return "\n".join(lines) + "\n"
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="1 seed, few epochs (smoke run)")
+    parser.add_argument("--seeds", type=int, nargs="+", default=None)
+    parser.add_argument("--tasks", nargs="+", default=list(TASKS), choices=list(TASKS),
+                        metavar="TASK")
+    parser.add_argument("--split", choices=("test", "val"), default="test")
+    parser.add_argument("--out", default=None, help="file stem in benchmarks/results/")
+    parser.add_argument("--merge", nargs="+", metavar="STEM", default=None,
+                        help="combine earlier runs' results/STEM.json (e.g. tasks run in "
+                             "parallel) into one table instead of training")
+    args = parser.parse_args(argv)
+    args.seeds = args.seeds or ([0] if args.quick else [0, 1, 2])
+    stem = args.out or ("retention_quick" if args.quick else "retention")
+    if args.split == "val" and not args.out:
+        stem += "_val"
+    rows = []
+    start = time.perf_counter()
+    if args.merge:
+        parts = [json.loads((RESULTS / f"{m}.json").read_text()) for m in args.merge]
+        rows = [r for p in parts for r in p["rows"]]
+        args.seeds = sorted({r["seed"] for r in rows})
+        args.split = rows[0]["split"]
+        total = sum(p["total_seconds"] for p in parts)
+        args.tasks = []
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    # Seed-major order, and results written after every run: an interrupted run still
+    # leaves complete seeds on disk.
+    for seed in args.seeds:
+        for name in args.tasks:
+            row = run_task(TASKS[name], seed, args.split, args.quick)
+            rows.append(row)
+            print(f"{name:28s} seed {seed}: float {row['float']:.4f} whetstone "
+                  f"{row['whetstone']:.4f} naive {row['naive']:.4f} "
+                  f"({row['seconds_float']:.0f}+{row['seconds_whetstone']:.0f} s)", flush=True)
+            total = time.perf_counter() - start
+            _write(stem, rows, args, total)
+    if args.merge:
+        _write(stem, rows, args, total)
+    print(markdown(rows, args, total))
+
+
+def _write(stem: str, rows: list[dict], args, total: float) -> None:
+    (RESULTS / f"{stem}.json").write_text(json.dumps(
+        {"rows": rows, "machine": machine(), "total_seconds": total}, indent=1))
+    (RESULTS / f"{stem}.md").write_text(markdown(rows, args, total))
+
+
+if __name__ == "__main__":
+    main()
