@@ -174,6 +174,9 @@ def test_sharpness_slider_redraws_the_activation_plot(lab, lessons, phases):
     page = lessons[ACTIVATION]
     check_run(page, lab, ACTIVATION, phases)
     output = output_with_slider(page, "sharpness")
+    # The live widget is shown, not the static PNG stored next to it for other viewers.
+    assert output.locator(".jp-RenderedImage").count() == 0
+    assert output.locator("img").count() == 1
     slider = output.locator(".widget-slider").first
     image = output.locator("img.widget-image").first
     image.scroll_into_view_if_needed()
@@ -279,3 +282,14 @@ def test_cell_durations_reads_the_labs_timing_metadata():
         cell("# a heading", kind="markdown"),
     ]}
     assert cell_durations(notebook) == [(2.5, "slow()"), (0.25, "fast()")]
+
+
+def test_a_server_that_dies_at_start_is_reported_with_its_log(tmp_path, monkeypatch):
+    # Stands in for a broken installation: the "Python" prints a complaint and exits.
+    fake_python = tmp_path / "python"
+    fake_python.write_text("#!/bin/sh\necho 'No module named jupyterlab' >&2\nexit 3\n")
+    fake_python.chmod(0o755)
+    monkeypatch.setattr(sys, "executable", str(fake_python))
+    with pytest.raises(RuntimeError, match=r"(?s)exited with code 3.*No module named jupyterlab"):
+        with lab_server(tmp_path, tmp_path / "jupyter", startup_timeout_s=30):
+            pass
