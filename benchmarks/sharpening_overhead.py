@@ -34,7 +34,8 @@ def variants(epochs: int, batches: int) -> dict[str, callable]:
             wl.SimpleSharpener(1, steps=max(1, (epochs - 2) * batches // 3), per="batch")
         ],
         "AdaptiveSharpener (sharpening from epoch 1)": lambda: [
-            wl.AdaptiveSharpener(min_init_epochs=0, patience=0, sig_decrease=0.99, extra_epochs=None)
+            wl.AdaptiveSharpener(min_init_epochs=0, patience=0, sig_decrease=0.99,
+                                 extra_epochs=None)
         ],
     }
 

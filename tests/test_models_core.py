@@ -72,15 +72,15 @@ def test_fold_batchnorm_is_exact(kind, digits):
     keras.utils.set_random_seed(1)
     model = _trained(_bn_model(kind), digits.x_train, digits.y_train, epochs=2)
     # Non-trivial statistics: moving averages moved away from their (0, 1) start.
-    bn = [l for l in model.layers if isinstance(l, keras.layers.BatchNormalization)]
-    assert all(np.abs(l.moving_mean.numpy()).max() > 1e-3 for l in bn)
+    bn = [lyr for lyr in model.layers if isinstance(lyr, keras.layers.BatchNormalization)]
+    assert all(np.abs(lyr.moving_mean.numpy()).max() > 1e-3 for lyr in bn)
     wl.set_sharpness(model, 0.6, mode="uniform")
     folded = wl.fold_batchnorm(model)
-    assert not any(isinstance(l, keras.layers.BatchNormalization) for l in folded.layers)
+    assert not any(isinstance(lyr, keras.layers.BatchNormalization) for lyr in folded.layers)
     assert wl.get_sharpness(folded) == pytest.approx(wl.get_sharpness(model))
     # Compare what every spiking layer receives, before the activation.
     def pre_activations(m):
-        taps = [l.input for l in wl.spiking_layers(m)]
+        taps = [lyr.input for lyr in wl.spiking_layers(m)]
         return keras.Model(m.inputs, taps).predict(digits.x_test, verbose=0)
     for a, b in zip(pre_activations(model), pre_activations(folded)):
         np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-4)

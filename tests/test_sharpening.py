@@ -80,7 +80,7 @@ def test_spiking_layers_are_found_in_nested_models_in_order():
     x = inner(x)
     x = wl.SpikingBReLU(name="last")(keras.layers.Dense(4)(x))
     model = keras.Model(inputs, x)
-    assert [l.name for l in wl.spiking_layers(model)] == ["first", "inner_a", "inner_b", "last"]
+    assert [lyr.name for lyr in wl.spiking_layers(model)] == ["first", "inner_a", "inner_b", "last"]
     wl.set_sharpness(model, [0.1, 0.2, 0.3, 0.4])
     assert wl.get_sharpness(inner) == [pytest.approx(0.2), pytest.approx(0.3)]
 
