@@ -4,7 +4,7 @@ Headless widget tests cannot show that the widget front-end extension is install
 slider reaches the kernel and that the new picture reaches the page. Here JupyterLab runs
 from this environment on a copy of the notebooks (fast mode, isolated Jupyter directories),
 each notebook is run from the *Run* menu, and the sharpness slider of lesson 01 is moved
-from the keyboard.
+from the keyboard. Neither the page nor the browser console may show an error.
 
 Screenshots land in ``test-artifacts/browser/``. With ``WHETSTONE_DOCS_SCREENSHOT=1`` the
 picture of the lab in use is also written to ``docs/images/lab_screenshot.png``.
@@ -55,7 +55,7 @@ DOCS_SCREENSHOT = REPO / "docs" / "images" / "lab_screenshot.png"
 VIEWPORT = {"width": 1400, "height": 900}
 
 # Bounded waits (seconds), generous enough for a busy two-core machine.
-OPEN_TIMEOUT_S = 120
+OPEN_TIMEOUT_S = 180
 RUN_TIMEOUT_S = 240
 REDRAW_TIMEOUT_S = 30
 
@@ -120,6 +120,14 @@ def lessons(lab, browser, phases):
         for name in (WELCOME, ACTIVATION):
             # Separate contexts: each window has its own storage and so its own workspace.
             pages[name] = browser.new_context(viewport=VIEWPORT).new_page()
+            pages[name].console_errors = []  # what the front-end itself complained about
+            pages[name].on(
+                "console",
+                lambda msg, errors=pages[name].console_errors: msg.type == "error"
+                and errors.append(msg.text),
+            )
+            pages[name].on("pageerror", lambda exc, errors=pages[name].console_errors:
+                           errors.append(f"uncaught: {exc}"))
             # Only wait for the response: both windows then load the lab at the same time.
             pages[name].goto(lab.notebook_url(name), wait_until="commit")
         for name, page in pages.items():
@@ -131,6 +139,9 @@ def lessons(lab, browser, phases):
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
         for name, page in pages.items():
             try:
+                (ARTIFACTS / f"{Path(name).stem}-console.txt").write_text(
+                    "\n".join(page.console_errors) + "\n"
+                )
                 page.screenshot(path=ARTIFACTS / f"{Path(name).stem}-last.png")
             finally:
                 page.context.close()
@@ -167,6 +178,7 @@ def test_welcome_notebook_runs_in_the_lab(lab, lessons, phases):
     check_run(page, lab, WELCOME, phases)
     # The lesson's figures (inline matplotlib) reached the page.
     assert page.locator(".jp-Notebook .jp-RenderedImage img").count() >= 1
+    assert page.console_errors == []
 
 
 @pytest.mark.browser
@@ -207,6 +219,7 @@ def test_sharpness_slider_redraws_the_activation_plot(lab, lessons, phases):
     assert slider_value(slider) == new_value != old_value
     assert changed > 0.0, "the plot did not change"
     assert visible_errors(page) == []
+    assert page.console_errors == []
 
 
 # --- The harness itself (no browser needed) -------------------------------------------------
