@@ -332,6 +332,24 @@ _RUN_FINISHED_JS = """(indicatorSelector) => {
 }"""
 
 
+def collect_console_errors(page: Page) -> list[str]:
+    """A list that fills with the page's console errors and uncaught exceptions.
+
+    The widget manager reports views it cannot create there, even when the page shows
+    nothing.
+
+    Example::
+
+        errors = collect_console_errors(page)
+        ...
+        assert errors == []
+    """
+    errors: list[str] = []
+    page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
+    page.on("pageerror", lambda exc: errors.append(f"uncaught: {exc}"))
+    return errors
+
+
 def wait_for_notebook(page: Page, timeout_s: float = 60.0) -> None:
     """Wait until the notebook is shown and its kernel has started and gone idle.
 

@@ -29,6 +29,7 @@ from browser_helpers import (
     browser_unavailable_reason,
     cell_durations,
     changed_pixel_fraction,
+    collect_console_errors,
     copy_notebooks,
     isolated_environment,
     lab_server,
@@ -120,14 +121,7 @@ def lessons(lab, browser, phases):
         for name in (WELCOME, ACTIVATION):
             # Separate contexts: each window has its own storage and so its own workspace.
             pages[name] = browser.new_context(viewport=VIEWPORT).new_page()
-            pages[name].console_errors = []  # what the front-end itself complained about
-            pages[name].on(
-                "console",
-                lambda msg, errors=pages[name].console_errors: msg.type == "error"
-                and errors.append(msg.text),
-            )
-            pages[name].on("pageerror", lambda exc, errors=pages[name].console_errors:
-                           errors.append(f"uncaught: {exc}"))
+            pages[name].console_errors = collect_console_errors(pages[name])
             # Only wait for the response: both windows then load the lab at the same time.
             pages[name].goto(lab.notebook_url(name), wait_until="commit")
         for name, page in pages.items():
