@@ -37,9 +37,10 @@ test: install browser
 notebooks: install
 	$(PY) scripts/execute_notebooks.py
 
-# The README's pictures.
-figures: install
+# The README's pictures, and the screenshot of the lab in use (from the browser test).
+figures: install browser
 	$(PY) scripts/make_figures.py
+	WHETSTONE_DOCS_SCREENSHOT=1 $(PY) -m pytest -q -m browser tests/test_browser.py
 
 # Accuracy retention, sharpening overhead, widget latency, spiking inference.
 benchmarks: install
