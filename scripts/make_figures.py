@@ -33,9 +33,12 @@ from whetstone_lab import plots, spikes  # noqa: E402
 
 OUT = Path(__file__).resolve().parent.parent / "docs" / "images"
 DPI = 110
-WARMUP_EPOCHS = 8
-EPOCHS_PER_LAYER = 3  # per-batch sharpening spread over this many epochs per layer
-SHARP_EPOCHS = 2
+# The 2018 Simple schedule (start after epoch 5, 5 steps per layer, one per epoch, 21 epochs)
+# with the decoder temperature of 2 × 10 neurons per class.
+WARMUP_EPOCHS = 5
+EPOCHS_PER_LAYER = 5
+SHARP_EPOCHS = 1
+TEMPERATURE = 20.0
 
 
 def _split(data):
@@ -54,20 +57,19 @@ def _compile(model, lr: float = 1e-3):
 def train(data):
     (x, y), (x_val, y_val) = _split(data)
     batch = 32
-    batches = int(np.ceil(len(x) / batch))
     layers = 3
     epochs = WARMUP_EPOCHS + EPOCHS_PER_LAYER * layers + SHARP_EPOCHS
 
     keras.utils.set_random_seed(0)
-    model = _compile(wl.models.dense_classifier((8, 8, 1)))
-    sharpener = wl.SimpleSharpener(start_epoch=WARMUP_EPOCHS, steps=EPOCHS_PER_LAYER * batches,
-                                   per="batch")
+    model = _compile(wl.models.dense_classifier((8, 8, 1), temperature=TEMPERATURE))
+    sharpener = wl.SimpleSharpener(start_epoch=WARMUP_EPOCHS, steps=EPOCHS_PER_LAYER)
     hist = model.fit(x, y, epochs=epochs, batch_size=batch, verbose=0,
                      validation_data=(x_val, y_val),
                      callbacks=[sharpener, wl.SpikingEvaluator((x_val, y_val))])
 
     keras.utils.set_random_seed(0)
-    naive = _compile(wl.models.dense_classifier((8, 8, 1), name="float_twin"))
+    naive = _compile(wl.models.dense_classifier((8, 8, 1), temperature=TEMPERATURE,
+                                                name="float_twin"))
     naive.fit(x, y, epochs=epochs, batch_size=batch, verbose=0)
     return model, naive, hist
 
