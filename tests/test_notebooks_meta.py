@@ -275,6 +275,42 @@ def test_assert_binary_names_the_layer_with_graded_values():
     assert lessons.assert_binary(model, x) == 5 * 3 + 5 * 4
 
 
+def _threshold_classifier(key, temperature):
+    """Spikes equal to the binary input (identity weights, fully sharp), then the decoder."""
+    import whetstone_lab as wl
+
+    inputs = keras.Input((key.shape[1],))
+    dense = keras.layers.Dense(key.shape[1])
+    x = wl.SpikingBReLU(sharpness=1.0)(dense(inputs))
+    model = keras.Model(inputs, wl.SoftmaxDecode(key, temperature=temperature)(x))
+    dense.set_weights([np.eye(key.shape[1], dtype="float32"),
+                       np.zeros(key.shape[1], "float32")])
+    return model
+
+
+@pytest.mark.parametrize("temperature", [1.0, lessons.TEMPERATURE])
+def test_ties_counts_equal_distances_and_wrong_tie_breaks(temperature):
+    import whetstone_lab as wl
+
+    key = wl.make_key(2, 4)
+    x = np.stack([key[0], key[0] | key[1], np.zeros(4, key.dtype), key[1]]).astype("float32")
+    y = np.array([0, 1, 0, 1])  # rows 1 and 2 tie; row 1's tie-break (class 0) is wrong
+    t = lessons.ties(_threshold_classifier(key, temperature), x, y)
+    assert (t.samples, t.tied, t.tied_wrong) == (4, 2, 1)
+    assert t.fraction == 0.5
+
+
+def test_ties_rejects_models_without_decoder_and_mismatched_labels():
+    import whetstone_lab as wl
+
+    plain = keras.Sequential([keras.Input((4,)), keras.layers.Dense(2)])
+    with pytest.raises(TypeError, match="SoftmaxDecode"):
+        lessons.ties(plain, np.zeros((2, 4), "float32"), np.zeros(2, int))
+    model = _threshold_classifier(wl.make_key(2, 4), 1.0)
+    with pytest.raises(ValueError, match="3 samples but y has 2"):
+        lessons.ties(model, np.zeros((3, 4), "float32"), np.zeros(2, int))
+
+
 def test_results_table_aligns_columns():
     table = lessons.results_table([{"optimizer": "adam", "sharp": 0.97512},
                                    {"optimizer": "sgd", "sharp": 0.5}])

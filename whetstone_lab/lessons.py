@@ -52,6 +52,9 @@ __all__ = [
     "accuracy",
     "spiking_outputs",
     "assert_binary",
+    "TEMPERATURE",
+    "Ties",
+    "ties",
     "quantize_weights",
     "results_table",
 ]
@@ -511,6 +514,63 @@ def assert_binary(model: keras.Model, x: np.ndarray) -> int:
             )
         checked += out.size
     return checked
+
+
+#: Decoder temperature of the lessons' classifiers (pass it as ``temperature=`` to the model
+#: builders). Dividing the N-hot logits by 20 keeps the cross-entropy from vanishing once the
+#: right class leads by a vote or two, so every output neuron keeps learning; it never changes
+#: which class wins. Chosen on the digits validation split (notebooks/README.md, Recipe study).
+TEMPERATURE: float = 20.0
+
+
+@dataclass(frozen=True)
+class Ties:
+    """How many fully sharp decisions are exact ties (see :func:`ties`)."""
+
+    samples: int
+    tied: int
+    tied_wrong: int
+
+    @property
+    def fraction(self) -> float:
+        """Fraction of the samples whose top class is tied."""
+        return self.tied / self.samples
+
+
+def ties(model: keras.Model, x: np.ndarray, y: np.ndarray) -> Ties:
+    """Count exact ties of the nearest-codeword decision of the fully sharp network.
+
+    With binary output spikes two classes can be at the same Hamming distance from the
+    output; the decoder then picks the lower class index, which is often wrong.
+
+    Args:
+        model: a classifier ending in :class:`~whetstone_lab.layers.SoftmaxDecode`.
+        x, y: inputs and integer labels.
+
+    Returns:
+        A :class:`Ties` with the number of samples, of tied samples and of tied samples
+        whose decoded class is not the label.
+
+    Example:
+        >>> t = ties(model, data.x_test, data.y_test)
+        >>> print(f"{t.tied} ties, {t.tied_wrong} of them wrong")
+    """
+    from .layers import SoftmaxDecode
+
+    decoders = [layer for layer in model.layers if isinstance(layer, SoftmaxDecode)]
+    if not decoders:
+        raise TypeError("ties needs a classifier ending in SoftmaxDecode; "
+                        f"model {model.name!r} has none.")
+    y = np.asarray(y)
+    with fully_sharp(model):
+        out = list(spiking_outputs(model, x).values())[-1]
+    if out.shape[0] != y.shape[0]:
+        raise ValueError(f"x has {out.shape[0]} samples but y has {y.shape[0]}.")
+    key = decoders[-1].key.astype(np.float32)
+    logits = (2.0 * out - 1.0) @ (2.0 * key.T - 1.0)  # the decoder's logits before 1/T
+    tied = np.sum(logits == logits.max(axis=1, keepdims=True), axis=1) > 1
+    wrong = np.argmax(logits, axis=1) != y
+    return Ties(len(y), int(tied.sum()), int((tied & wrong).sum()))
 
 
 def quantize_weights(model: keras.Model, bits: int) -> keras.Model:
