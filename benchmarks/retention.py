@@ -275,6 +275,11 @@ GOALS = {
 }
 
 
+#: Below this mean IoU the float segmenter has not learned more than background (predicting
+#: background everywhere scores 1 / classes on these scenes), so its gap is not judged.
+FLOAT_LEARNED = 0.2
+
+
 def machine() -> str:
     cpu = platform.processor() or platform.machine()
     try:
@@ -299,6 +304,10 @@ def _fmt(values, metric):
     return f"{v.mean():.{digits_}f}{spread}"
 
 
+def _met(met) -> str:
+    return "n/a: float learned nothing" if met is None else ("yes" if met else "**no**")
+
+
 def summarize(rows: list[dict]) -> list[dict]:
     out = []
     for name in dict.fromkeys(r["task"] for r in rows):
@@ -316,6 +325,8 @@ def summarize(rows: list[dict]) -> list[dict]:
             gap = a - b
             met = bool(gap.mean() <= bound)
             goal = f"≤ {bound * 100:g} points"
+            if metric == "mean IoU" and a.mean() < FLOAT_LEARNED:
+                met = None  # a small gap to a float network that learned nothing proves nothing
         out.append({
             "task": name, "metric": metric, "float": a, "whetstone": b, "naive": c,
             "gap": gap, "kind": kind, "goal": goal, "met": met, "epochs": rs[0]["epochs"],
@@ -349,7 +360,13 @@ NOTES = """\
   scenes, 10 epochs (3/4/3, at 1e-3): Whetstone 0.343. Six spiking layers sharpened over
   a few dozen batches each do not adapt; the recipe in the table (batch 16, 7 sharpening
   epochs, 4 straight-through at 1e-3) gives each layer about twice as many updates but
-  could not be validated before the run for lack of time.
+  could not be validated before the run for lack of time. On digit scenes (400 training
+  scenes, 14 epochs) even the float segmenter learned only background: that row says
+  nothing about retention.
+
+Wall times were measured while the 2 cores were shared with other jobs (load average
+10–23), in two processes run side by side (digits tasks; segmentation tasks) and combined
+with `--merge retention_digits retention_scenes`: they overstate the time on an idle machine.
 """
 
 
@@ -380,7 +397,7 @@ def markdown(rows: list[dict], args, total_seconds: float) -> str:
         gap = f"{gap} ×" if s["kind"] == "ratio" else f"{gap} pt"
         lines.append(
             f"| {s['task']} | {m} | {_fmt(s['float'], m)} | {_fmt(s['whetstone'], m)} | "
-            f"{_fmt(s['naive'], m)} | {gap} | {s['goal']} | {'yes' if s['met'] else '**no**'} "
+            f"{_fmt(s['naive'], m)} | {gap} | {s['goal']} | {_met(s['met'])} "
             f"| {len(s['seeds'])} | {s['epochs']} | {s['seconds'].mean():.0f} s |"
         )
     how = ("summed over the runs merged here" if args.merge else "of this run")
