@@ -246,6 +246,15 @@ def test_fast_recipe_is_short(monkeypatch):
     assert lessons.recipe("lesson").epochs < lessons.recipe("lesson", fast=False).epochs
 
 
+def test_lesson_recipe_is_the_2018_schedule_and_straight_through_fine_tunes():
+    lesson = lessons.recipe("lesson", fast=False)
+    assert lesson.with_(name="simple_2018") == lessons.recipe("simple_2018", fast=False)
+    longer = lessons.recipe("straight_through", fast=False)
+    assert (longer.per, longer.finetune_epochs, longer.epochs) == ("batch", 10, 35)
+    fast = lessons.recipe("straight_through", fast=True)
+    assert fast.finetune_epochs == 1 and fast.epochs < longer.epochs
+
+
 def test_quantize_weights_keeps_at_most_2_to_the_bits_values():
     from whetstone_lab import models
 
