@@ -194,9 +194,13 @@ def _layers_binary(model, x) -> bool:
 
 @pytest.mark.integration
 def test_sharpened_conv_classifier_on_digits(digits):
-    """The conv recipe of benchmarks/retention.py (seed 0 scored 0.950 there)."""
+    """The conv recipe of benchmarks/retention.py with the decoder temperature T = 20.
+
+    Seed 0 measured 0.975 fully sharp on the test split (0.950 at T = 1), so the
+    bound below leaves a margin of 9 test images for other CPUs and library versions.
+    """
     keras.utils.set_random_seed(0)
-    model = models.conv_classifier(digits.input_shape, 10, batchnorm=False)
+    model = models.conv_classifier(digits.input_shape, 10, batchnorm=False, temperature=20.0)
     model.compile(keras.optimizers.Adam(1e-3), "sparse_categorical_crossentropy")
     batches = int(np.ceil(len(digits.x_train) / 32))
     # 8 float epochs; the 4 spiking layers sharpen bottom-up over 10 epochs, per batch; then
@@ -213,7 +217,8 @@ def test_sharpened_conv_classifier_on_digits(digits):
                   on_epoch_begin=straight_through)])
     assert wl.is_fully_sharp(model) and _layers_binary(model, digits.x_test)
     accuracy = np.mean(model.predict(digits.x_test, verbose=0).argmax(-1) == digits.y_test)
-    assert accuracy >= 0.95
+    print(f"fully sharp conv accuracy {accuracy:.4f}")
+    assert accuracy >= 0.95, accuracy
 
 
 @pytest.mark.integration
