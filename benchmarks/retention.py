@@ -80,7 +80,15 @@ class Task:
     recipe: Recipe
     quick: Recipe
     loss: str = "sparse_categorical_crossentropy"
+    #: Decoder temperature (None: no N-hot decoder). Float and Whetstone share it.
+    temperature: float | None = None
     notes: list = field(default_factory=list)
+
+    def model(self, temperature: float | None = None):
+        """Build the network; ``temperature`` overrides the task's own (for recipe search)."""
+        if self.temperature is None:
+            return self.build()
+        return self.build(temperature=temperature or self.temperature)
 
 
 # ----------------------------------------------------------------------------------------
@@ -127,14 +135,15 @@ def digit_scenes(split, n_train=500):
 TASKS = {
     "digits dense": Task(
         "digits dense", "accuracy", digits,
-        lambda: models.dense_classifier((8, 8, 1), 10, hidden=(256, 64), neurons_per_class=10),
+        lambda **kw: models.dense_classifier((8, 8, 1), 10, hidden=(256, 64),
+                                             neurons_per_class=10, **kw),
         Recipe(epochs=40, warmup=10, sharpen=15, sharpen_lr=1e-3, finetune_lr=1e-3),
-        Recipe(epochs=8, warmup=3, sharpen=3)),
+        Recipe(epochs=8, warmup=3, sharpen=3), temperature=20.0),
     "digits conv": Task(
         "digits conv", "accuracy", digits,
-        lambda: models.conv_classifier((8, 8, 1), 10, batchnorm=False),
+        lambda **kw: models.conv_classifier((8, 8, 1), 10, batchnorm=False, **kw),
         Recipe(epochs=30, warmup=8, sharpen=10, sharpen_lr=1e-3, finetune_lr=1e-3),
-        Recipe(epochs=6, warmup=2, sharpen=2)),
+        Recipe(epochs=6, warmup=2, sharpen=2), temperature=20.0),
     "digits autoencoder": Task(
         "digits autoencoder", "mse", digits_ae,
         lambda: models.autoencoder((8, 8, 1)),
@@ -142,16 +151,16 @@ TASKS = {
         Recipe(epochs=6, warmup=2, sharpen=2), loss="mse"),
     "shapes segmentation": Task(
         "shapes segmentation", "mean IoU", shapes,
-        lambda: models.segmenter((32, 32, 1), 4, filters=(8, 16)),
+        lambda **kw: models.segmenter((32, 32, 1), 4, filters=(8, 16), **kw),
         Recipe(epochs=14, warmup=3, sharpen=7, lr=3e-3, sharpen_lr=1e-3, finetune_lr=1e-3,
                batch_size=16),
-        Recipe(epochs=4, warmup=1, sharpen=2)),
+        Recipe(epochs=4, warmup=1, sharpen=2), temperature=8.0),
     "digit scenes segmentation": Task(
         "digit scenes segmentation", "mean IoU", digit_scenes,
-        lambda: models.segmenter((32, 32, 1), 11, filters=(8, 16)),
+        lambda **kw: models.segmenter((32, 32, 1), 11, filters=(8, 16), **kw),
         Recipe(epochs=14, warmup=3, sharpen=7, lr=3e-3, sharpen_lr=1e-3, finetune_lr=1e-3,
                batch_size=16),
-        Recipe(epochs=4, warmup=1, sharpen=2)),
+        Recipe(epochs=4, warmup=1, sharpen=2), temperature=8.0),
 }
 
 
@@ -184,10 +193,10 @@ def _lr_schedule(recipe: Recipe, offset: int = 0):
     return keras.callbacks.LearningRateScheduler(lambda e, _lr: recipe.lr_at(e + offset))
 
 
-def train_float(task: Task, recipe: Recipe, data, seed: int):
+def train_float(task: Task, recipe: Recipe, data, seed: int, temperature=None):
     x_tr, y_tr, _, _ = data
     keras.utils.set_random_seed(seed)
-    model = task.build()
+    model = task.model(temperature)
     _compile(model, task, recipe.lr)
     model.fit(x_tr, y_tr, epochs=recipe.epochs, batch_size=recipe.batch_size, verbose=0,
               callbacks=[_lr_schedule(recipe)], shuffle=True)
@@ -221,10 +230,10 @@ class StraightThroughFinetune(keras.callbacks.Callback):
         self._switch(False)
 
 
-def train_whetstone(task: Task, recipe: Recipe, data, seed: int):
+def train_whetstone(task: Task, recipe: Recipe, data, seed: int, temperature=None):
     x_tr, y_tr, _, _ = data
     keras.utils.set_random_seed(seed)
-    model = task.build()
+    model = task.model(temperature)
     layers = len(wl.spiking_layers(model))
     batches = int(np.ceil(len(x_tr) / recipe.batch_size))
     # Bottom-up per batch: each layer gets an equal share of the sharpening epochs.
@@ -239,14 +248,14 @@ def train_whetstone(task: Task, recipe: Recipe, data, seed: int):
     return model
 
 
-def run_task(task: Task, seed: int, split: str, quick: bool) -> dict:
+def run_task(task: Task, seed: int, split: str, quick: bool, temperature=None) -> dict:
     recipe = task.quick if quick else task.recipe
     data = task.load(split)
     _, _, x_ev, y_ev = data
     t0 = time.perf_counter()
-    float_model = train_float(task, recipe, data, seed)
+    float_model = train_float(task, recipe, data, seed, temperature)
     t1 = time.perf_counter()
-    sharp_model = train_whetstone(task, recipe, data, seed)
+    sharp_model = train_whetstone(task, recipe, data, seed, temperature)
     t2 = time.perf_counter()
     naive_model = models.hard_copy(float_model)
     for name, m in (("whetstone", sharp_model), ("naive", naive_model)):
@@ -258,6 +267,7 @@ def run_task(task: Task, seed: int, split: str, quick: bool) -> dict:
         "whetstone": score(task, sharp_model, x_ev, y_ev),
         "naive": score(task, naive_model, x_ev, y_ev),
         "epochs": recipe.epochs, "recipe": recipe.__dict__ | {"finetune": recipe.finetune},
+        "temperature": (temperature or task.temperature) if task.temperature else None,
         "seconds_float": t1 - t0, "seconds_whetstone": t2 - t1,
         "binary_verified": True,
     }
@@ -308,11 +318,17 @@ def _met(met) -> str:
     return "n/a: float learned nothing" if met is None else ("yes" if met else "**no**")
 
 
+def _label(row: dict) -> str:
+    """Task name, with the decoder temperature when the task has a decoder."""
+    t = row.get("temperature")
+    return row["task"] if t is None else f"{row['task']} (T = {t:g})"
+
+
 def summarize(rows: list[dict]) -> list[dict]:
     out = []
-    for name in dict.fromkeys(r["task"] for r in rows):
-        rs = [r for r in rows if r["task"] == name]
-        metric = rs[0]["metric"]
+    for label in dict.fromkeys(_label(r) for r in rows):
+        rs = [r for r in rows if _label(r) == label]
+        name, metric = rs[0]["task"], rs[0]["metric"]
         a = np.array([r["float"] for r in rs])
         b = np.array([r["whetstone"] for r in rs])
         c = np.array([r["naive"] for r in rs])
@@ -328,7 +344,7 @@ def summarize(rows: list[dict]) -> list[dict]:
             if metric == "mean IoU" and a.mean() < FLOAT_LEARNED:
                 met = None  # a small gap to a float network that learned nothing proves nothing
         out.append({
-            "task": name, "metric": metric, "float": a, "whetstone": b, "naive": c,
+            "task": label, "metric": metric, "float": a, "whetstone": b, "naive": c,
             "gap": gap, "kind": kind, "goal": goal, "met": met, "epochs": rs[0]["epochs"],
             "seconds": np.array([r["seconds_float"] + r["seconds_whetstone"] for r in rs]),
             "seeds": [r["seed"] for r in rs],
@@ -384,6 +400,8 @@ def markdown(rows: list[dict], args, total_seconds: float) -> str:
         "fine-tune; fully sharp, every spiking layer's outputs checked to be exactly 0/1 on "
         "the scored images.",
         "* (c) **naive**: (a) with every activation replaced by the hard step, no retraining.",
+        "* T: the N-hot decoder's temperature (logits divided by T), the same for (a), (b) "
+        "and (c); T = 1 is the paper's decoder.",
         "* Accuracy and mean IoU in percent (higher is better), MSE per pixel (lower is better)."
         " Gap: (a) − (b) in points, or (b)/(a) for MSE.",
         "",
@@ -400,15 +418,22 @@ def markdown(rows: list[dict], args, total_seconds: float) -> str:
             f"{_fmt(s['naive'], m)} | {gap} | {s['goal']} | {_met(s['met'])} "
             f"| {len(s['seeds'])} | {s['epochs']} | {s['seconds'].mean():.0f} s |"
         )
-    how = ("summed over the runs merged here" if args.merge else "of this run")
-    lines += ["", f"Wall time {how}: {total_seconds:.0f} s. Machine: {machine()}.", ""]
+    if args.merge:
+        parts = ", ".join(f"{s:.0f} s" for s in args.part_seconds)
+        how = (f"Merged from {len(args.merge)} processes run side by side ({parts}); wall "
+               f"time of the longest: {total_seconds:.0f} s")
+    else:
+        how = f"Wall time of this run: {total_seconds:.0f} s"
+    lines += ["", f"{how}. Machine: {machine()}.", ""]
     lines += ["## Recipes", ""]
     for task in TASKS.values():
         if task.name in {r["task"] for r in rows}:
             r = task.quick if args.quick else task.recipe
             lines.append(
-                f"* {task.name}: {r.epochs} epochs, batch {r.batch_size}, Adam; "
-                f"{r.warmup} epochs at lr {r.lr:g}, {r.sharpen} epochs sharpening bottom-up "
+                f"* {task.name}: {r.epochs} epochs, batch {r.batch_size}, Adam"
+                + (f", decoder T = {task.temperature:g} unless the row says otherwise; "
+                   if task.temperature else "; ")
+                + f"{r.warmup} epochs at lr {r.lr:g}, {r.sharpen} epochs sharpening bottom-up "
                 f"per batch at lr {r.sharpen_lr:g}, {r.finetune} fully sharp straight-through "
                 f"epochs at lr {r.finetune_lr:g} (the float network gets the same learning "
                 "rates epoch for epoch)."
@@ -425,6 +450,9 @@ def main(argv=None):
     parser.add_argument("--tasks", nargs="+", default=list(TASKS), choices=list(TASKS),
                         metavar="TASK")
     parser.add_argument("--split", choices=("test", "val"), default="test")
+    parser.add_argument("--temperature", type=float, default=None,
+                        help="decoder temperature for every task with a decoder (recipe "
+                             "search; default: each task's own)")
     parser.add_argument("--out", default=None, help="file stem in benchmarks/results/")
     parser.add_argument("--merge", nargs="+", metavar="STEM", default=None,
                         help="combine earlier runs' results/STEM.json (e.g. tasks run in "
@@ -441,14 +469,15 @@ def main(argv=None):
         rows = [r for p in parts for r in p["rows"]]
         args.seeds = sorted({r["seed"] for r in rows})
         args.split = rows[0]["split"]
-        total = sum(p["total_seconds"] for p in parts)
+        args.part_seconds = [p["total_seconds"] for p in parts]
+        total = max(args.part_seconds)
         args.tasks = []
     RESULTS.mkdir(parents=True, exist_ok=True)
     # Seed-major order, and results written after every run: an interrupted run still
     # leaves complete seeds on disk.
     for seed in args.seeds:
         for name in args.tasks:
-            row = run_task(TASKS[name], seed, args.split, args.quick)
+            row = run_task(TASKS[name], seed, args.split, args.quick, args.temperature)
             rows.append(row)
             print(f"{name:28s} seed {seed}: float {row['float']:.4f} whetstone "
                   f"{row['whetstone']:.4f} naive {row['naive']:.4f} "
