@@ -13,6 +13,7 @@ Usage::
     python benchmarks/retention.py              # full: 3 seeds, test split, writes results/
     python benchmarks/retention.py --quick      # a smoke run: 1 seed, few epochs
     python benchmarks/retention.py --split val  # choose recipes on a validation split
+    python benchmarks/retention.py --temperature 1 --tasks "digits dense"  # the paper's decoder
 
 Recipes were chosen on a validation split carved (stratified, 20 %) from the training data;
 the table reports the test split.
@@ -285,9 +286,10 @@ GOALS = {
 }
 
 
-#: Below this mean IoU the float segmenter has not learned more than background (predicting
-#: background everywhere scores 1 / classes on these scenes), so its gap is not judged.
-FLOAT_LEARNED = 0.2
+#: Below this mean IoU the float segmenter has not learned more than background: predicting
+#: background everywhere scores at most 1 / classes (0.25 for shapes, measured 0.219 on its
+#: test scenes), so its gap is not judged.
+FLOAT_LEARNED = 0.3
 
 
 def machine() -> str:
@@ -352,37 +354,45 @@ def summarize(rows: list[dict]) -> list[dict]:
     return out
 
 
-#: What was tried on the validation split (seed 0, 20 % of the training data held out),
-#: measured on a shared, heavily loaded 2-core machine; printed under the table.
+#: What was tried, printed under the table. Validation numbers are seed 0 on 20 % of the
+#: training data held out (stratified); the rest is the test split.
 NOTES = """\
-## How the recipes were chosen (validation split, seed 0)
+## What was tried
 
-* **digits dense** (float 0.965 on validation): 40 epochs, 10 warm-up, 20 sharpening at
-  lr 3e-4, 10 straight-through at 1e-4 → 0.931; the same with straight-through at 1e-3 →
-  0.955; 15 sharpening at 1e-3 and 15 straight-through at 1e-3 → **0.976 (chosen)**;
-  straight-through at 3e-4 instead → 0.938. A high learning rate while fine-tuning through
-  the step mattered most.
-* **digits conv**: with BatchNorm the float network scored 0.93 on validation (the moving
-  statistics lagged; BN momentum is now 0.9 in the builders), without it 0.976, so the
-  benchmark uses `batchnorm=False`. 30 epochs, 8 warm-up, 15 sharpening at 3e-4,
-  straight-through at 1e-4 → 0.80; 10 sharpening at 1e-3 and 12 straight-through at 1e-3 →
-  **0.927 (chosen)**. Naive conversion of this network collapses to chance (0.10).
-* **digits autoencoder** (float MSE 0.0119 on validation): 40 epochs, 10/20 at 3e-4,
-  straight-through at 1e-4 → 0.0447; 10/15 at 1e-3, straight-through 15 at 1e-3 →
-  **0.0331 (chosen)**, still ≈ 2.8 × float: a 64-bit binary code against a 64-value
-  continuous one.
-* **segmentation**: shapes with 800 training scenes, 12 epochs (4 warm-up, 6 sharpening,
-  2 straight-through at 3e-4): float 0.861 mean IoU, Whetstone 0.465, naive 0.457; with 400
-  scenes, 10 epochs (3/4/3, at 1e-3): Whetstone 0.343. Six spiking layers sharpened over
-  a few dozen batches each do not adapt; the recipe in the table (batch 16, 7 sharpening
-  epochs, 4 straight-through at 1e-3) gives each layer about twice as many updates but
-  could not be validated before the run for lack of time. On digit scenes (400 training
-  scenes, 14 epochs) even the float segmenter learned only background: that row says
-  nothing about retention.
+* **Decoder temperature.** With the paper's decoder (T = 1) the cross-entropy is ≈ 0 once
+  the right class leads by a couple of votes, so the remaining output neurons stop learning
+  and the fully sharp network ends in ties and one-vote wins. The previous table (same
+  recipes, T = 1, 3 seeds, test split) read: digits dense float 98.6, Whetstone 95.3, naive
+  75.1; digits conv 98.8 / 92.9 / 10.1. T = 2 × neurons per class (20 here) was checked on
+  the validation split before the run: dense float 97.2, Whetstone 96.9, naive 95.5 (at
+  T = 1: float 96.5, Whetstone 97.6); conv float 98.3, Whetstone 97.2, naive 33.0 (at
+  T = 1: Whetstone 92.7). The float twin did not get worse with T, so the table compares
+  float and Whetstone at the same T. The temperature also makes naive conversion of the
+  dense network far less damaging, since every output neuron is driven to a clear margin.
+* **Segmentation.** At T = 8 (2 × 4 neurons per class) the float segmenter learned only the
+  background on seed 0 for both tasks (shapes 21.9, digit scenes 7.7 mean IoU; Whetstone
+  and naive identical), so that run was stopped after seed 0 to stay within the time
+  budget and shapes was run again at T = 1 (both rows are in the table; the T = 1 run
+  reproduced the previous table's shapes numbers to the last digit). On digit scenes
+  the float segmenter learned only background at T = 1 as well (previous table: 8.5 mean
+  IoU, 14 epochs, 500 scenes): neither row says anything about retention. Earlier
+  segmentation recipes at T = 1 (shapes, 800 scenes, 12 epochs): float 86.1, Whetstone
+  46.5; 400 scenes, 10 epochs: Whetstone 34.3. Six spiking layers sharpened over a few
+  dozen batches each do not adapt.
+* **Learning rates** (T = 1, validation): digits dense with 20 sharpening epochs at 3e-4 and
+  straight-through at 1e-4 → 93.1; straight-through at 1e-3 → 95.5; 15 sharpening and 15
+  straight-through epochs at 1e-3 → 97.6 (kept). Digits conv: sharpening at 3e-4 and
+  straight-through at 1e-4 → 80.0; both at 1e-3 → 92.7 (kept). A high learning rate while
+  fine-tuning through the step mattered most. With BatchNorm the float conv network scored
+  93 on validation (moving statistics lag), without it 97.6, so the benchmark uses
+  `batchnorm=False`.
+* **Autoencoder** (no decoder, unaffected by T): 10/20 epochs at 3e-4 with straight-through
+  at 1e-4 → MSE 0.0447 on validation; all at 1e-3 → 0.0331 (kept), ≈ 2.8 × float: a
+  64-bit binary code against a 64-value continuous one.
 
-Wall times were measured while the 2 cores were shared with other jobs (load average
-10–23), in two processes run side by side (digits tasks; segmentation tasks) and combined
-with `--merge retention_digits retention_scenes`: they overstate the time on an idle machine.
+Run: four processes side by side on 2 shared cores (digits dense + conv; autoencoder;
+segmentation at T = 8; shapes at T = 1), load average 11–15 from the other jobs, merged
+with `--merge`; wall times overstate those of an idle machine.
 """
 
 
