@@ -232,9 +232,9 @@ def segmenter(
         skips: concatenate encoder spikes into the decoder.
         batchnorm: a BatchNorm between each convolution and its activation.
         key_seed: seed of the N-hot key.
-        temperature: divides the decoder's logits (1.0: the paper's decoder). About
-            ``neurons_per_class`` or twice that keeps every output neuron learning and makes
-            the fully sharp network markedly more accurate (see :class:`SoftmaxDecode`).
+        temperature: divides the decoder's logits (1.0: the paper's decoder). Validate it
+            for segmentation: with 4 neurons per class, T = 8 left the float segmenter
+            predicting only background in the retention benchmark, while T = 1 learns shapes.
 
     Example:
         >>> segmenter((32, 32, 1), num_classes=4).output.shape
