@@ -24,6 +24,10 @@ LESSONS = [
     "02_dense_classifier.ipynb",
     "03_convolutional_classifier.ipynb",
     "04_adaptive_sharpening_and_optimizers.ipynb",
+    "05_spiking_autoencoder.ipynb",
+    "06_spiking_segmentation.ipynb",
+    "07_neuromorphic_deployment.ipynb",
+    "08_scaling_up.ipynb",
 ]
 
 
