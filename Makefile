@@ -50,7 +50,7 @@ benchmarks: install
 	$(PY) benchmarks/spiking_inference.py
 
 lint: install
-	$(VENV)/bin/ruff check whetstone_lab tests benchmarks notebooks
+	$(VENV)/bin/ruff check whetstone_lab tests benchmarks scripts notebooks
 
 format: install
 	$(VENV)/bin/ruff format whetstone_lab tests benchmarks
