@@ -31,7 +31,7 @@ browser:
 
 # Every test: unit, integration, browser and the lesson notebooks (fast mode) under nbval.
 test: install browser
-	WHETSTONE_FAST=1 $(PY) -m pytest -q --nbval-lax --nbval-current-env
+	WHETSTONE_FAST=1 $(PY) -m pytest -q --nbval-lax --nbval-current-env --durations=15
 
 # Re-run every notebook in full mode and store its outputs (what visitors read).
 notebooks: install
