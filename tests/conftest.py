@@ -13,3 +13,14 @@ def digits():
     import whetstone_lab as wl
 
     return wl.data.load("digits")
+
+
+@pytest.fixture(scope="module")
+def dense():
+    """A small untrained dense classifier (64→32→16→40, 4 output neurons per class)."""
+    import keras
+
+    import whetstone_lab as wl
+
+    keras.utils.set_random_seed(0)
+    return wl.models.dense_classifier((8, 8, 1), hidden=(32, 16), neurons_per_class=4)

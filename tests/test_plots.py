@@ -11,12 +11,6 @@ from whetstone_lab import plots, spikes
 
 
 @pytest.fixture(scope="module")
-def dense():
-    keras.utils.set_random_seed(0)
-    return wl.models.dense_classifier((8, 8, 1), hidden=(32, 16), neurons_per_class=4)
-
-
-@pytest.fixture(scope="module")
 def x():
     return np.random.default_rng(0).uniform(0, 1, (12, 8, 8, 1)).astype("float32")
 
