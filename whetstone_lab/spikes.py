@@ -413,13 +413,9 @@ def mean_iou(y_true, y_pred) -> float:
     if y_pred.shape[:-1] != y_true.shape:
         raise ValueError(f"mean_iou needs masks of shape {y_pred.shape[:-1]} for predictions "
                          f"of shape {y_pred.shape}, got {y_true.shape}.")
-    pred = np.argmax(y_pred, axis=-1)
-    ious = []
-    for c in range(y_pred.shape[-1]):
-        union = np.sum((y_true == c) | (pred == c))
-        if union:
-            ious.append(np.sum((y_true == c) & (pred == c)) / union)
-    return float(np.mean(ious))
+    from .models import mean_iou as mask_iou  # the one IoU definition, on integer masks
+
+    return mask_iou(y_true, np.argmax(y_pred, axis=-1), y_pred.shape[-1])
 
 
 def _default_score(x, y, output) -> tuple[Callable, str]:
