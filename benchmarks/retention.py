@@ -133,6 +133,16 @@ def digit_scenes(split, n_train=500):
     return _segmentation(wl.data.load("digit_scenes", n_train=n_train, n_test=500), split)
 
 
+def _segmentation_task(name: str, data, num_classes: int) -> Task:
+    """The two segmentation tasks share their network and recipes; only the data differ."""
+    return Task(
+        name, "mean IoU", data,
+        lambda **kw: models.segmenter((32, 32, 1), num_classes, filters=(8, 16), **kw),
+        Recipe(epochs=14, warmup=3, sharpen=7, lr=3e-3, sharpen_lr=1e-3, finetune_lr=1e-3,
+               batch_size=16),
+        Recipe(epochs=4, warmup=1, sharpen=2), temperature=8.0)
+
+
 TASKS = {
     "digits dense": Task(
         "digits dense", "accuracy", digits,
@@ -150,18 +160,9 @@ TASKS = {
         lambda: models.autoencoder((8, 8, 1)),
         Recipe(epochs=40, warmup=10, sharpen=15, sharpen_lr=1e-3, finetune_lr=1e-3),
         Recipe(epochs=6, warmup=2, sharpen=2), loss="mse"),
-    "shapes segmentation": Task(
-        "shapes segmentation", "mean IoU", shapes,
-        lambda **kw: models.segmenter((32, 32, 1), 4, filters=(8, 16), **kw),
-        Recipe(epochs=14, warmup=3, sharpen=7, lr=3e-3, sharpen_lr=1e-3, finetune_lr=1e-3,
-               batch_size=16),
-        Recipe(epochs=4, warmup=1, sharpen=2), temperature=8.0),
-    "digit scenes segmentation": Task(
-        "digit scenes segmentation", "mean IoU", digit_scenes,
-        lambda **kw: models.segmenter((32, 32, 1), 11, filters=(8, 16), **kw),
-        Recipe(epochs=14, warmup=3, sharpen=7, lr=3e-3, sharpen_lr=1e-3, finetune_lr=1e-3,
-               batch_size=16),
-        Recipe(epochs=4, warmup=1, sharpen=2), temperature=8.0),
+    "shapes segmentation": _segmentation_task("shapes segmentation", shapes, 4),
+    "digit scenes segmentation": _segmentation_task("digit scenes segmentation", digit_scenes,
+                                                    11),
 }
 
 
