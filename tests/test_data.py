@@ -355,3 +355,23 @@ def test_npz_with_pickled_objects_is_refused(data_folder):
              y_test=objects)
     with pytest.raises(data.CorruptDatasetError, match="not a readable mnist.npz"):
         data.load("mnist", verify=False)
+
+
+def test_pixel_weights_balance_the_classes():
+    masks = data.load("shapes", n_train=50, n_test=10).masks_train
+    weights = data.pixel_weights(masks)
+    assert weights.shape == masks.shape and weights.dtype == np.float32
+    assert weights.mean() == pytest.approx(1.0, rel=1e-5)
+    totals = [weights[masks == c].sum() for c in range(4)]
+    assert np.allclose(totals, totals[0], rtol=1e-4)  # balance=1: equal total per class
+    half = data.pixel_weights(masks, 0.5)
+    assert half[masks == 0].mean() > weights[masks == 0].mean()  # background less discounted
+    assert np.all(data.pixel_weights(masks, 0) == 1)
+
+
+@pytest.mark.parametrize("masks, balance", [
+    (np.zeros((2, 2), np.float32), 1.0), (np.array([[-1, 0]]), 1.0), (np.zeros((0, 2), int), 1.0),
+    (np.zeros((2, 2), int), 1.5), (np.zeros((2, 2), int), True)])
+def test_pixel_weights_bad_input(masks, balance):
+    with pytest.raises(ValueError, match="masks|balance"):
+        data.pixel_weights(masks, balance)
