@@ -350,3 +350,20 @@ def test_accuracy_and_validation_split():
     assert acc == pytest.approx(np.mean(pred == y))
     with pytest.raises(ValueError, match="samples"):
         lessons.accuracy(model, x, y[:3])
+
+
+def test_train_passes_sample_weights_to_the_loss():
+    from whetstone_lab import models
+
+    recipe = lessons.Recipe(warmup_epochs=1, sharpen_epochs=1, batch_size=8)
+    model = models.dense_classifier((4,), 2, hidden=(3,), neurons_per_class=2)
+    x = np.random.default_rng(4).random((16, 4)).astype("float32")
+    y = np.arange(16) % 2
+    for weight, changes in ((0.0, False), (1.0, True)):  # zero weights: no gradient at all
+        model = models.dense_classifier((4,), 2, hidden=(3,), neurons_per_class=2)
+        before = model.get_layer("dense_0").kernel.numpy().copy()
+        lessons.train(model, x, y, recipe, seed=0, sample_weight=np.full(16, weight, "float32"))
+        after = model.get_layer("dense_0").kernel.numpy()
+        assert np.array_equal(after, before) != changes
+    with pytest.raises(ValueError, match="sample_weight must match"):
+        lessons.train(model, x, y, recipe, sample_weight=np.ones(15))

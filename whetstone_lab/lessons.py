@@ -325,7 +325,8 @@ def train(model: keras.Model, x: np.ndarray, y: np.ndarray, recipe: Recipe | Non
           epochs: int | None = None, sharpen: bool = True,
           validation_data: tuple[np.ndarray, np.ndarray] | None = None,
           spiking_evaluator: bool = False, callbacks: Iterable = (), every: int = 0,
-          seed: int | None = 0) -> keras.callbacks.History:
+          seed: int | None = 0,
+          sample_weight: np.ndarray | None = None) -> keras.callbacks.History:
     """Compile and fit a classifier with a recipe, quietly, printing one summary line.
 
     Args:
@@ -340,6 +341,8 @@ def train(model: keras.Model, x: np.ndarray, y: np.ndarray, recipe: Recipe | Non
         callbacks: more Keras callbacks.
         every: also print a line every ``every`` epochs (0: only the summary line).
         seed: seed for weights and shuffling (None: leave the random state alone).
+        sample_weight: loss weights per sample, or per pixel for a segmenter (see
+            :func:`whetstone_lab.data.pixel_weights`).
 
     Returns:
         The Keras ``History``; ``history.history["sharpness"]`` holds the schedule.
@@ -367,8 +370,13 @@ def train(model: keras.Model, x: np.ndarray, y: np.ndarray, recipe: Recipe | Non
     if spiking_evaluator:
         cbs.append(SpikingEvaluator(validation_data if validation_data is not None else (x, y)))
     cbs.append(_Progress(_check_positive_int(every, "every", 0), total))
+    ndim = np.ndim(sample_weight)
+    if sample_weight is not None and (ndim == 0 or np.shape(sample_weight) != y.shape[:ndim]):
+        raise ValueError(f"sample_weight must match y's leading shape {y.shape}, got shape "
+                         f"{np.shape(sample_weight)}.")
     return model.fit(x, y, batch_size=r.batch_size, epochs=total, verbose=0,
-                     validation_data=validation_data, callbacks=cbs)
+                     sample_weight=sample_weight, validation_data=validation_data,
+                     callbacks=cbs)
 
 
 def validation_split(x: np.ndarray, y: np.ndarray, fraction: float = 0.2, seed: int = 0):
