@@ -194,7 +194,8 @@ def _layers_binary(model, x) -> bool:
 
 @pytest.mark.integration
 def test_sharpened_conv_classifier_on_digits(digits):
-    """The conv recipe of benchmarks/retention.py with the decoder temperature T = 20.
+    """The conv recipe of benchmarks/retention.py at T = 20, on the builder's default network
+    (with max-pooling; the benchmark drops it, which narrows the gap to float).
 
     Seed 0 measured 0.975 fully sharp on the test split (0.950 at T = 1), so the
     bound below leaves a margin of 9 test images for other CPUs and library versions.
@@ -229,22 +230,27 @@ def test_sharpened_segmenter_beats_background_everywhere():
     model.compile(keras.optimizers.Adam(3e-3), "sparse_categorical_crossentropy")
     batches = int(np.ceil(len(ds.x_train) / 16))
     layers = len(wl.spiking_layers(model))
-    # 4 float epochs, 4 epochs sharpening bottom-up per batch, 3 straight-through epochs.
-    model.fit(ds.x_train, ds.masks_train, epochs=8, batch_size=16, verbose=0,
-              callbacks=[wl.SimpleSharpener(start_epoch=4, steps=4 * batches // layers,
-                                            per="batch")])
+    # 4 float epochs, 4 epochs sharpening bottom-up per batch, 3 straight-through epochs;
+    # every class gets the same total weight in the loss.
+    weights = wl.data.pixel_weights(ds.masks_train)
+    model.fit(ds.x_train, ds.masks_train, sample_weight=weights, epochs=8, batch_size=16,
+              verbose=0, callbacks=[wl.SimpleSharpener(start_epoch=4,
+                                                       steps=4 * batches // layers, per="batch")])
     model = models.with_straight_through(model)
     model.compile(keras.optimizers.Adam(1e-3), "sparse_categorical_crossentropy")
-    model.fit(ds.x_train, ds.masks_train, epochs=3, batch_size=16, verbose=0)
+    model.fit(ds.x_train, ds.masks_train, sample_weight=weights, epochs=3, batch_size=16,
+              verbose=0)
     assert wl.is_fully_sharp(model) and _layers_binary(model, ds.x_test)
     pred = model.predict(ds.x_test, verbose=0).argmax(-1)
     iou = models.mean_iou(ds.masks_test, pred, ds.num_mask_classes)
     # Predicting background everywhere scores IoU(background) / 4 (the three shape classes
     # appear in the truth and count as 0), here 0.227; the fully sharp network must beat
-    # that by MARGIN (it measured 0.344, a margin of 0.117, on the machine it was written on).
+    # that by MARGIN (it measured 0.470, a margin of 0.243, on the machine it was written on;
+    # 0.344 without the pixel weights).
     background = models.mean_iou(ds.masks_test, np.zeros_like(ds.masks_test), 4)
+    print(f"fully sharp segmenter mean IoU {iou:.4f}, background everywhere {background:.4f}")
     assert iou >= background + MARGIN, (iou, background)
 
 
 #: How far the sharp segmenter must beat the all-background prediction in mean IoU.
-MARGIN = 0.08
+MARGIN = 0.15
