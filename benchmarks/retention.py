@@ -424,8 +424,8 @@ unless more seeds are named; the table above is the test split.
   T = 4 (500 scenes): 83.2 / 52.6; 8 neurons per class: 99.4 / 92.9; 20 epochs with a
   decaying fine-tune: 99.8 / 94.2; twice the channels (16/32, kept): 99.9 / 96.4. Digit
   scenes need the whole digit in view: filters 16/32/64 (three levels) and 2,000 scenes gave
-  80.4 / 51.0 on validation (20 epochs: 84.5 / 53.3). Wider networks were not tried for
-  lack of time: each digit-scenes run takes 8–14 minutes here.
+  80.4 / 51.0 on validation (20 epochs: 84.5 / 53.3). Wider networks were not tried:
+  each digit-scenes run already takes 8–14 minutes on this machine.
 * **Autoencoder** (no decoder, unaffected by T). Validation MSE, float / Whetstone: the
   table's recipe 0.0091 / 0.0355 with a decaying fine-tune (3.9 ×); a 4 × wider code
   (2 × 2 × 64 spikes) 0.0080 / 0.0296 (3.7 ×); stride-2 convolutions instead of
