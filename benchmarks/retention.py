@@ -37,7 +37,7 @@ import numpy as np  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import whetstone_lab as wl  # noqa: E402
-from whetstone_lab import models  # noqa: E402
+from whetstone_lab import lessons, models  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
@@ -206,15 +206,6 @@ def score(task: Task, model, x, y) -> float:
     return models.mean_iou(y, pred.argmax(-1), pred.shape[-1])
 
 
-def spikes_are_binary(model, x) -> bool:
-    """Every spiking layer's output on ``x`` is exactly 0 or 1."""
-    layers = wl.spiking_layers(model)
-    probe = keras.Model(model.inputs, [layer.output for layer in layers])
-    outputs = probe.predict(x, batch_size=256, verbose=0)
-    outputs = outputs if isinstance(outputs, list) else [outputs]
-    return all(bool(np.isin(o, (0.0, 1.0)).all()) for o in outputs)
-
-
 def _compile(model, task: Task, lr: float):
     model.compile(keras.optimizers.Adam(lr), task.loss)
 
@@ -238,33 +229,6 @@ def train_float(task: Task, recipe: Recipe, data, seed: int, temperature=None):
     return model
 
 
-class StraightThroughFinetune(keras.callbacks.Callback):
-    """From epoch ``start`` on, fully sharp layers pass a straight-through gradient.
-
-    At sharpness 1 the step passes no gradient, so a fully sharp network cannot learn; the
-    straight-through gradient of ``clip(x, 0, 1)`` lets it adapt to its own binary forward
-    pass. Switched off again at the end of training, so the model is saved as it trained.
-    """
-
-    def __init__(self, start: int):
-        super().__init__()
-        self.start = start
-
-    def _switch(self, on: bool):
-        for layer in wl.spiking_layers(self.model):
-            layer.straight_through = on
-
-    def on_epoch_begin(self, epoch, logs=None):
-        if epoch == self.start:
-            if not wl.is_fully_sharp(self.model):
-                raise RuntimeError(f"not fully sharp at the fine-tune: "
-                                   f"{wl.get_sharpness(self.model)}")
-            self._switch(True)
-
-    def on_train_end(self, logs=None):
-        self._switch(False)
-
-
 def train_whetstone(task: Task, recipe: Recipe, data, seed: int, temperature=None):
     x_tr, y_tr, _, _ = data
     keras.utils.set_random_seed(seed)
@@ -274,7 +238,7 @@ def train_whetstone(task: Task, recipe: Recipe, data, seed: int, temperature=Non
     # Bottom-up per batch: each layer gets an equal share of the sharpening epochs.
     steps = max(1, recipe.sharpen * batches // layers)
     callbacks = [wl.SimpleSharpener(start_epoch=recipe.warmup, steps=steps, per="batch"),
-                 _lr_schedule(recipe), StraightThroughFinetune(recipe.warmup + recipe.sharpen)]
+                 _lr_schedule(recipe), wl.StraightThroughFinetune(recipe.warmup + recipe.sharpen)]
     _compile(model, task, recipe.lr)
     _fit(model, task, recipe, x_tr, y_tr, callbacks)
     if not wl.is_fully_sharp(model):
@@ -293,8 +257,9 @@ def run_task(task: Task, seed: int, split: str, quick: bool, temperature=None) -
     t2 = time.perf_counter()
     naive_model = models.hard_copy(float_model)
     for name, m in (("whetstone", sharp_model), ("naive", naive_model)):
-        if not (wl.is_fully_sharp(m) and spikes_are_binary(m, x_ev)):
-            raise RuntimeError(f"{task.name}: the {name} network is not binary on the data.")
+        if not wl.is_fully_sharp(m):
+            raise RuntimeError(f"{task.name}: the {name} network is not fully sharp.")
+        lessons.assert_binary(m, x_ev)  # raises, naming the layer, unless every spike is 0/1
     return {
         "task": task.name, "metric": task.metric, "seed": seed, "split": split,
         "float": score(task, float_model, x_ev, y_ev),

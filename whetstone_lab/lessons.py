@@ -27,9 +27,9 @@ from .sharpening import (
     MODES,
     SimpleSharpener,
     SpikingEvaluator,
+    StraightThroughFinetune,
     fully_sharp,
     global_sharpness,
-    is_fully_sharp,
     set_sharpness,
     spiking_layers,
 )
@@ -260,28 +260,6 @@ class _LearningRateSwitch(keras.callbacks.Callback):
                                                   else self.before)
 
 
-class _StraightThroughFinetune(keras.callbacks.Callback):
-    """From epoch ``epoch`` on, fully sharp layers pass a straight-through gradient.
-
-    Switched off again when training ends, so the trained model behaves as the paper's.
-    """
-
-    def __init__(self, epoch: int):
-        super().__init__()
-        self.epoch = epoch
-
-    def _set(self, enabled: bool):
-        for layer in spiking_layers(self.model):
-            layer.straight_through = enabled
-
-    def on_epoch_begin(self, epoch, logs=None):
-        if epoch >= self.epoch and is_fully_sharp(self.model):
-            self._set(True)
-
-    def on_train_end(self, logs=None):
-        self._set(False)
-
-
 class _Progress(keras.callbacks.Callback):
     """One printed line every ``every`` epochs and a final summary; no progress bars."""
 
@@ -366,7 +344,7 @@ def train(model: keras.Model, x: np.ndarray, y: np.ndarray, recipe: Recipe | Non
         cbs = [r.sharpener(len(x), len(spiking_layers(model))),
                _LearningRateSwitch(r.warmup_epochs, warm_lr, sharp_lr), *cbs]
         if r.finetune_epochs:
-            cbs.insert(1, _StraightThroughFinetune(r.epochs - r.finetune_epochs))
+            cbs.insert(1, StraightThroughFinetune(r.epochs - r.finetune_epochs))
     if spiking_evaluator:
         cbs.append(SpikingEvaluator(validation_data if validation_data is not None else (x, y)))
     cbs.append(_Progress(_check_positive_int(every, "every", 0), total))

@@ -35,6 +35,7 @@ __all__ = [
     "ScheduledSharpener",
     "AdaptiveSharpener",
     "SpikingEvaluator",
+    "StraightThroughFinetune",
 ]
 
 MODES = ("bottom_up", "uniform")
@@ -550,3 +551,36 @@ class SpikingEvaluator(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         if logs is not None:
             logs.update(self.scores())
+
+
+class StraightThroughFinetune(keras.callbacks.Callback):
+    """From epoch ``start_epoch`` on, fully sharp layers pass a straight-through gradient.
+
+    At sharpness 1 the step passes no gradient, so a fully sharp network cannot learn. Once
+    the model is fully sharp and ``epoch >= start_epoch``, every spiking layer's forward pass
+    stays the binary step while its backward pass is the gradient of ``clip(x, 0, 1)``, so the
+    network adapts to its own binary forward pass. Switched off again when training ends, so
+    the trained model behaves as the paper's.
+
+    Args:
+        start_epoch: first epoch (0-based) of the fine-tune.
+
+    Example:
+        >>> model.fit(x, y, epochs=30, callbacks=[
+        ...     SimpleSharpener(start_epoch=5, steps=5), StraightThroughFinetune(20)])
+    """
+
+    def __init__(self, start_epoch: int):
+        super().__init__()
+        self.start_epoch = start_epoch
+
+    def _set(self, enabled: bool):
+        for layer in spiking_layers(self.model):
+            layer.straight_through = enabled
+
+    def on_epoch_begin(self, epoch, logs=None):
+        if epoch >= self.start_epoch and is_fully_sharp(self.model):
+            self._set(True)
+
+    def on_train_end(self, logs=None):
+        self._set(False)
