@@ -1,4 +1,4 @@
-"""The spiking activations and the N-hot code match DESIGN.md §1.1–1.2 exactly."""
+"""The spiking activations and the N-hot code match docs/design.md ("The method") exactly."""
 
 import math
 
@@ -123,15 +123,15 @@ def test_sharpness_does_not_drift_during_training():
 
 @pytest.mark.parametrize("bad", [-0.1, 1.5, float("nan")])
 def test_sharpness_out_of_range_is_refused(bad):
-    with pytest.raises(ValueError, match=r"\[0, 1\]"):
+    with pytest.raises(ValueError, match=r">= 0 and <= 1"):
         wl.SpikingBReLU(bad)
-    with pytest.raises(ValueError, match=r"\[0, 1\]"):
+    with pytest.raises(ValueError, match=r">= 0 and <= 1"):
         wl.SpikingBReLU().set_sharpness(bad)
 
 
 @pytest.mark.parametrize("bad", ["0.5", None, True, [0.5]])
 def test_sharpness_not_a_number_is_refused(bad):
-    with pytest.raises(TypeError, match="real number"):
+    with pytest.raises(TypeError, match="must be a finite number"):
         wl.SpikingBReLU(bad)
 
 
@@ -185,6 +185,44 @@ def test_decoder_width_mismatch_names_both_widths():
         wl.decode(np.zeros((1, 50)), wl.make_key(10, 100))
 
 
+@pytest.mark.parametrize("key, match", [
+    ([[1, 0, 0], [1, 0, 0]], "equal codewords for classes \\[0, 1\\]"),
+    ([[1, 1, 0], [0, 0, 0]], "no output neuron"),
+    ([[1, 2], [0, 1]], "only 0 and 1"),
+    ([[1, 0, 1]], "at least 2 classes"),
+])
+def test_decoder_refuses_keys_that_cannot_decode(key, match):
+    with pytest.raises(ValueError, match=match):
+        wl.SoftmaxDecode(key)
+    with pytest.raises(ValueError, match=match):
+        wl.decode(np.zeros((1, len(key[0]))), key)
+
+
+def test_decoder_probabilities_is_the_layer_and_honours_the_temperature():
+    key = wl.make_key(3, 9)
+    spikes = np.random.default_rng(2).integers(0, 2, size=(5, 9)).astype("float32")
+    for t in (1.0, 20.0):
+        layer = wl.SoftmaxDecode(key, temperature=t)(spikes).numpy()
+        pure = wl.decoder_probabilities(spikes, key, t)
+        assert isinstance(pure, np.ndarray)
+        np.testing.assert_allclose(pure, layer, rtol=1e-5, atol=1e-7)
+
+
+def test_sharpness_variable_never_leaves_the_unit_interval(tmp_path):
+    model = keras.Sequential([keras.Input((3,)), wl.SpikingBReLU(name="s")])
+    x = np.array([[0.2, 0.5, 0.8]], "float32")
+    layer = model.get_layer("s")
+    for raw, read in ((1.5, 1.0), (-2.0, 0.0), (float("nan"), 0.0)):
+        model.set_weights([np.float32(raw), np.float32(0.0)])  # behind the layer's back
+        assert layer.get_sharpness() == read
+        expected = keras.Sequential([keras.Input((3,)), wl.SpikingBReLU(read)])(x).numpy()
+        np.testing.assert_array_equal(model(x).numpy(), expected)
+    path = tmp_path / "bad.weights.h5"
+    model.save_weights(path)  # holds NaN
+    with pytest.raises(ValueError, match="saved sharpness must be in \\[0, 1\\]"):
+        model.load_weights(path)
+
+
 def test_one_hot_softmax_saturates_but_n_hot_does_not():
     # The paper's Fig. 4 argument: one neuron per class caps the top probability.
     for n, lower, upper in [(1, 0.80, 0.90), (10, 0.999, 1.0)]:
@@ -205,7 +243,8 @@ def test_decoder_temperature_scales_logits_but_never_changes_the_class():
     assert wl.SoftmaxDecode.from_config(wl.SoftmaxDecode(key, 3.0).get_config()).temperature == 3
 
 
-@pytest.mark.parametrize("bad", [0, -1.0, float("inf"), "10"])
-def test_decoder_temperature_must_be_positive(bad):
-    with pytest.raises(ValueError, match="temperature must be a positive number"):
+@pytest.mark.parametrize("bad, error", [(0, ValueError), (-1.0, ValueError),
+                                        (float("inf"), ValueError), ("10", TypeError)])
+def test_decoder_temperature_must_be_positive(bad, error):
+    with pytest.raises(error, match="temperature must be a finite number > 0"):
         wl.SoftmaxDecode(wl.make_key(2, 4), temperature=bad)

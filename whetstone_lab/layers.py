@@ -1,4 +1,4 @@
-"""Spiking activations and the N-hot output code (DESIGN.md §1.1–1.2).
+"""Spiking activations and the N-hot output code (docs/design.md, "The method").
 
 The layers here are ordinary Keras 3 layers. Their sharpness lives in a non-trainable
 scalar variable, so a callback can change it between batches and the compiled train and
@@ -8,11 +8,12 @@ predict functions see the new value without being re-traced.
 from __future__ import annotations
 
 import math
-import numbers
 
 import keras
 import numpy as np
 from keras import ops
+
+from .validation import check_bool, check_int, check_number, check_sharpness
 
 __all__ = [
     "LAMBDA",
@@ -23,30 +24,17 @@ __all__ = [
     "SoftmaxDecode",
     "make_key",
     "decode",
-    "check_sharpness",
+    "decoder_logits",
+    "decoder_probabilities",
+    "check_key",
+    "walk_layers",
+    "find_decoder",
 ]
 
 #: Width of the ramp at full sharpness, the λ of the paper: the band is ``1 - s + LAMBDA`` wide.
 LAMBDA = 1e-3
 #: A layer counts as fully sharp once ``s >= 1 - SHARP_TOLERANCE`` (never float equality).
 SHARP_TOLERANCE = 1e-6
-
-
-def check_sharpness(value: object, name: str = "sharpness") -> float:
-    """Return ``value`` as a float in [0, 1] or raise a clear error.
-
-    Raises:
-        TypeError: if ``value`` is not a real number (bools and strings are refused).
-        ValueError: if ``value`` is NaN or outside [0, 1].
-    """
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (numbers.Real, np.generic)):
-        raise TypeError(
-            f"{name} must be a real number in [0, 1], got {value!r} of type {type(value).__name__}."
-        )
-    value = float(value)
-    if math.isnan(value) or not 0.0 <= value <= 1.0:
-        raise ValueError(f"{name} must be in [0, 1], got {value!r}.")
-    return value
 
 
 class SpikingActivation(keras.layers.Layer):
@@ -68,8 +56,7 @@ class SpikingActivation(keras.layers.Layer):
     def __init__(self, sharpness: float = 0.0, straight_through: bool = False, **kwargs):
         super().__init__(**kwargs)
         sharpness = check_sharpness(sharpness)
-        if not isinstance(straight_through, (bool, np.bool_)):
-            raise TypeError(f"straight_through must be True or False, got {straight_through!r}.")
+        straight_through = check_bool(straight_through, "straight_through")
         self.supports_masking = True
         self.sharpness = self.add_weight(
             shape=(),
@@ -91,8 +78,9 @@ class SpikingActivation(keras.layers.Layer):
 
     # -- sharpness -------------------------------------------------------------------
     def get_sharpness(self) -> float:
-        """The current sharpness as a Python float."""
-        return float(self.sharpness.numpy())
+        """The current sharpness as a Python float, as the layer reads it (see :meth:`call`)."""
+        value = float(keras.ops.convert_to_numpy(self.sharpness))
+        return 0.0 if math.isnan(value) else min(max(value, 0.0), 1.0)
 
     def set_sharpness(self, value: float) -> None:
         """Set the sharpness to ``value`` in [0, 1] (takes effect in compiled functions)."""
@@ -100,11 +88,8 @@ class SpikingActivation(keras.layers.Layer):
 
     def raise_sharpness(self, amount: float) -> float:
         """Add ``amount`` (≥ 0) to the sharpness, capped at 1; return the new value."""
-        if isinstance(amount, bool) or not isinstance(amount, (numbers.Real, np.generic)):
-            raise TypeError(f"amount must be a non-negative number, got {amount!r}.")
-        if not amount >= 0:
-            raise ValueError(f"amount must be >= 0, got {amount!r}.")
-        new = min(1.0, self.get_sharpness() + float(amount))
+        amount = check_number(amount, "amount", minimum=0.0)
+        new = min(1.0, self.get_sharpness() + amount)
         if new >= 1.0 - SHARP_TOLERANCE:
             new = 1.0
         self.set_sharpness(new)
@@ -113,13 +98,11 @@ class SpikingActivation(keras.layers.Layer):
     @property
     def straight_through(self) -> bool:
         """Whether a fully sharp layer passes the ``s = 0`` gradient through its step."""
-        return bool(self._straight_through.numpy() > 0.5)
+        return bool(keras.ops.convert_to_numpy(self._straight_through) > 0.5)
 
     @straight_through.setter
     def straight_through(self, value: bool) -> None:
-        if not isinstance(value, (bool, np.bool_)):
-            raise TypeError(f"straight_through must be True or False, got {value!r}.")
-        self._straight_through.assign(float(value))
+        self._straight_through.assign(float(check_bool(value, "straight_through")))
 
     @property
     def is_sharp(self) -> bool:
@@ -137,12 +120,19 @@ class SpikingActivation(keras.layers.Layer):
         return self._soft(x, ops.zeros((), dtype=x.dtype))
 
     def call(self, inputs):
+        """The activation at the current sharpness.
+
+        The sharpness variable is read clamped to [0, 1] (NaN read as 0), so a value written
+        behind the layer's back (``model.set_weights``) can never leave the method's range;
+        :meth:`set_sharpness` and :meth:`load_own_variables` refuse such values outright.
+        """
         x = inputs
         s = ops.cast(self.sharpness, x.dtype)
+        s = ops.where(ops.isnan(s), ops.zeros_like(s), ops.clip(s, 0.0, 1.0))
         hard = ops.stop_gradient(self._hard(x))
         # Forward this adds exactly 0; backward it passes st · (the s = 0 gradient).
         surrogate = self._surrogate(x)
-        st = ops.cast(self._straight_through, x.dtype)
+        st = ops.cast(ops.greater(self._straight_through, 0.5), x.dtype)
         hard = hard + st * (surrogate - ops.stop_gradient(surrogate))
         # Both branches are cheap element-wise maps; `where` keeps one graph for every s,
         # and its gradient reaches the soft branch only while s < 1.
@@ -151,6 +141,15 @@ class SpikingActivation(keras.layers.Layer):
 
     def compute_output_shape(self, input_shape):
         return input_shape
+
+    def load_own_variables(self, store):
+        """Load the saved variables, refusing a sharpness outside [0, 1] or NaN."""
+        super().load_own_variables(store)
+        raw = float(keras.ops.convert_to_numpy(self.sharpness))
+        if not 0.0 <= raw <= 1.0:  # also False for NaN
+            self.sharpness.assign(0.0)
+            raise ValueError(f"layer {self.name!r}: the saved sharpness must be in [0, 1], got "
+                             f"{raw!r}; the file is damaged or was not written by this layer.")
 
     def get_config(self) -> dict:
         config = super().get_config()
@@ -224,14 +223,6 @@ class SpikingSigmoid(SpikingActivation):
 # ----------------------------------------------------------------------------------------
 # N-hot output code
 # ----------------------------------------------------------------------------------------
-def _check_int(value: object, name: str, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, (numbers.Integral, np.integer)):
-        raise TypeError(f"{name} must be an integer >= {minimum}, got {value!r}.")
-    if value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value}.")
-    return int(value)
-
-
 def make_key(
     num_classes: int, width: int, *, overlapping: bool = False, seed: int = 0
 ) -> np.ndarray:
@@ -255,8 +246,10 @@ def make_key(
         >>> make_key(2, 4, seed=0).sum(axis=1).tolist()
         [2, 2]
     """
-    num_classes = _check_int(num_classes, "num_classes", 2)
-    width = _check_int(width, "width", 1)
+    num_classes = check_int(num_classes, "num_classes", minimum=2)
+    width = check_int(width, "width", minimum=1)
+    overlapping = check_bool(overlapping, "overlapping")
+    seed = check_int(seed, "seed", minimum=0)
     if width < num_classes:
         raise ValueError(
             f"width must be at least num_classes: a key of width {width} cannot give each of "
@@ -281,22 +274,86 @@ def make_key(
     )
 
 
-def _as_key(key: object) -> np.ndarray:
-    arr = np.asarray(key)
+def check_key(key: object, name: str = "key") -> np.ndarray:
+    """``key`` as an ``int8`` N-hot key, or a clear error.
+
+    A key is a 2-D 0/1 array of shape ``(num_classes, width)`` with at least 2 classes,
+    ``width >= num_classes``, no all-zero codeword (such a class could only win ties) and no
+    two equal codewords (the second could never win).
+    """
+    if key is None or isinstance(key, (str, bytes, dict)):
+        raise TypeError(f"{name} must be a 2-D 0/1 array of shape (num_classes, width), got "
+                        f"{type(key).__name__}.")
+    try:
+        arr = np.asarray(key, dtype=np.float64)
+    except (TypeError, ValueError) as err:
+        raise TypeError(f"{name} must be a 2-D 0/1 array of shape (num_classes, width): "
+                        f"{err}") from err
     if arr.ndim != 2 or arr.size == 0:
-        raise ValueError(
-            f"key must be a 2-D 0/1 array of shape (num_classes, width), got shape {arr.shape}."
-        )
+        raise ValueError(f"{name} must be a 2-D 0/1 array of shape (num_classes, width), got "
+                         f"shape {arr.shape}.")
     if not np.isin(arr, (0, 1)).all():
-        raise ValueError("key must contain only 0 and 1.")
+        raise ValueError(f"{name} must contain only 0 and 1.")
     if arr.shape[0] < 2:
-        raise ValueError(f"key must have at least 2 classes (rows), got {arr.shape[0]}.")
+        raise ValueError(f"{name} must have at least 2 classes (rows), got {arr.shape[0]}.")
     if arr.shape[1] < arr.shape[0]:
-        raise ValueError(
-            f"key of width {arr.shape[1]} is narrower than its {arr.shape[0]} classes; "
-            "width must be at least num_classes."
-        )
+        raise ValueError(f"{name} of width {arr.shape[1]} is narrower than its {arr.shape[0]} "
+                         "classes; width must be at least num_classes.")
+    empty = np.flatnonzero(arr.sum(axis=1) == 0)
+    if empty.size:
+        raise ValueError(f"{name} has classes with no output neuron (all-zero rows "
+                         f"{empty.tolist()}); every class needs at least one.")
+    rows = [row.tobytes() for row in arr]
+    if len(set(rows)) != len(rows):
+        same = [i for i, r in enumerate(rows) if rows.count(r) > 1]
+        raise ValueError(f"{name} has equal codewords for classes {same}; each class needs its "
+                         "own, or decoding could never tell them apart.")
     return arr.astype(np.int8)
+
+
+def decoder_logits(spikes, key, temperature: float = 1.0):
+    """The decoder's logits ``(2a − 1)·(2Kᵀ − 1) / T``, shape ``(..., width) → (..., classes)``.
+
+    For binary ``a`` the logit of class ``c`` is ``(width − 2·Hamming(a, K_c)) / T``. NumPy
+    in, NumPy out; tensor in, tensor out (so it also runs inside a compiled model).
+    """
+    temperature = check_number(temperature, "temperature", minimum=0.0, min_open=True)
+    key = check_key(key)
+    as_numpy = not isinstance(spikes, keras.KerasTensor) and not ops.is_tensor(spikes)
+    if as_numpy:
+        spikes = np.asarray(spikes, dtype=np.float32)
+    if spikes.shape[-1] != key.shape[1]:
+        raise ValueError(f"spikes have {spikes.shape[-1]} features but the key has width "
+                         f"{key.shape[1]}; they must match.")
+    if as_numpy:
+        logits = (2.0 * spikes - 1.0) @ _signed_key(key)
+    else:
+        signed = ops.convert_to_tensor(_signed_key(key), dtype=spikes.dtype)
+        logits = ops.einsum("...w,wc->...c", 2.0 * spikes - 1.0, signed)
+    return logits / temperature if temperature != 1.0 else logits
+
+
+def decoder_probabilities(spikes, key, temperature: float = 1.0):
+    """Class probabilities of N-hot outputs: ``softmax((2a − 1)·(2Kᵀ − 1) / T)``.
+
+    The one definition of the decoder: :class:`SoftmaxDecode` calls it inside the model, and
+    anything that decodes recorded spikes (plots, simulators) calls it on NumPy arrays.
+    Works on any leading shape, ``(..., width) → (..., classes)``; NumPy in, NumPy out.
+
+    Args:
+        spikes: outputs of the last spiking layer, shape ``(..., width)``.
+        key: 0/1 array ``(num_classes, width)``.
+        temperature: positive number dividing the logits (1: the paper's decoder).
+
+    Example:
+        >>> decoder_probabilities(np.array([1.0, 0.0]), [[1, 0], [0, 1]]).round(3).tolist()
+        [0.982, 0.018]
+    """
+    logits = decoder_logits(spikes, key, temperature)
+    if isinstance(logits, np.ndarray):
+        shifted = np.exp(logits - logits.max(axis=-1, keepdims=True))
+        return shifted / shifted.sum(axis=-1, keepdims=True)
+    return ops.softmax(logits, axis=-1)
 
 
 def _signed_key(key: np.ndarray) -> np.ndarray:
@@ -333,12 +390,8 @@ class SoftmaxDecode(keras.layers.Layer):
 
     def __init__(self, key, temperature: float = 1.0, **kwargs):
         super().__init__(**kwargs)
-        self.key = _as_key(key)
-        self._signed = _signed_key(self.key)
-        if (isinstance(temperature, bool) or not isinstance(temperature, (numbers.Real, np.generic))
-                or not math.isfinite(float(temperature)) or temperature <= 0):
-            raise ValueError(f"temperature must be a positive number, got {temperature!r}.")
-        self.temperature = float(temperature)
+        self.key = check_key(key)
+        self.temperature = check_number(temperature, "temperature", minimum=0.0, min_open=True)
 
     @property
     def num_classes(self) -> int:
@@ -357,11 +410,7 @@ class SoftmaxDecode(keras.layers.Layer):
             )
 
     def call(self, inputs):
-        signed = ops.convert_to_tensor(self._signed, dtype=inputs.dtype)
-        logits = ops.einsum("...w,wc->...c", 2.0 * inputs - 1.0, signed)
-        if self.temperature != 1.0:
-            logits = logits / self.temperature
-        return ops.softmax(logits, axis=-1)
+        return decoder_probabilities(inputs, self.key, self.temperature)
 
     def compute_output_shape(self, input_shape):
         return tuple(input_shape[:-1]) + (self.num_classes,)
@@ -376,19 +425,33 @@ class SoftmaxDecode(keras.layers.Layer):
 def decode(spikes, key) -> np.ndarray:
     """Nearest-codeword decoding in NumPy: class indices for spikes of shape ``(..., width)``.
 
-    Same rule as :class:`SoftmaxDecode` (argmax of ``(2a − 1)·(2Kᵀ − 1)``); ties go to the
-    lower class index.
+    Same rule as :class:`SoftmaxDecode` (argmax of its logits, which no temperature changes);
+    ties go to the lower class index.
     """
-    key = _as_key(key)
-    spikes = np.asarray(spikes, dtype=np.float32)
-    if spikes.shape[-1] != key.shape[1]:
-        raise ValueError(
-            f"decode: spikes have {spikes.shape[-1]} features but the key has width "
-            f"{key.shape[1]}."
-        )
-    return np.argmax((2.0 * spikes - 1.0) @ _signed_key(key), axis=-1)
+    return np.argmax(decoder_logits(np.asarray(spikes, dtype=np.float32), key), axis=-1)
 
 
-def is_spiking(layer: object) -> bool:
-    """True for the sharpenable activation layers of this module."""
-    return isinstance(layer, SpikingActivation)
+def walk_layers(model) -> list[keras.layers.Layer]:
+    """Every layer inside ``model``, nested models searched recursively, each listed once.
+
+    Uses only the public ``layers`` attribute, in the order Keras keeps it (input to output
+    for Functional and Sequential models).
+    """
+    found: list[keras.layers.Layer] = []
+    seen: set[int] = set()
+
+    def visit(layer):
+        for sub in getattr(layer, "layers", None) or []:
+            if id(sub) not in seen:
+                seen.add(id(sub))
+                found.append(sub)
+                visit(sub)
+
+    visit(model)
+    return found
+
+
+def find_decoder(model) -> SoftmaxDecode | None:
+    """The last :class:`SoftmaxDecode` inside ``model`` (its key and temperature), or None."""
+    decoders = [layer for layer in walk_layers(model) if isinstance(layer, SoftmaxDecode)]
+    return decoders[-1] if decoders else None
