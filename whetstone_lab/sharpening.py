@@ -1,4 +1,4 @@
-"""Setting sharpness on a model, and the sharpening schedules (DESIGN.md §1.3).
+"""Setting sharpness on a model, and the sharpening schedules (docs/design.md, "Schedules").
 
 The global sharpness ``g ∈ [0, 1]`` of a model with N spiking layers maps onto its layers:
 
@@ -14,13 +14,22 @@ schedule can start from the sharpness a model already has.
 from __future__ import annotations
 
 import math
-import numbers
-from collections.abc import Iterable, Sequence
+import warnings
+from collections.abc import Sequence
 
 import keras
 import numpy as np
 
-from .layers import SHARP_TOLERANCE, SpikingActivation, check_sharpness
+from .layers import SHARP_TOLERANCE, SpikingActivation, walk_layers
+from .validation import (
+    check_array,
+    check_choice,
+    check_int,
+    check_model,
+    check_number,
+    check_same_length,
+    check_sharpness,
+)
 
 __all__ = [
     "MODES",
@@ -35,7 +44,6 @@ __all__ = [
     "ScheduledSharpener",
     "AdaptiveSharpener",
     "SpikingEvaluator",
-    "StraightThroughFinetune",
 ]
 
 MODES = ("bottom_up", "uniform")
@@ -44,32 +52,19 @@ MODES = ("bottom_up", "uniform")
 # ----------------------------------------------------------------------------------------
 # Reading and writing the sharpness of a model
 # ----------------------------------------------------------------------------------------
-def _walk(layer) -> Iterable[keras.layers.Layer]:
-    for sub in getattr(layer, "layers", None) or []:
-        yield sub
-        if hasattr(sub, "layers"):
-            yield from _walk(sub)
-
-
 def spiking_layers(model) -> list[SpikingActivation]:
     """The spiking activation layers of ``model`` in input-to-output order.
 
-    Nested models are searched recursively; a layer used twice is listed once.
+    The one enumerator of spiking layers in the library. Nested models are searched
+    recursively; a layer used twice is listed once.
 
     Raises:
         TypeError: if ``model`` is not a Keras model or layer.
     """
-    if not isinstance(model, keras.layers.Layer):
-        raise TypeError(f"expected a Keras model, got {type(model).__name__}.")
+    check_model(model)
     if isinstance(model, SpikingActivation):
         return [model]
-    found: list[SpikingActivation] = []
-    seen: set[int] = set()
-    for layer in _walk(model):
-        if isinstance(layer, SpikingActivation) and id(layer) not in seen:
-            seen.add(id(layer))
-            found.append(layer)
-    return found
+    return [layer for layer in walk_layers(model) if isinstance(layer, SpikingActivation)]
 
 
 def _require_spiking(model) -> list[SpikingActivation]:
@@ -100,18 +95,11 @@ def is_fully_sharp(model) -> bool:
     return all(s >= 1.0 - SHARP_TOLERANCE for s in get_sharpness(model))
 
 
-def _check_mode(mode: str) -> str:
-    if mode not in MODES:
-        raise ValueError(f"mode must be one of {MODES}, got {mode!r}.")
-    return mode
-
-
 def layer_sharpness(g: float, num_layers: int, mode: str = "bottom_up") -> list[float]:
     """Map a global sharpness ``g`` onto ``num_layers`` layers (uniform or bottom-up)."""
     g = check_sharpness(g, "global sharpness")
-    _check_mode(mode)
-    if num_layers < 1:
-        raise ValueError(f"num_layers must be >= 1, got {num_layers}.")
+    check_choice(mode, "mode", MODES)
+    num_layers = check_int(num_layers, "num_layers", minimum=1)
     if mode == "uniform":
         return [g] * num_layers
     if g >= 1.0 - SHARP_TOLERANCE:  # guard the rounding: g = 1 means every layer at 1
@@ -176,30 +164,13 @@ class fully_sharp:
 # ----------------------------------------------------------------------------------------
 # Schedules
 # ----------------------------------------------------------------------------------------
-def _check_number(value, name: str, *, low: float, high: float | None = None,
-                  low_open: bool = False, integer: bool = False) -> float:
-    kind = "an integer" if integer else "a number"
-    ok_type = (numbers.Integral, np.integer) if integer else (numbers.Real, np.generic)
-    if isinstance(value, bool) or not isinstance(value, ok_type):
-        raise TypeError(f"{name} must be {kind}, got {value!r}.")
-    bad = (value <= low) if low_open else (value < low)
-    if high is not None:
-        bad = bad or value > high
-    if bad or (not integer and math.isnan(float(value))):
-        lo = f"> {low}" if low_open else f">= {low}"
-        rng = f"{lo} and <= {high}" if high is not None else lo
-        raise ValueError(f"{name} must be {kind} {rng}, got {value!r}.")
-    return int(value) if integer else float(value)
-
-
 class _Sharpener(keras.callbacks.Callback):
     """Shared plumbing: find the layers, log the sharpness, stop when everything is sharp."""
 
     def __init__(self, *, stop_after_sharp: int | None = None, verbose: int = 0):
         super().__init__()
         if stop_after_sharp is not None:
-            stop_after_sharp = _check_number(stop_after_sharp, "stop_after_sharp", low=0,
-                                             integer=True)
+            stop_after_sharp = check_int(stop_after_sharp, "stop_after_sharp", minimum=0)
         self.stop_after_sharp = stop_after_sharp
         self.verbose = verbose
         self._sharp_epochs = 0
@@ -258,12 +229,10 @@ class SimpleSharpener(_Sharpener):
                  mode: str = "bottom_up", *, stop_after_sharp: int | None = None,
                  verbose: int = 0):
         super().__init__(stop_after_sharp=stop_after_sharp, verbose=verbose)
-        self.start_epoch = _check_number(start_epoch, "start_epoch", low=0, integer=True)
-        self.steps = _check_number(steps, "steps", low=1, integer=True)
-        if per not in ("epoch", "batch"):
-            raise ValueError(f"per must be 'epoch' or 'batch', got {per!r}.")
-        self.per = per
-        self.mode = _check_mode(mode)
+        self.start_epoch = check_int(start_epoch, "start_epoch", minimum=0)
+        self.steps = check_int(steps, "steps", minimum=1)
+        self.per = check_choice(per, "per", ("epoch", "batch"))
+        self.mode = check_choice(mode, "mode", MODES)
         self._epoch = 0
 
     def total_steps(self, num_layers: int) -> int:
@@ -283,9 +252,10 @@ class SimpleSharpener(_Sharpener):
         self._taken += 1
         g = 1.0 if self._taken >= self._total else self._taken / self._total
         values = layer_sharpness(g, len(self._layers), self.mode)
-        # Assign only what changed (one layer per step bottom-up): this runs every batch.
+        # Assign only what rises (one layer per step bottom-up): this runs every batch. A
+        # layer is never lowered, so a model resumed from another mode keeps what it has.
         for i, (layer, v) in enumerate(zip(self._layers, values)):
-            if v != self._values[i]:
+            if v > self._values[i]:
                 layer.sharpness.assign(v)
                 self._values[i] = v
 
@@ -337,8 +307,8 @@ class ScheduledSharpener(_Sharpener):
             if len(pair) != 2:
                 raise ValueError(f"schedule[{i}] must be a (start_epoch, stop_epoch) pair, "
                                  f"got {pair!r}.")
-            start = _check_number(pair[0], f"schedule[{i}] start", low=0, integer=True)
-            stop = _check_number(pair[1], f"schedule[{i}] stop", low=0, integer=True)
+            start = check_int(pair[0], f"schedule[{i}] start", minimum=0)
+            stop = check_int(pair[1], f"schedule[{i}] stop", minimum=0)
             if stop <= start:
                 raise ValueError(f"schedule[{i}] = {pair!r}: stop_epoch must be greater than "
                                  "start_epoch.")
@@ -426,15 +396,15 @@ class AdaptiveSharpener(_Sharpener):
                  sig_decrease: float = 0.15, monitor: str = "loss",
                  extra_epochs: int | None = 0, verbose: int = 0):
         super().__init__(stop_after_sharp=extra_epochs, verbose=verbose)
-        self.min_init_epochs = _check_number(min_init_epochs, "min_init_epochs", low=0,
-                                             integer=True)
-        self.rate = _check_number(rate, "rate", low=0, high=1, low_open=True)
-        self.critical = _check_number(critical, "critical", low=0, high=1)
-        self.cz_rate = _check_number(cz_rate, "cz_rate", low=0, high=1, low_open=True)
-        self.patience = _check_number(patience, "patience", low=0, integer=True)
-        self.sig_increase = _check_number(sig_increase, "sig_increase", low=0, low_open=True)
-        self.sig_decrease = _check_number(sig_decrease, "sig_decrease", low=0, high=1,
-                                          low_open=True)
+        self.min_init_epochs = check_int(min_init_epochs, "min_init_epochs", minimum=0)
+        self.rate = check_number(rate, "rate", minimum=0, maximum=1, min_open=True)
+        self.critical = check_number(critical, "critical", minimum=0, maximum=1)
+        self.cz_rate = check_number(cz_rate, "cz_rate", minimum=0, maximum=1, min_open=True)
+        self.patience = check_int(patience, "patience", minimum=0)
+        self.sig_increase = check_number(sig_increase, "sig_increase", minimum=0,
+                                         min_open=True)
+        self.sig_decrease = check_number(sig_decrease, "sig_decrease", minimum=0, maximum=1,
+                                         min_open=True)
         if not isinstance(monitor, str) or not monitor:
             raise TypeError(f"monitor must be the name of a logged metric, got {monitor!r}.")
         self.monitor = monitor
@@ -492,6 +462,17 @@ class AdaptiveSharpener(_Sharpener):
             )
         loss = float(logs[self.monitor])
         self.epochs_seen += 1
+        if not math.isfinite(loss):
+            # A NaN or infinite loss is no plateau: the weights have diverged. Sharpening
+            # stops, training stops, and the user is told why.
+            self.sharpening = False
+            self.model.stop_training = True
+            warnings.warn(f"AdaptiveSharpener: {self.monitor} is {loss} at epoch {epoch}; "
+                          "training stopped without sharpening further (lower the learning "
+                          "rate).", RuntimeWarning, stacklevel=2)
+            self._log(logs)
+            logs["sharpening"] = 0.0
+            return
         if self.sharpening:
             if loss >= (1.0 + self.sig_increase) * self.reference:
                 self.sharpening = False  # pause; loss must settle on a new plateau first
@@ -530,12 +511,23 @@ class SpikingEvaluator(keras.callbacks.Callback):
 
     def __init__(self, validation_data, prefix: str = "spiking_", batch_size: int = 256):
         super().__init__()
-        if isinstance(validation_data, (tuple, list)) and len(validation_data) != 2:
-            raise ValueError("validation_data must be an (x, y) pair, got "
-                             f"{len(validation_data)} items.")
+        if isinstance(validation_data, (tuple, list)):
+            if len(validation_data) != 2:
+                raise ValueError("validation_data must be an (x, y) pair, got "
+                                 f"{len(validation_data)} items.")
+            x = check_array(validation_data[0], "validation_data[0] (x)")
+            y = check_array(validation_data[1], "validation_data[1] (y)")
+            check_same_length(x, y, ("validation_data x", "validation_data y"))
+            validation_data = (x, y)
+        elif validation_data is None or not hasattr(validation_data, "__iter__") \
+                or isinstance(validation_data, (str, bytes, dict, np.ndarray)):
+            raise TypeError("validation_data must be an (x, y) pair of arrays or a dataset "
+                            f"yielding (x, y) batches, got {type(validation_data).__name__}.")
+        if not isinstance(prefix, str) or not prefix:
+            raise TypeError(f"prefix must be a non-empty string, got {prefix!r}.")
         self.validation_data = validation_data
         self.prefix = prefix
-        self.batch_size = batch_size
+        self.batch_size = check_int(batch_size, "batch_size", minimum=1)
 
     def scores(self) -> dict[str, float]:
         """Evaluate fully sharp now (sharpness restored afterwards)."""
@@ -551,36 +543,3 @@ class SpikingEvaluator(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         if logs is not None:
             logs.update(self.scores())
-
-
-class StraightThroughFinetune(keras.callbacks.Callback):
-    """From epoch ``start_epoch`` on, fully sharp layers pass a straight-through gradient.
-
-    At sharpness 1 the step passes no gradient, so a fully sharp network cannot learn. Once
-    the model is fully sharp and ``epoch >= start_epoch``, every spiking layer's forward pass
-    stays the binary step while its backward pass is the gradient of ``clip(x, 0, 1)``, so the
-    network adapts to its own binary forward pass. Switched off again when training ends, so
-    the trained model behaves as the paper's.
-
-    Args:
-        start_epoch: first epoch (0-based) of the fine-tune.
-
-    Example:
-        >>> model.fit(x, y, epochs=30, callbacks=[
-        ...     SimpleSharpener(start_epoch=5, steps=5), StraightThroughFinetune(20)])
-    """
-
-    def __init__(self, start_epoch: int):
-        super().__init__()
-        self.start_epoch = start_epoch
-
-    def _set(self, enabled: bool):
-        for layer in spiking_layers(self.model):
-            layer.straight_through = enabled
-
-    def on_epoch_begin(self, epoch, logs=None):
-        if epoch >= self.start_epoch and is_fully_sharp(self.model):
-            self._set(True)
-
-    def on_train_end(self, logs=None):
-        self._set(False)
