@@ -137,79 +137,6 @@ def test_activity_table_and_errors():
         spikes.activity({"x": np.ones(3)})
 
 
-# -- scores and the sweep ----------------------------------------------------------------
-def test_scores():
-    y = np.array([0, 1, 1])
-    p = np.array([[0.9, 0.1], [0.2, 0.8], [0.6, 0.4]])
-    assert spikes.accuracy(y, p) == pytest.approx(2 / 3)
-    assert spikes.mse(np.zeros(4), np.full(4, 0.5)) == pytest.approx(0.25)
-    masks = np.array([[[0, 1], [1, 1]]])
-    probs = np.eye(2)[np.array([[[0, 1], [0, 1]]])]
-    # class 0: inter 1, union 2; class 1: inter 2, union 3
-    assert spikes.mean_iou(masks, probs) == pytest.approx((1 / 2 + 2 / 3) / 2)
-    with pytest.raises(ValueError, match="labels of shape"):
-        spikes.accuracy(np.zeros((3, 1)), p)
-
-
-def test_sharpness_sweep_scores_and_restores(dense, x):
-    y = np.arange(len(x)) % 10
-    wl.set_sharpness(dense, [0.2, 0.4, 0.6])
-    before = wl.get_sharpness(dense)
-    sweep = spikes.sharpness_sweep(dense, x, y, values=[0.0, 0.5, 1.0])
-    assert wl.get_sharpness(dense) == before
-    assert sweep["metric"] == "accuracy"
-    np.testing.assert_allclose(sweep["values"], [0.0, 0.5, 1.0])
-    with wl.fully_sharp(dense):
-        expected = np.mean(dense.predict(x, verbose=0).argmax(-1) == y)
-    assert sweep["bottom_up"][-1] == pytest.approx(expected)
-    assert sweep["uniform"][-1] == pytest.approx(expected)
-    assert sweep["bottom_up"].shape == (3,)
-
-
-def test_sharpness_sweep_custom_score_and_errors(dense, x):
-    y = np.arange(len(x)) % 10
-    calls = []
-
-    def top2(y_true, y_pred):
-        calls.append(1)
-        return float(np.mean(np.any(np.argsort(y_pred, -1)[:, -2:] == y_true[:, None], -1)))
-
-    sweep = spikes.sharpness_sweep(dense, x, y, values=[0.0, 1.0], modes="uniform",
-                                   score=top2)
-    assert sweep["metric"] == "top2" and len(calls) == 2 and "bottom_up" not in sweep
-    before = wl.get_sharpness(dense)
-    with pytest.raises(ZeroDivisionError):
-        spikes.sharpness_sweep(dense, x, y, values=[0.7], score=lambda a, b: 1 / 0)
-    assert wl.get_sharpness(dense) == before
-    default = spikes.sharpness_sweep(dense, x, y, modes="uniform")
-    np.testing.assert_allclose(default["values"], np.linspace(0, 1, 11))
-    assert default["uniform"].shape == (11,)
-    with pytest.raises(ValueError, match=r"\[0, 1\]"):
-        spikes.sharpness_sweep(dense, x, y, values=[0.5, 1.5])
-    assert wl.get_sharpness(dense) == before
-    with pytest.raises(ValueError, match="modes"):
-        spikes.sharpness_sweep(dense, x, y, modes=("top_down",))
-    with pytest.raises(ValueError, match="output shape"):
-        spikes.sharpness_sweep(dense, x)  # a classifier needs y
-    with pytest.raises(TypeError, match="callable"):
-        spikes.sharpness_sweep(dense, x, y, score="f1")
-
-
-def test_sharpness_sweep_autoencoder_defaults_to_mse():
-    keras.utils.set_random_seed(2)
-    inp = keras.Input((6,))
-    h = wl.SpikingBReLU(name="code")(keras.layers.Dense(4)(inp))
-    out = wl.SpikingBReLU(name="out")(keras.layers.Dense(6)(h))
-    model = keras.Model(inp, out)
-    x = np.random.default_rng(0).uniform(0, 1, (10, 6)).astype("float32")
-    sweep = spikes.sharpness_sweep(model, x, values=[0.0, 1.0], modes=("uniform",))
-    assert sweep["metric"] == "mse"
-    wl.set_sharpness(model, 1.0)
-    expected = np.mean((model.predict(x, verbose=0) - x) ** 2)
-    wl.set_sharpness(model, 0.0)
-    assert sweep["uniform"][1] == pytest.approx(expected, rel=1e-5)
-
-
 def test_record_selected_layers(dense, x):
     wl.set_sharpness(dense, 0.5)
     full = spikes.record(dense, x)
@@ -229,3 +156,16 @@ def test_record_accepts_any_size_where_the_model_does():
     assert spikes.record(model, np.zeros((4, 4, 1)))["maps"].shape == (1, 4, 4, 2)
     with pytest.raises(ValueError, match="samples of shape"):
         spikes.record(model, np.zeros((2, 6, 5, 3)))
+
+
+def test_assert_binary_names_the_layer_with_graded_values():
+    from whetstone_lab import models, sharpening
+
+    model = models.dense_classifier((4,), 2, hidden=(3,), neurons_per_class=2)
+    x = np.full((5, 4), 0.25, dtype="float32")
+    model.get_layer("dense_0").set_weights([np.eye(4, 3, dtype="float32") * 1.0,
+                                            np.zeros(3, "float32")])
+    with pytest.raises(AssertionError, match="spikes_0"):
+        spikes.assert_binary(model, x)  # sharpness 0: outputs of 0.25 are graded
+    sharpening.set_sharpness(model, 1.0)
+    assert spikes.assert_binary(model, x) == 5 * 3 + 5 * 4

@@ -1,4 +1,6 @@
-"""The lesson networks, and folding BatchNorm into the layer before it (DESIGN.md §1.4).
+"""The lesson networks, their twins, and folding BatchNorm into the layer before it.
+
+See docs/design.md ("Deployment") for the folding formula.
 
 Every builder returns an uncompiled Keras model whose hidden activations are all
 :class:`~whetstone_lab.layers.SpikingBReLU`; classifiers end in an N-hot spiking layer and
@@ -12,7 +14,9 @@ from collections.abc import Sequence
 import keras
 import numpy as np
 
-from .layers import SoftmaxDecode, SpikingActivation, SpikingBReLU, make_key
+from .layers import SoftmaxDecode, SpikingActivation, SpikingBReLU, make_key, walk_layers
+from .sharpening import spiking_layers
+from .validation import check_bool, check_int, check_model, check_number, check_shape
 
 __all__ = [
     "dense_classifier",
@@ -22,7 +26,9 @@ __all__ = [
     "float_twin",
     "hard_copy",
     "with_straight_through",
-    "mean_iou",
+    "set_batchnorm_momentum",
+    "quantize_weights",
+    "layer_chain",
     "fold_batchnorm",
 ]
 
@@ -32,13 +38,13 @@ __all__ = [
 BN_MOMENTUM = 0.9
 
 
-def _check_shape(input_shape, rank: int | None, name: str) -> tuple[int, ...]:
-    shape = tuple(int(d) for d in input_shape)
-    if rank is not None and len(shape) != rank:
-        raise ValueError(f"{name}: input_shape must have {rank} dimensions, got {shape}.")
-    if any(d < 1 for d in shape):
-        raise ValueError(f"{name}: input_shape must be positive, got {shape}.")
-    return shape
+def _check_common(num_classes, neurons_per_class, batchnorm, key_seed, temperature) -> None:
+    """The arguments every classifier builder shares."""
+    check_int(num_classes, "num_classes", minimum=2)
+    check_int(neurons_per_class, "neurons_per_class", minimum=1)
+    check_bool(batchnorm, "batchnorm")
+    check_int(key_seed, "key_seed", minimum=0)
+    check_number(temperature, "temperature", minimum=0.0, min_open=True)
 
 
 def dense_classifier(
@@ -68,7 +74,9 @@ def dense_classifier(
             ``neurons_per_class`` or twice that keeps every output neuron learning and makes
             the fully sharp network markedly more accurate (see :class:`SoftmaxDecode`).
     """
-    shape = _check_shape(input_shape, None, "dense_classifier")
+    shape = check_shape(input_shape, "input_shape")
+    hidden = check_shape(hidden, "hidden", allow_empty=True)
+    _check_common(num_classes, neurons_per_class, batchnorm, key_seed, temperature)
     key = make_key(num_classes, num_classes * neurons_per_class, seed=key_seed)
     inputs = keras.Input(shape)
     x = keras.layers.Flatten(name="flatten")(inputs) if len(shape) > 1 else inputs
@@ -101,7 +109,12 @@ def conv_classifier(
     SpikingBReLU]* → N-hot → decode``. Max-pooling follows the activation, so on spikes it
     is an OR. ``temperature`` divides the decoder's logits, as in :func:`dense_classifier`.
     """
-    shape = _check_shape(input_shape, 3, "conv_classifier")
+    shape = check_shape(input_shape, "input_shape", rank=3)
+    filters = check_shape(filters, "filters")
+    dense = check_shape(dense, "dense", allow_empty=True)
+    check_int(kernel_size, "kernel_size", minimum=1)
+    check_bool(pool, "pool")
+    _check_common(num_classes, neurons_per_class, batchnorm, key_seed, temperature)
     key = make_key(num_classes, num_classes * neurons_per_class, seed=key_seed)
     inputs = keras.Input(shape)
     x = inputs
@@ -121,15 +134,6 @@ def conv_classifier(
         x = SpikingBReLU(name=f"spikes_{i}")(x)
     outputs = SoftmaxDecode(key, temperature=temperature, name="decode")(x)
     return keras.Model(inputs, outputs, name=name)
-
-
-def _check_widths(values, name: str) -> tuple[int, ...]:
-    widths = tuple(values)
-    if not widths or any(isinstance(w, bool) or not isinstance(w, (int, np.integer)) or w < 1
-                         for w in widths):
-        raise ValueError(f"{name} must be a non-empty sequence of positive integers, got "
-                         f"{values!r}.")
-    return tuple(int(w) for w in widths)
 
 
 def _conv_spikes(x, filters: int, name: str, *, kernel_size: int = 3, batchnorm: bool = False):
@@ -170,9 +174,11 @@ def autoencoder(
         >>> model.get_layer("code_spikes").output.shape
         (None, 2, 2, 16)
     """
-    shape = _check_shape(input_shape, 3, "autoencoder")
-    filters = _check_widths(filters, "filters")
-    code_channels = _check_widths([code_channels], "code_channels")[0]
+    shape = check_shape(input_shape, "input_shape", rank=3)
+    filters = check_shape(filters, "filters")
+    code_channels = check_int(code_channels, "code_channels", minimum=1)
+    check_int(kernel_size, "kernel_size", minimum=1)
+    check_bool(batchnorm, "batchnorm")
     _check_divisible(shape, len(filters), "autoencoder")
     inputs = keras.Input(shape)
     x = inputs
@@ -242,8 +248,11 @@ def segmenter(
         >>> segmenter((32, 32, 1), num_classes=4).output.shape
         (None, 32, 32, 4)
     """
-    shape = _check_shape(input_shape, 3, "segmenter")
-    filters = _check_widths(filters, "filters")
+    shape = check_shape(input_shape, "input_shape", rank=3)
+    filters = check_shape(filters, "filters")
+    check_int(kernel_size, "kernel_size", minimum=1)
+    check_bool(skips, "skips")
+    _check_common(num_classes, neurons_per_class, batchnorm, key_seed, temperature)
     _check_divisible(shape, len(filters), "segmenter")
     key = make_key(num_classes, num_classes * neurons_per_class, seed=key_seed)
     unit = dict(kernel_size=kernel_size, batchnorm=batchnorm)
@@ -270,8 +279,7 @@ def segmenter(
 # ----------------------------------------------------------------------------------------
 def _clone(model: keras.Model, *, copy_weights: bool, sharpness: float | None = None,
            straight_through: bool | None = None) -> keras.Model:
-    if not isinstance(model, keras.Model):
-        raise TypeError(f"expected a Keras model, got {type(model).__name__}.")
+    check_model(model)
 
     def clone_layer(layer):
         config = layer.get_config()
@@ -287,16 +295,12 @@ def _clone(model: keras.Model, *, copy_weights: bool, sharpness: float | None = 
         # A spiking layer's sharpness and straight-through flag are among its weights:
         # restore what the clone was built with after copying.
         saved = [(layer, layer.get_sharpness(), layer.straight_through)
-                 for layer in _spiking(clone)]
+                 for layer in spiking_layers(clone)]
         clone.set_weights(model.get_weights())
         for layer, value, flag in saved:
             layer.set_sharpness(value)
             layer.straight_through = flag
     return clone
-
-
-def _spiking(model: keras.Model) -> list[SpikingActivation]:
-    return [layer for layer in model._flatten_layers() if isinstance(layer, SpikingActivation)]
 
 
 def float_twin(model: keras.Model, *, copy_weights: bool = False) -> keras.Model:
@@ -348,56 +352,60 @@ def with_straight_through(model: keras.Model, enabled: bool = True) -> keras.Mod
         >>> tuned = with_straight_through(sharp_model)
         >>> tuned.compile("adam", "sparse_categorical_crossentropy")
     """
-    if not isinstance(enabled, bool):
-        raise TypeError(f"enabled must be True or False, got {enabled!r}.")
-    return _clone(model, copy_weights=True, straight_through=enabled)
+    return _clone(model, copy_weights=True, straight_through=check_bool(enabled, "enabled"))
 
 
-# ----------------------------------------------------------------------------------------
-# Scores
-# ----------------------------------------------------------------------------------------
-def mean_iou(y_true, y_pred, num_classes: int) -> float:
-    """Mean intersection-over-union of two integer label masks, in NumPy.
+def set_batchnorm_momentum(model: keras.Model, momentum: float = 0.9) -> int:
+    """Set the momentum of every BatchNormalization layer; return how many were changed.
 
-    For each class ``c`` in ``0 .. num_classes - 1`` (background included),
-    ``IoU_c = |true = c ∧ pred = c| / |true = c ∨ pred = c|`` over all pixels of all
-    images; the mean is over the classes present in the truth or the prediction (a class
-    absent from both is skipped rather than counted as 0 or 1).
+    Keras' default 0.99 averages the batch statistics over ~100 batches. Digits has only
+    ~36 batches per epoch and sharpening keeps shifting the statistics, so the running
+    averages that inference (and BN folding) uses would lag behind the network. Call this
+    before training.
 
     Args:
-        y_true: integer mask, any shape (e.g. ``(n, h, w)``).
-        y_pred: integer mask of the same shape (e.g. ``model.predict(x).argmax(-1)``).
-        num_classes: number of classes; labels must lie in ``[0, num_classes)``.
+        momentum: in [0, 1); smaller follows the recent batches more closely.
+    """
+    check_model(model)
+    momentum = check_number(momentum, "momentum", minimum=0.0, maximum=1.0, max_open=True)
+    changed = 0
+    for layer in walk_layers(model):
+        if isinstance(layer, keras.layers.BatchNormalization):
+            layer.momentum = momentum
+            changed += 1
+    return changed
 
-    Returns:
-        The mean IoU in [0, 1].
+
+def quantize_weights(model: keras.Model, bits: int) -> keras.Model:
+    """A copy of ``model`` whose Dense/Conv2D weights are rounded to ``bits`` bits.
+
+    Symmetric uniform rounding per layer: kernel and bias share one step
+    ``max|w| / (2**(bits-1) - 1)``, so a layer keeps ``2**bits - 1`` distinct values
+    (zero included). The spiking layers keep their sharpness.
+
+    Args:
+        bits: 2 to 32 (32 returns the weights unchanged).
 
     Example:
-        >>> mean_iou(np.array([0, 1, 1]), np.array([0, 1, 0]), 2)
-        0.5
+        >>> wl.metrics.evaluate(quantize_weights(model, 4), x_test, y_test)
     """
-    if isinstance(num_classes, bool) or not isinstance(num_classes, (int, np.integer)) \
-            or num_classes < 1:
-        raise ValueError(f"num_classes must be a positive integer, got {num_classes!r}.")
-    t, p = np.asarray(y_true), np.asarray(y_pred)
-    if t.shape != p.shape:
-        raise ValueError(f"y_true and y_pred must have the same shape, got {t.shape} and "
-                         f"{p.shape}; pass class indices (argmax over the last axis).")
-    for arr, label in ((t, "y_true"), (p, "y_pred")):
-        if arr.size and not np.issubdtype(arr.dtype, np.integer):
-            raise TypeError(f"{label} must hold integer class indices, got dtype {arr.dtype}.")
-        if arr.size and (arr.min() < 0 or arr.max() >= num_classes):
-            raise ValueError(f"{label} has labels outside [0, {num_classes}): "
-                             f"min {arr.min()}, max {arr.max()}.")
-    # One confusion matrix via bincount: row = truth, column = prediction.
-    conf = np.bincount(t.ravel() * num_classes + p.ravel(),
-                       minlength=num_classes**2).reshape(num_classes, num_classes)
-    inter = np.diag(conf).astype(np.float64)
-    union = conf.sum(0) + conf.sum(1) - inter
-    present = union > 0
-    if not present.any():
-        raise ValueError("y_true and y_pred are empty: there is nothing to score.")
-    return float(np.mean(inter[present] / union[present]))
+    check_model(model)
+    bits = check_int(bits, "bits", minimum=2, maximum=32)
+    clone = keras.models.clone_model(model)
+    clone.set_weights(model.get_weights())
+    if bits == 32:
+        return clone
+    levels = 2 ** (bits - 1) - 1
+    for layer in clone.layers:
+        if not isinstance(layer, (keras.layers.Dense, keras.layers.Conv2D)):
+            continue
+        weights = layer.get_weights()
+        largest = max(float(np.max(np.abs(w))) for w in weights)
+        if largest == 0:
+            continue
+        step = largest / levels
+        layer.set_weights([(np.round(w / step) * step).astype(w.dtype) for w in weights])
+    return clone
 
 
 # ----------------------------------------------------------------------------------------
@@ -406,18 +414,31 @@ def mean_iou(y_true, y_pred, num_classes: int) -> float:
 _FOLDABLE = (keras.layers.Dense, keras.layers.Conv2D)
 
 
-def _chain(model: keras.Model) -> list[keras.layers.Layer]:
-    """The layers of a single-input single-output chain, input to output."""
+def layer_chain(model: keras.Model, purpose: str = "this") -> list[keras.layers.Layer]:
+    """The layers of a single-input, single-output chain, input to output.
+
+    Each layer must take exactly the previous layer's output (the model's input for the
+    first), read through the public ``layer.input`` / ``layer.output``.
+
+    Raises:
+        ValueError: naming the first layer that is shared, has several inputs or branches.
+    """
+    check_model(model)
     if isinstance(model, keras.Sequential):
         return list(model.layers)
     layers = [layer for layer in model.layers if not isinstance(layer, keras.layers.InputLayer)]
+    previous = model.inputs[0] if len(model.inputs) == 1 else None
     for layer in layers:
-        if len(layer._inbound_nodes) != 1 or len(keras.tree.flatten(
-                layer._inbound_nodes[0].input_tensors)) != 1:
+        try:
+            taken = layer.input
+        except (AttributeError, ValueError):  # a shared layer has several inputs
+            taken = None
+        if isinstance(taken, (list, tuple)) or taken is None or taken is not previous:
             raise ValueError(
-                f"fold_batchnorm handles single-input chains of layers; layer {layer.name!r} "
-                "is shared or has several inputs."
+                f"{purpose} handles single-input chains of layers; layer {layer.name!r} is "
+                "shared, has several inputs, or does not take the previous layer's output."
             )
+        previous = layer.output
     return layers
 
 
@@ -462,9 +483,7 @@ def fold_batchnorm(model: keras.Model) -> keras.Model:
         ValueError: for a BN that does not follow a Dense/Conv2D, a non-chain model, or a
             BN over a non-channel axis.
     """
-    if not isinstance(model, keras.Model):
-        raise TypeError(f"fold_batchnorm expects a Keras model, got {type(model).__name__}.")
-    layers = _chain(model)
+    layers = layer_chain(model, "fold_batchnorm")
     inputs = keras.Input(model.input_shape[1:], name="input")
     x = inputs
     i = 0

@@ -5,8 +5,8 @@ come out of one compiled function per model, cached, so dragging a sharpness sli
 only assigns the layers' sharpness variables) never re-traces anything.
 
 :func:`activity` turns a recording into per-layer statistics (firing rate, how binary the
-outputs are, silent neurons, the Gini coefficient of activity) and :func:`sharpness_sweep`
-scores a model at a range of global sharpness values.
+outputs are, silent neurons, the Gini coefficient of activity). Scores live in
+:mod:`whetstone_lab.metrics`.
 """
 
 from __future__ import annotations
@@ -19,24 +19,20 @@ from dataclasses import asdict, dataclass
 import keras
 import numpy as np
 
-from .layers import SoftmaxDecode
-from .sharpening import MODES, get_sharpness, set_sharpness, spiking_layers
+from .sharpening import global_sharpness, spiking_layers
+from .validation import check_array, check_int, check_model, check_samples
 
 __all__ = [
     "Recorder",
     "recorder",
     "record",
     "record_with_output",
+    "assert_binary",
     "select_layers",
     "LayerActivity",
     "activity",
     "activity_table",
     "gini",
-    "accuracy",
-    "mse",
-    "mean_iou",
-    "sharpness_sweep",
-    "find_key",
 ]
 
 
@@ -93,8 +89,8 @@ class Recorder:
 
     def __call__(self, x, batch_size: int = 256) -> tuple[dict[str, np.ndarray], np.ndarray]:
         """Run ``x`` through the model: ``({layer name: spikes}, model output)``."""
-        x = _check_input(x, self.input_shape)
-        batch_size = _check_batch_size(batch_size)
+        x = check_samples(x, self.input_shape)
+        batch_size = check_int(batch_size, "batch_size", minimum=1)
         parts: list[list[np.ndarray]] = []
         for start in range(0, len(x), batch_size):
             out = self._fn(x[start:start + batch_size])
@@ -105,8 +101,7 @@ class Recorder:
 
 
 def _model_inputs(model):
-    if not isinstance(model, keras.Model):
-        raise TypeError(f"expected a Keras model, got {type(model).__name__}.")
+    check_model(model)
     try:
         inputs = model.inputs
     except AttributeError:
@@ -122,40 +117,6 @@ def _model_inputs(model):
     return inputs[0]
 
 
-def _check_input(x, input_shape: tuple) -> np.ndarray:
-    try:
-        x = np.asarray(x, dtype=np.float32)
-    except (TypeError, ValueError) as err:
-        raise TypeError(f"x must be a numeric array, got {type(x).__name__}.") from err
-    expected = tuple(input_shape)
-
-    def fits(shape) -> bool:  # None in the model's input shape accepts any size
-        return len(shape) == len(expected) and all(
-            e is None or e == d for d, e in zip(shape, expected, strict=True))
-
-    if fits(x.shape[1:]):
-        pass
-    elif fits(x.shape):
-        x = x[None]  # one sample without its batch axis
-    else:
-        want = ", ".join(str(d) for d in expected)
-        raise ValueError(
-            f"x has shape {x.shape} but the model takes samples of shape {expected}: pass "
-            f"an array of shape (n, {want})."
-        )
-    if len(x) == 0:
-        raise ValueError("x is empty: pass at least one sample.")
-    return x
-
-
-def _check_batch_size(batch_size) -> int:
-    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)):
-        raise TypeError(f"batch_size must be a positive integer, got {batch_size!r}.")
-    if batch_size < 1:
-        raise ValueError(f"batch_size must be a positive integer, got {batch_size}.")
-    return int(batch_size)
-
-
 _RECORDERS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
@@ -168,8 +129,7 @@ def recorder(model: keras.Model) -> Recorder:
         >>> recorder(model) is rec
         True
     """
-    if not isinstance(model, keras.Model):
-        raise TypeError(f"expected a Keras model, got {type(model).__name__}.")
+    check_model(model)
     rec = _RECORDERS.get(model)
     if rec is None:
         rec = Recorder(model)
@@ -232,12 +192,25 @@ def record_with_output(model: keras.Model, x, *, batch_size: int = 256
     return recorder(model)(x, batch_size)
 
 
-def find_key(model: keras.Model) -> np.ndarray | None:
-    """The N-hot key of the model's :class:`~whetstone_lab.layers.SoftmaxDecode`, or None."""
-    for layer in reversed(getattr(model, "layers", [])):
-        if isinstance(layer, SoftmaxDecode):
-            return layer.key
-    return None
+def assert_binary(model: keras.Model, x: np.ndarray) -> int:
+    """Check that every spiking layer's output on ``x`` is exactly 0 or 1.
+
+    Returns:
+        How many outputs were checked (so a notebook can print it).
+
+    Raises:
+        AssertionError: naming the first layer with a value strictly between 0 and 1.
+    """
+    checked = 0
+    for name, out in record(model, x).items():
+        inside = np.count_nonzero((out != 0) & (out != 1))
+        if inside:
+            raise AssertionError(
+                f"layer {name!r} has {inside} of {out.size} outputs that are not exactly 0 or 1 "
+                f"(global sharpness {global_sharpness(model):.3f})."
+            )
+        checked += out.size
+    return checked
 
 
 # ----------------------------------------------------------------------------------------
@@ -256,9 +229,9 @@ def gini(values) -> float:
         >>> gini([0, 0, 0, 1])
         0.75
     """
-    r = np.sort(np.asarray(values, dtype=np.float64).ravel())
+    r = np.sort(check_array(values, "values", min_samples=0, dtype=np.float64).ravel())
     if r.size == 0:
-        raise ValueError("gini needs at least one value.")
+        raise ValueError("gini needs at least one value, got an empty array.")
     if np.any(r < 0) or not np.all(np.isfinite(r)):
         raise ValueError("gini needs finite, non-negative values (activity levels).")
     total = r.sum()
@@ -374,122 +347,3 @@ def activity_table(stats: Mapping[str, LayerActivity]) -> str:
 
     rule = "|" + "|".join("-" * (w + 1) + ":" for w in widths) + "|"
     return "\n".join([line(header), rule, *(line(r) for r in rows)])
-
-
-# ----------------------------------------------------------------------------------------
-# Scores and the sharpness sweep
-# ----------------------------------------------------------------------------------------
-def accuracy(y_true, y_pred) -> float:
-    """Fraction of correct argmax predictions (per sample or per pixel)."""
-    y_true = np.asarray(y_true)
-    y_pred = np.asarray(y_pred)
-    if y_pred.shape[:-1] != y_true.shape:
-        raise ValueError(
-            f"accuracy needs integer labels of shape {y_pred.shape[:-1]} for predictions of "
-            f"shape {y_pred.shape}, got labels of shape {y_true.shape}."
-        )
-    return float(np.mean(np.argmax(y_pred, axis=-1) == y_true))
-
-
-def mse(y_true, y_pred) -> float:
-    """Mean squared error (e.g. of an autoencoder's reconstructions)."""
-    y_true = np.asarray(y_true, dtype=np.float64)
-    y_pred = np.asarray(y_pred, dtype=np.float64)
-    if y_true.shape != y_pred.shape:
-        raise ValueError(f"mse needs arrays of the same shape, got {y_true.shape} and "
-                         f"{y_pred.shape}.")
-    return float(np.mean((y_true - y_pred) ** 2))
-
-
-def mean_iou(y_true, y_pred) -> float:
-    """Mean intersection-over-union over the classes present in labels or predictions.
-
-    Args:
-        y_true: integer masks ``(n, h, w)``.
-        y_pred: class probabilities ``(n, h, w, classes)``.
-    """
-    y_true = np.asarray(y_true)
-    y_pred = np.asarray(y_pred)
-    if y_pred.shape[:-1] != y_true.shape:
-        raise ValueError(f"mean_iou needs masks of shape {y_pred.shape[:-1]} for predictions "
-                         f"of shape {y_pred.shape}, got {y_true.shape}.")
-    from .models import mean_iou as mask_iou  # the one IoU definition, on integer masks
-
-    return mask_iou(y_true, np.argmax(y_pred, axis=-1), y_pred.shape[-1])
-
-
-def _default_score(x, y, output) -> tuple[Callable, str]:
-    if y is None:
-        if output.shape != x.shape:
-            raise ValueError(
-                "sharpness_sweep without y compares the output with the input (an "
-                f"autoencoder), but the output shape {output.shape[1:]} differs from the "
-                f"input shape {x.shape[1:]}; pass y, or score=callable(y_true, y_pred)."
-            )
-        return mse, "mse"
-    return accuracy, "accuracy"
-
-
-def sharpness_sweep(
-    model: keras.Model,
-    x,
-    y=None,
-    *,
-    values: Sequence[float] | None = None,
-    modes: Sequence[str] = MODES,
-    score: Callable | None = None,
-    batch_size: int = 256,
-) -> dict:
-    """Score ``model`` at each global sharpness in ``values`` for each mode.
-
-    The model's own sharpness is restored afterwards, even on error.
-
-    Args:
-        model: a model with spiking layers.
-        x: inputs.
-        y: targets. Integer labels (or masks) → accuracy by default; None → the output is
-            compared with ``x`` by mean squared error (autoencoders).
-        values: global sharpness values in [0, 1] (default: 0, 0.1, …, 1).
-        modes: any of ``"bottom_up"``, ``"uniform"``.
-        score: ``callable(y_true, y_pred) -> float`` replacing the default (e.g.
-            :func:`mse`, :func:`mean_iou`).
-        batch_size: samples per forward pass.
-
-    Returns:
-        ``{"values": array, "<mode>": array of scores per value, "metric": name}``.
-
-    Example:
-        >>> sweep = sharpness_sweep(model, data.x_test, data.y_test)
-        >>> sweep["bottom_up"][-1]  # accuracy fully sharp
-    """
-    values = np.linspace(0.0, 1.0, 11) if values is None else np.asarray(values, np.float64)
-    if values.ndim != 1 or values.size == 0:
-        raise ValueError(f"values must be a non-empty 1-D sequence in [0, 1], got {values!r}.")
-    if isinstance(modes, str):
-        modes = (modes,)
-    for mode in modes:
-        if mode not in MODES:
-            raise ValueError(f"modes must be taken from {MODES}, got {mode!r}.")
-    if score is not None and not callable(score):
-        raise TypeError(f"score must be callable(y_true, y_pred) -> float, got {score!r}.")
-    rec = recorder(model)
-    x = _check_input(x, rec.input_shape)
-    saved = get_sharpness(model)
-    result: dict = {"values": values}
-    try:
-        for mode in modes:
-            scores = []
-            for v in values:
-                set_sharpness(model, float(v), mode=mode)
-                _, output = rec(x, batch_size)
-                if score is None:
-                    fn, name = _default_score(x, y, output)
-                else:
-                    fn, name = score, getattr(score, "__name__", "score")
-                target = x if y is None else y
-                scores.append(float(fn(target, output)))
-                result["metric"] = name
-            result[mode] = np.asarray(scores)
-    finally:
-        set_sharpness(model, saved)
-    return result
