@@ -8,7 +8,7 @@ import os as _os
 _os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 _os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 
-from . import data, models, spikes  # noqa: E402
+from . import data, metrics, models, spikes, training, validation  # noqa: E402
 from .layers import (  # noqa: E402
     LAMBDA,
     SoftmaxDecode,
@@ -16,6 +16,7 @@ from .layers import (  # noqa: E402
     SpikingBReLU,
     SpikingSigmoid,
     decode,
+    decoder_probabilities,
     make_key,
 )
 from .models import fold_batchnorm  # noqa: E402
@@ -24,7 +25,6 @@ from .sharpening import (  # noqa: E402
     ScheduledSharpener,
     SimpleSharpener,
     SpikingEvaluator,
-    StraightThroughFinetune,
     fully_sharp,
     get_sharpness,
     global_sharpness,
@@ -32,13 +32,14 @@ from .sharpening import (  # noqa: E402
     set_sharpness,
     spiking_layers,
 )
+from .training import FloatSnapshot, Recipe, StraightThroughFinetune, fit, recipe  # noqa: E402
 
 __version__ = "0.1.0"
 
 
 # Heavier modules load on first use (`wl.plots`, `wl.widgets`, ...), so importing the package
 # stays quick and a kernel without ipywidgets can still train networks.
-_LAZY = ("plots", "widgets", "neuromorphic", "lessons")
+_LAZY = ("plots", "widgets", "deploy", "lessons")
 
 
 def __getattr__(name: str):
@@ -70,8 +71,13 @@ __all__ = [
     "SpikingEvaluator",
     "SpikingSigmoid",
     "StraightThroughFinetune",
+    "FloatSnapshot",
+    "Recipe",
+    "recipe",
+    "fit",
     "data",
     "decode",
+    "decoder_probabilities",
     "fold_batchnorm",
     "fully_sharp",
     "get_sharpness",
@@ -81,10 +87,13 @@ __all__ = [
     "fast_mode",
     "choose",
     "models",
+    "metrics",
+    "training",
+    "validation",
     "spikes",
     "plots",
     "widgets",
-    "neuromorphic",
+    "deploy",
     "lessons",
     "set_sharpness",
     "spiking_layers",

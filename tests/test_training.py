@@ -1,0 +1,106 @@
+"""The training core: recipes, their schedules and learning rates, fit, the callbacks."""
+
+import keras
+import numpy as np
+import pytest
+
+from whetstone_lab import training
+
+
+def test_simple_2018_recipe_reproduces_the_worked_example():
+    from whetstone_lab import models
+
+    recipe = training.recipe("simple_2018", fast=False)
+    assert recipe.epochs == 21
+
+    model = models.dense_classifier((4,), 2, hidden=(3, 3), neurons_per_class=2)
+    x = np.random.default_rng(0).random((16, 4)).astype("float32")
+    y = np.arange(16) % 2
+    history = training.fit(model, x, y, recipe, seed=0)
+    # Sharpness during each epoch: 0 for epochs 0-5, then +1/15 per epoch, 1 in epoch 20.
+    expected = [0.0] * 6 + [k / 15 for k in range(1, 15)] + [1.0]
+    np.testing.assert_allclose(history.history["sharpness"], expected, atol=1e-6)
+
+def test_per_batch_recipe_is_sharp_exactly_at_the_end_of_its_window():
+    from whetstone_lab import models, sharpening
+
+    recipe = training.Recipe(warmup_epochs=1, sharpen_epochs=2, batch_size=4)
+    model = models.dense_classifier((4,), 2, hidden=(3,), neurons_per_class=2)
+    x = np.random.default_rng(1).random((16, 4)).astype("float32")
+    y = np.arange(16) % 2
+    history = training.fit(model, x, y, recipe, seed=0)
+    assert history.history["sharpness"][0] == 0.0
+    assert 0.0 < history.history["sharpness"][1] < 1.0
+    assert sharpening.is_fully_sharp(model)
+
+def test_straight_through_finetune_is_switched_off_after_training():
+    from whetstone_lab import models, sharpening
+
+    recipe = training.Recipe(warmup_epochs=1, sharpen_epochs=1, finetune_epochs=2, batch_size=8)
+    model = models.dense_classifier((4,), 2, hidden=(3,), neurons_per_class=2)
+    x = np.random.default_rng(2).random((16, 4)).astype("float32")
+    y = np.arange(16) % 2
+    seen = []
+
+    class Watch(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            seen.append([layer.straight_through for layer in sharpening.spiking_layers(model)])
+
+    training.fit(model, x, y, recipe, callbacks=[Watch()], seed=0)
+    assert seen[0] == [False, False] and seen[-1] == [True, True]
+    assert [layer.straight_through for layer in sharpening.spiking_layers(model)] == [False] * 2
+
+def test_float_snapshot_keeps_the_last_float_epoch():
+    from whetstone_lab import models, sharpening
+
+    recipe = training.Recipe(warmup_epochs=2, sharpen_epochs=1, batch_size=8)
+    model = models.dense_classifier((4,), 2, hidden=(3,), neurons_per_class=2)
+    x = np.random.default_rng(3).random((16, 4)).astype("float32")
+    y = np.arange(16) % 2
+    snap = training.FloatSnapshot()
+    training.fit(model, x, y, recipe, callbacks=[snap], seed=0)
+    assert snap.epoch == 1
+    before = snap.float_model()
+    assert sharpening.get_sharpness(before) == [0.0, 0.0]
+    assert not np.array_equal(before.get_layer("dense_0").kernel.numpy(),
+                              model.get_layer("dense_0").kernel.numpy())
+
+def test_recipe_rejects_bad_fields():
+    with pytest.raises(ValueError, match="per must be"):
+        training.Recipe(per="step")
+    with pytest.raises(ValueError, match="optimizer must be one of"):
+        training.Recipe(optimizer="lbfgs")
+    with pytest.raises(ValueError, match="sharpen_epochs must be an integer >= 1"):
+        training.Recipe(sharpen_epochs=0)
+    with pytest.raises(TypeError, match="warmup_epochs must be an integer"):
+        training.Recipe(warmup_epochs=2.5)
+    with pytest.raises(ValueError, match="recipe name must be one of"):
+        training.recipe("fastest")
+
+def test_fast_recipe_is_short(monkeypatch):
+    monkeypatch.setenv("WHETSTONE_FAST", "1")
+    assert training.recipe("lesson").epochs < training.recipe("lesson", fast=False).epochs
+
+def test_lesson_recipe_is_the_2018_schedule_and_straight_through_fine_tunes():
+    lesson = training.recipe("lesson", fast=False)
+    assert lesson.with_(name="simple_2018") == training.recipe("simple_2018", fast=False)
+    longer = training.recipe("straight_through", fast=False)
+    assert (longer.per, longer.finetune_epochs, longer.epochs) == ("batch", 10, 35)
+    fast = training.recipe("straight_through", fast=True)
+    assert fast.finetune_epochs == 1 and fast.epochs < longer.epochs
+
+def test_train_passes_sample_weights_to_the_loss():
+    from whetstone_lab import models
+
+    recipe = training.Recipe(warmup_epochs=1, sharpen_epochs=1, batch_size=8)
+    model = models.dense_classifier((4,), 2, hidden=(3,), neurons_per_class=2)
+    x = np.random.default_rng(4).random((16, 4)).astype("float32")
+    y = np.arange(16) % 2
+    for weight, changes in ((0.0, False), (1.0, True)):  # zero weights: no gradient at all
+        model = models.dense_classifier((4,), 2, hidden=(3,), neurons_per_class=2)
+        before = model.get_layer("dense_0").kernel.numpy().copy()
+        training.fit(model, x, y, recipe, seed=0, sample_weight=np.full(16, weight, "float32"))
+        after = model.get_layer("dense_0").kernel.numpy()
+        assert np.array_equal(after, before) != changes
+    with pytest.raises(ValueError, match="sample_weight must match"):
+        training.fit(model, x, y, recipe, sample_weight=np.ones(15))
