@@ -3,7 +3,7 @@
 Trains the digits dense and conv lesson networks fully sharp (seeded; warm-up, then
 bottom-up sharpening per batch with wl.SimpleSharpener at a lower learning rate, then a
 few fully sharp epochs with a straight-through gradient; BatchNorm of the conv network
-folded), converts them with ``wl.neuromorphic.to_spiking`` and reports on the 360 test
+folded), converts them with ``wl.deploy.to_spiking`` and reports on the 360 test
 digits:
 
 * agreement of every layer's spikes with Keras ``predict`` (must be 100 %), the number of
@@ -25,7 +25,6 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import math
 import os
 import platform
 import sys
@@ -41,34 +40,26 @@ import tensorflow as tf  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import whetstone_lab as wl  # noqa: E402
-from whetstone_lab import neuromorphic as nm  # noqa: E402
+from whetstone_lab import deploy, training  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results" / "spiking_inference.md"
 SEED = 0
 BATCH = 32
 
 
-def train(model, data, warmup: int, sharpen: int, finetune: int) -> keras.Model:
+def recipe(warmup: int, sharpen: int, finetune: int) -> training.Recipe:
     """Warm-up at 1e-3, sharpen bottom-up per batch over ``sharpen`` epochs at 3e-4, then
     ``finetune`` fully sharp epochs at 1e-4 with a straight-through gradient."""
-    batches = math.ceil(len(data.x_train) / BATCH)
-    layers = wl.spiking_layers(model)
-    steps = max(1, sharpen * batches // len(layers))
-    lr = lambda epoch: 1e-3 if epoch < warmup else 3e-4
-    model.compile(keras.optimizers.Adam(1e-3), "sparse_categorical_crossentropy")
-    model.fit(data.x_train, data.y_train, epochs=warmup + sharpen, batch_size=BATCH,
-              verbose=0, callbacks=[
-                  wl.SimpleSharpener(start_epoch=warmup, steps=steps, per="batch"),
-                  keras.callbacks.LearningRateScheduler(lr)])
+    return training.Recipe("spiking_inference", warmup_epochs=warmup, sharpen_epochs=sharpen,
+                           finetune_epochs=finetune, learning_rate=1e-3,
+                           sharpen_learning_rate=3e-4, finetune_learning_rate=1e-4,
+                           batch_size=BATCH)
+
+
+def train(model, data, plan: tuple[int, int, int]) -> keras.Model:
+    training.fit(model, data.x_train, data.y_train, recipe(*plan), seed=None, progress=False)
     if not wl.is_fully_sharp(model):
         raise RuntimeError(f"{model.name} is not fully sharp: {wl.get_sharpness(model)}")
-    if finetune:
-        # Fully sharp layers pass no gradient; straight-through lets them adapt. The flag is
-        # read when the train step is traced, so compile again.
-        for layer in layers:
-            layer.straight_through = True
-        model.compile(keras.optimizers.Adam(1e-4), "sparse_categorical_crossentropy")
-        model.fit(data.x_train, data.y_train, epochs=finetune, batch_size=BATCH, verbose=0)
     return model
 
 
@@ -83,7 +74,7 @@ def whole_batch_spikes(model, x, names) -> dict:
 
 def preactivation_differences(model, x, names) -> tuple[int, int]:
     """Float32 pre-activations that differ between predict(batch 32) and one whole-batch call."""
-    chunked = nm.keras_spikes(model, x, names, batch_size=BATCH)
+    chunked = deploy.keras_spikes(model, x, names, batch_size=BATCH)
     whole = whole_batch_spikes(model, x, names)
     return spike_mismatches(chunked, whole), int(sum(v.size for v in chunked.values()))
 
@@ -101,15 +92,15 @@ def throughput(fn, n: int, repeats: int) -> float:
 
 def study(name: str, model: keras.Model, data, repeats: int) -> dict:
     x, y = data.x_test, data.y_test
-    net = nm.to_spiking(model, batch_size=BATCH)
+    net = deploy.to_spiking(model, batch_size=BATCH)
     names = net.layer_names
-    keras_ref = nm.keras_spikes(net.source, x, [*names, "decode"], batch_size=BATCH)
+    keras_ref = deploy.keras_spikes(net.source, x, [*names, "decode"], batch_size=BATCH)
     keras_classes = keras_ref.pop("decode").argmax(-1)
     result = net.run(x)
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / f"{name}.nir"
-        nm.export_nir(net, path)
-        nir_result = nm.run_nir(path, x)
+        deploy.export_nir(net, path)
+        nir_result = deploy.run_nir(path, x)
     out = {
         "name": name,
         "layers": " → ".join(names),
@@ -135,7 +126,7 @@ def study(name: str, model: keras.Model, data, repeats: int) -> dict:
     }
     if net.source is not model:  # BatchNorm folded: how far is the folded twin from it?
         out["bn_vs_folded"] = spike_mismatches(
-            keras_ref, nm.keras_spikes(model, x, names, batch_size=BATCH))
+            keras_ref, deploy.keras_spikes(model, x, names, batch_size=BATCH))
     out["sim_per_s"] = throughput(lambda: net.run(x), len(x), repeats)
     out["keras_per_s"] = throughput(
         lambda: net.source.predict(x, batch_size=BATCH, verbose=0), len(x), repeats)
@@ -248,10 +239,10 @@ def main(argv=None) -> None:
     repeats = 2 if args.quick else 7
     rows = []
     keras.utils.set_random_seed(SEED)
-    dense = train(wl.models.dense_classifier((8, 8, 1)), data, *plan)
+    dense = train(wl.models.dense_classifier((8, 8, 1)), data, plan)
     rows.append(study("dense 64-256-64-100", dense, data, repeats))
     keras.utils.set_random_seed(SEED)
-    conv = train(wl.models.conv_classifier((8, 8, 1), batchnorm=True), data, *plan)
+    conv = train(wl.models.conv_classifier((8, 8, 1), batchnorm=True), data, plan)
     rows.append(study("conv 32-64-128-100 (BN folded)", conv, data, repeats))
     text = report(rows, args.quick, time.time() - start, plan)
     print(text)

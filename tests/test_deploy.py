@@ -1,4 +1,4 @@
-"""The exact spiking simulator, its counts, and NIR export (DESIGN.md §1.4)."""
+"""The exact spiking simulator, its counts, and NIR export (docs/design.md, "Deployment")."""
 
 from dataclasses import dataclass
 
@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import whetstone_lab as wl
-from whetstone_lab import neuromorphic as nm
+import whetstone_lab.deploy as deploy
 
 nir = pytest.importorskip("nir")
 
@@ -26,14 +26,14 @@ def _train(model, data, epochs: int, steps: int):
 @dataclass
 class Case:
     model: keras.Model
-    net: nm.SpikingNetwork
+    net: deploy.SpikingNetwork
     reference: dict  # Keras predict: every spiking/pooling layer, and "decode"
 
 
 def _case(model, data) -> Case:
-    net = nm.to_spiking(model)
+    net = deploy.to_spiking(model)
     names = [*net.layer_names, "decode"]
-    return Case(model, net, nm.keras_spikes(net.source, data.x_test, names))
+    return Case(model, net, deploy.keras_spikes(net.source, data.x_test, names))
 
 
 @pytest.fixture(scope="module")
@@ -102,7 +102,7 @@ def test_conv_model_with_batchnorm_and_pooling_agrees_with_keras(conv_case, digi
 
 def test_near_ties_follow_the_keras_call_they_are_resolved_against(conv_case, digits):
     # batch_size=None resolves near-ties against one Keras call on the whole batch.
-    net = nm.to_spiking(conv_case.model, batch_size=None)
+    net = deploy.to_spiking(conv_case.model, batch_size=None)
     x = digits.x_test[:100]
     result = net.run(x)
     names = net.layer_names
@@ -119,18 +119,18 @@ def test_nir_write_read_run_equals_keras(which, request, digits, tmp_path):
     case = request.getfixturevalue(which)
     net = case.net
     path = tmp_path / f"{which}.nir"
-    nm.export_nir(net, path)
+    deploy.export_nir(net, path)
     graph = nir.read(path)
     kinds = {name: type(node).__name__ for name, node in graph.nodes.items()}
     assert kinds["input"] == "Input" and kinds["output"] == "Output"
     assert {kinds[name] for name in net.layer_names} == (
         {"Threshold"})  # spiking layers and pooling ORs are Threshold nodes
     assert len(graph.edges) == len(graph.nodes) - 1  # a chain
-    result = nm.run_nir(graph, digits.x_test)
+    result = deploy.run_nir(graph, digits.x_test)
     _assert_same_spikes(result.spikes, case.reference)
     np.testing.assert_array_equal(result.classes, case.reference["decode"].argmax(-1))
     # From the path too, with the key read back from the metadata.
-    np.testing.assert_array_equal(nm.run_nir(str(path), digits.x_test[:20]).classes,
+    np.testing.assert_array_equal(deploy.run_nir(str(path), digits.x_test[:20]).classes,
                                   result.classes[:20])
 
 
@@ -147,7 +147,7 @@ def test_conv_kernel_layout_and_same_padding_with_a_hand_made_2x2_conv(tmp_path)
     kernel[1, 0, 0, 1] = 0.25  # tap (row 1, col 0), input channel 0 → output channel 1
     kernel[1, 1, 0, 1] = 0.25
     conv.set_weights([kernel, np.array([0.0, 0.0], np.float32)])
-    graph = nm.export_nir(model, tmp_path / "conv.nir")
+    graph = deploy.export_nir(model, tmp_path / "conv.nir")
     node = graph.nodes["conv"]
     assert node.weight.shape == (2, 2, 2, 2)  # (cout, cin, kh, kw)
     assert node.weight[0, 1, 0, 1] == 0.5
@@ -168,11 +168,11 @@ def test_conv_kernel_layout_and_same_padding_with_a_hand_made_2x2_conv(tmp_path)
     expected[1, 1, 0, 1] = 1
     keras_out = np.asarray(model(x))
     np.testing.assert_array_equal(keras_out, expected)
-    result = nm.to_spiking(model).run(x)
+    result = deploy.to_spiking(model).run(x)
     np.testing.assert_array_equal(result.spikes["spikes"], expected)
     # Weights on a 1/4 grid: float32 sums are exact, so the exact tie needs no fallback.
     assert result.near_ties == {"spikes": 0}
-    np.testing.assert_array_equal(nm.run_nir(tmp_path / "conv.nir", x).spikes["spikes"],
+    np.testing.assert_array_equal(deploy.run_nir(tmp_path / "conv.nir", x).spikes["spikes"],
                                   expected)
 
 
@@ -185,7 +185,7 @@ def test_flatten_after_conv_permutes_the_dense_rows_from_hwc_to_chw(tmp_path):
     conv.set_weights([np.array([[[[1.0, -1.0]]]], np.float32), np.array([0.0, 1.0], np.float32)])
     # Output neuron k copies the k-th element of Keras' HWC flattening.
     dense.set_weights([np.eye(12, dtype=np.float32), np.zeros(12, np.float32)])
-    graph = nm.export_nir(model, tmp_path / "flat.nir")
+    graph = deploy.export_nir(model, tmp_path / "flat.nir")
     assert isinstance(graph.nodes["flatten"], nir.Flatten)
     np.testing.assert_array_equal(graph.nodes["flatten"].input_type["input"], [2, 2, 3])
     weight = graph.nodes["dense"].weight  # (out, in) with inputs in CHW order
@@ -199,9 +199,9 @@ def test_flatten_after_conv_permutes_the_dense_rows_from_hwc_to_chw(tmp_path):
     x = (rng.random((16, 2, 3, 1)) < 0.5).astype(np.float32)
     keras_out = np.asarray(model(x))
     assert 0 < keras_out.mean() < 1
-    np.testing.assert_array_equal(nm.run_nir(tmp_path / "flat.nir", x).spikes["spikes"],
+    np.testing.assert_array_equal(deploy.run_nir(tmp_path / "flat.nir", x).spikes["spikes"],
                                   keras_out)
-    np.testing.assert_array_equal(nm.to_spiking(model).run(x).output, keras_out)
+    np.testing.assert_array_equal(deploy.to_spiking(model).run(x).output, keras_out)
 
 
 def test_dense_kernel_is_transposed_and_sigmoid_threshold_is_inclusive_at_zero():
@@ -209,15 +209,15 @@ def test_dense_kernel_is_transposed_and_sigmoid_threshold_is_inclusive_at_zero()
     model = _sequential((3,), dense, wl.SpikingSigmoid(1.0, name="spikes"))
     kernel = np.array([[0.5, -0.5], [0.25, 0.0], [-0.75, 1.0]], np.float32)
     dense.set_weights([kernel, np.array([0.0, -0.5], np.float32)])
-    graph = nm.export_nir(model)
+    graph = deploy.export_nir(model)
     np.testing.assert_array_equal(graph.nodes["dense"].weight, kernel.T)
     assert graph.nodes["spikes"].threshold[0] < 0.0  # nextafter(0, -inf): v > t ⇔ v >= 0
     x = np.array([[0, 0, 0], [1, 0, 0], [0, 0, 1], [1, 1, 1], [0, 1, 0]], np.float32)
     expected = (x @ kernel + [0.0, -0.5] >= 0).astype(np.uint8)  # exact: dyadic weights
     assert expected[0, 0] == 1 and expected[2, 1] == 1  # ties at exactly 0 fire
     np.testing.assert_array_equal(np.asarray(model(x)), expected)
-    np.testing.assert_array_equal(nm.to_spiking(model).run(x).output, expected)
-    np.testing.assert_array_equal(nm.run_nir(graph, x).output, expected)
+    np.testing.assert_array_equal(deploy.to_spiking(model).run(x).output, expected)
+    np.testing.assert_array_equal(deploy.run_nir(graph, x).output, expected)
 
 
 def test_a_near_tie_is_resolved_like_keras_float32():
@@ -228,12 +228,12 @@ def test_a_near_tie_is_resolved_like_keras_float32():
     x = np.array([[1, 1], [1, 0], [0, 1]], np.float32)
     expected = np.asarray(model.predict(x, verbose=0))
     np.testing.assert_array_equal(expected[:, 0], [1, 1, 0])
-    result = nm.to_spiking(model).run(x)
+    result = deploy.to_spiking(model).run(x)
     np.testing.assert_array_equal(result.output, expected)
     # Both the near-tie (row 0) and the exact tie (row 1) are resolved by Keras' op: with a
     # weight of 2**-30 the common grid is too fine to certify the exact tie.
     assert result.near_ties == {"spikes": 2}
-    nir_result = nm.run_nir(nm.export_nir(model), x)
+    nir_result = deploy.run_nir(deploy.export_nir(model), x)
     np.testing.assert_array_equal(nir_result.output, expected)
     assert nir_result.near_ties == {"spikes": 2}
 
@@ -249,12 +249,12 @@ def test_a_near_tie_after_max_pooling_is_resolved_like_keras():
     x = np.zeros((3, 2, 2, 1), np.float32)
     x[1, 0, 1, 0] = 1.0  # one pixel on: both channels spike, the OR passes them on
     x[2, 1, 1, 0] = 0.25  # too weak: nothing spikes
-    reference = nm.keras_spikes(model, x)
+    reference = deploy.keras_spikes(model, x)
     np.testing.assert_array_equal(reference["spikes"][:, 0], [0, 1, 0])
-    result = nm.to_spiking(model).run(x)
+    result = deploy.to_spiking(model).run(x)
     _assert_same_spikes(result.spikes, reference)
     assert result.near_ties == {"conv_spikes": 0, "spikes": 1}
-    nir_result = nm.run_nir(nm.export_nir(model), x)
+    nir_result = deploy.run_nir(deploy.export_nir(model), x)
     _assert_same_spikes(nir_result.spikes, reference)
     assert nir_result.near_ties == {"conv_spikes": 0, "spikes": 1}
 
@@ -267,13 +267,13 @@ def test_run_nir_accepts_a_one_step_if_neuron_and_names_unknown_nodes():
     x = np.array([[1, 0], [1, 1], [0, 1], [0, 0]], np.float32)
     expected = np.asarray(model(x))
     np.testing.assert_array_equal(expected, [[1, 0, 0], [1, 1, 1], [0, 0, 1], [0, 0, 1]])
-    graph = nm.export_nir(model)
+    graph = deploy.export_nir(model)
     threshold = graph.nodes["spikes"].threshold
     graph.nodes["spikes"] = nir.IF(r=np.ones(3, np.float32), v_threshold=threshold)
-    np.testing.assert_array_equal(nm.run_nir(graph, x).spikes["spikes"], expected)
+    np.testing.assert_array_equal(deploy.run_nir(graph, x).spikes["spikes"], expected)
     graph.nodes["spikes"] = nir.LI(tau=np.ones(3), r=np.ones(3), v_leak=np.zeros(3))
     with pytest.raises(ValueError, match="'spikes' of type LI"):
-        nm.run_nir(graph, x)
+        deploy.run_nir(graph, x)
 
 
 # ----------------------------------------------------------------------------------------
@@ -288,7 +288,7 @@ def test_counts_match_formulas_on_a_tiny_dense_network():
     d2.set_weights([np.array([[1, 0], [1, 0], [0, 1]], np.float32),
                     np.array([-0.75, 0], np.float32)])  # d2 neuron 0 needs 2 spikes
     x = np.array([[0, 0, 0, 0], [1, 0, 0, 0], [0.5, 0.5, 0, 0], [0, 0, 0, 2.0]], np.float32)
-    result = nm.to_spiking(model).run(x)
+    result = deploy.to_spiking(model).run(x)
     s1 = (x @ d1.get_weights()[0] >= 0.5)
     np.testing.assert_array_equal(result.spikes["s1"], s1)
     np.testing.assert_array_equal(result.spike_counts["s1"], [0, 1, 2, 3])
@@ -312,7 +312,7 @@ def test_counts_match_formulas_on_a_tiny_conv_network():
     rng = np.random.default_rng(3)
     c2.set_weights([rng.normal(size=(3, 3, 2, 3)).astype(np.float32), np.zeros(3, np.float32)])
     x = (rng.random((5, 4, 4, 1)) < 0.4).astype(np.float32)
-    result = nm.to_spiking(model).run(x)
+    result = deploy.to_spiking(model).run(x)
     s1 = result.spikes["s1"].astype(int)
     np.testing.assert_array_equal(s1, np.asarray(model.layers[1](model.layers[0](x))))
     # A spike at (h, w) reaches every output whose 3×3 window covers it: the window-sums of
@@ -342,7 +342,7 @@ def test_a_model_that_is_not_fully_sharp_is_refused_naming_the_layers():
     model = wl.models.dense_classifier((8, 8, 1), hidden=(8, 8), neurons_per_class=2)
     wl.set_sharpness(model, [1.0, 0.5, 0.0])
     with pytest.raises(ValueError, match="not sharp") as err:
-        nm.to_spiking(model)
+        deploy.to_spiking(model)
     assert "'spikes_1'" in str(err.value) and "'spikes_2'" in str(err.value)
     assert "'spikes_0'" not in str(err.value)
 
@@ -356,39 +356,193 @@ def test_unsupported_layers_are_named(bad, name):
                         wl.SpikingBReLU(1.0, name="s"), bad(), keras.layers.Flatten(),
                         keras.layers.Dense(4), wl.SpikingBReLU(1.0))
     with pytest.raises(ValueError, match=f"'{name}'"):
-        nm.to_spiking(model)
+        deploy.to_spiking(model)
 
 
 def test_an_lstm_is_refused_by_name():
     model = _sequential((5, 3), keras.layers.LSTM(4, name="lstm"), keras.layers.Dense(2),
                         wl.SpikingBReLU(1.0))
     with pytest.raises(ValueError, match=r"'lstm' \(LSTM\)"):
-        nm.to_spiking(model)
+        deploy.to_spiking(model)
 
 
 def test_structural_errors():
     relu_dense = _sequential((3,), keras.layers.Dense(2, activation="relu", name="d"),
                              wl.SpikingBReLU(1.0))
     with pytest.raises(ValueError, match="'d' has activation 'relu'"):
-        nm.to_spiking(relu_dense)
+        deploy.to_spiking(relu_dense)
     no_spikes = _sequential((3,), keras.layers.Dense(2, name="d"))
-    with pytest.raises(ValueError, match="'d' is followed by nothing"):
-        nm.to_spiking(no_spikes)
+    with pytest.raises(ValueError, match="no spiking layers"):
+        deploy.to_spiking(no_spikes)
+    dangling = _sequential((3,), keras.layers.Dense(2), wl.SpikingBReLU(1.0),
+                           keras.layers.Dense(2, name="last"))
+    with pytest.raises(ValueError, match="'last' is followed by nothing"):
+        deploy.to_spiking(dangling)
     with pytest.raises(TypeError, match="Keras model"):
-        nm.to_spiking("model")
+        deploy.to_spiking("model")
     with pytest.raises(ValueError, match="batch_size"):
-        nm.to_spiking(_sequential((3,), keras.layers.Dense(2), wl.SpikingBReLU(1.0)),
+        deploy.to_spiking(_sequential((3,), keras.layers.Dense(2), wl.SpikingBReLU(1.0)),
                       batch_size=0)
 
 
 def test_bad_inputs_to_run_and_run_nir():
     model = _sequential((3,), keras.layers.Dense(2, name="d"), wl.SpikingBReLU(1.0, name="s"))
-    net = nm.to_spiking(model)
+    net = deploy.to_spiking(model)
     with pytest.raises(ValueError, match=r"shape \(n, 3\)"):
         net.run(np.zeros((2, 4)))
     with pytest.raises(ValueError, match="no SoftmaxDecode"):
         net.predict(np.zeros((2, 3)))
     with pytest.raises(ValueError, match=r"shape \(n, 3\)"):
-        nm.run_nir(nm.export_nir(model), np.zeros((2, 5)))
+        deploy.run_nir(deploy.export_nir(model), np.zeros((2, 5)))
     with pytest.raises(TypeError, match="NIRGraph"):
-        nm.run_nir(42, np.zeros((2, 3)))
+        deploy.run_nir(42, np.zeros((2, 3)))
+
+
+def test_batch_size_is_checked_everywhere():
+    model = _sequential((3,), keras.layers.Dense(2, name="d"), wl.SpikingBReLU(1.0, name="s"))
+    x = np.zeros((2, 3), np.float32)
+    with pytest.raises(TypeError, match=r"batch_size must be an integer >= 1, or None.*2\.5"):
+        deploy.to_spiking(model, batch_size=2.5)
+    with pytest.raises(TypeError, match="batch_size"):
+        deploy.to_spiking(model, batch_size=True)
+    net = deploy.to_spiking(model, batch_size=None)
+    assert net.batch_size is None
+    with pytest.raises(ValueError, match="batch_size .* got -1"):
+        net.run(x, batch_size=-1)
+    with pytest.raises(TypeError, match="batch_size"):
+        net.run(x, batch_size="all")
+    with pytest.raises(ValueError, match="batch_size"):
+        deploy.run_nir(deploy.export_nir(net), x, batch_size=0)
+    with pytest.raises(ValueError, match="batch_size"):
+        deploy.keras_spikes(model, x, batch_size=0)
+
+
+def test_run_checks_its_input_and_accepts_one_sample():
+    model = _sequential((3,), keras.layers.Dense(2, name="d"), wl.SpikingBReLU(1.0, name="s"))
+    net = deploy.to_spiking(model)
+    with pytest.raises(TypeError, match="x must be a numeric array"):
+        net.run("not samples")
+    with pytest.raises(ValueError, match="x is empty"):
+        net.run(np.zeros((0, 3)))
+    with pytest.raises(ValueError, match="finite"):
+        net.run(np.full((1, 3), np.nan))
+    one = net.run(np.array([1.0, 0.0, 0.0]))  # a single sample without its batch axis
+    assert one.output.shape == (1, 2)
+
+
+def test_functional_models_must_be_chains():
+    inputs = keras.Input((3,))
+    a = keras.layers.Dense(4, name="a")(inputs)
+    left = wl.SpikingBReLU(1.0, name="left")(a)
+    right = wl.SpikingBReLU(1.0, name="right")(a)
+    branched = keras.Model(inputs, keras.layers.Add(name="add")([left, right]))
+    with pytest.raises(ValueError, match="chains of layers"):
+        deploy.to_spiking(branched)
+    dense, spikes = keras.layers.Dense(3, name="twice"), wl.SpikingBReLU(1.0, name="sp")
+    reused = keras.Model(inputs, spikes(dense(spikes(dense(inputs)))))
+    with pytest.raises(ValueError, match="chains of layers"):
+        deploy.to_spiking(reused)
+    two_out = keras.Model(inputs, [left, right])
+    with pytest.raises(ValueError, match="2 outputs"):
+        deploy.to_spiking(two_out)
+    # A plain functional chain converts and agrees with Keras.
+    chain = keras.Model(inputs, wl.SpikingBReLU(1.0, name="s")(
+        keras.layers.Dense(2, name="d")(inputs)))
+    x = np.random.default_rng(0).random((8, 3)).astype(np.float32)
+    np.testing.assert_array_equal(deploy.to_spiking(chain).run(x).output, np.asarray(chain(x)))
+
+
+def test_keras_spikes_and_export_nir_check_their_arguments():
+    model = _sequential((3,), keras.layers.Dense(2, name="d"), wl.SpikingBReLU(1.0, name="s"))
+    x = np.zeros((2, 3), np.float32)
+    assert list(deploy.keras_spikes(model, x)) == ["s"]  # default: the spiking layers
+    with pytest.raises(ValueError, match="unknown: 'nope'"):
+        deploy.keras_spikes(model, x, ["s", "nope"])
+    with pytest.raises(TypeError, match="names must be a list"):
+        deploy.keras_spikes(model, x, "s")
+    with pytest.raises(ValueError, match=r"shape \(n, 3\)"):
+        deploy.keras_spikes(model, np.zeros((2, 4)))
+    with pytest.raises(TypeError, match="Keras model"):
+        deploy.keras_spikes("model", x)
+    with pytest.raises(TypeError, match="SpikingNetwork"):
+        deploy.export_nir(42)
+    with pytest.raises(TypeError, match="path must be a file path"):
+        deploy.export_nir(model, 3.5)
+
+
+# ----------------------------------------------------------------------------------------
+# Reading files that are not NIR graphs
+# ----------------------------------------------------------------------------------------
+def test_run_nir_on_a_missing_path_names_it(tmp_path):
+    missing = tmp_path / "missing.nir"
+    with pytest.raises(FileNotFoundError, match="missing.nir"):
+        deploy.run_nir(missing, np.zeros((1, 3)))
+    with pytest.raises(FileNotFoundError, match="missing.nir"):
+        deploy.run_nir(str(missing), np.zeros((1, 3)))
+
+
+def _not_nir(tmp_path, kind):
+    if kind == "text":
+        path = tmp_path / "notes.nir"
+        path.write_text("this is not a graph\n")
+    elif kind == "npz":
+        path = tmp_path / "arrays.npz"
+        np.savez(path, a=np.arange(3))
+    elif kind == "empty":
+        path = tmp_path / "empty.nir"
+        path.write_bytes(b"")
+    elif kind == "hdf5":
+        h5py = pytest.importorskip("h5py")
+        path = tmp_path / "other.h5"
+        with h5py.File(path, "w") as f:
+            f["weights"] = np.arange(4.0)
+    else:
+        path = tmp_path / "folder.nir"
+        path.mkdir()
+    return path
+
+
+@pytest.mark.parametrize("kind", ["text", "npz", "empty", "hdf5", "directory"])
+def test_run_nir_on_a_file_that_is_not_a_nir_graph_names_it(kind, tmp_path):
+    path = _not_nir(tmp_path, kind)
+    with pytest.raises(ValueError, match=path.name) as err:
+        deploy.run_nir(path, np.zeros((1, 3)))
+    assert "NIR" in str(err.value)
+
+
+# ----------------------------------------------------------------------------------------
+# One result type
+# ----------------------------------------------------------------------------------------
+def test_the_simulator_and_the_nir_runner_return_the_same_result_type():
+    dense = keras.layers.Dense(3, name="dense")
+    model = _sequential((2,), dense, wl.SpikingBReLU(1.0, name="spikes"),
+                        wl.SoftmaxDecode(np.eye(3, dtype=np.int8), name="decode"))
+    dense.set_weights([np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]], np.float32),
+                       np.array([0.0, 0.0, 0.5], np.float32)])
+    x = np.array([[1, 0], [0, 1], [0, 0]], np.float32)
+    sim = deploy.to_spiking(model).run(x)
+    ran = deploy.run_nir(deploy.export_nir(model), x)
+    assert type(sim) is deploy.SpikingResult and type(ran) is deploy.SpikingResult
+    for field in ("spikes", "output", "classes", "near_ties"):
+        got, want = getattr(ran, field), getattr(sim, field)
+        if isinstance(want, dict):
+            assert list(got) == list(want)
+            for name in want:
+                np.testing.assert_array_equal(got[name], want[name])
+        else:
+            np.testing.assert_array_equal(got, want)
+    np.testing.assert_array_equal(sim.classes, [0, 1, 2])
+    # Only the simulator counts.
+    assert isinstance(sim.counts[0], deploy.LayerCounts) and sim.total_dense_macs == 6
+    assert ran.counts is None and ran.spike_counts is None and ran.synops is None
+    with pytest.raises(ValueError, match="no operation counts"):
+        ran.summary(print_fn=None)
+    with pytest.raises(ValueError, match="no operation counts"):
+        _ = ran.total_synops
+
+
+def test_the_public_api():
+    assert set(deploy.__all__) == {"to_spiking", "SpikingNetwork", "SpikingResult",
+                                   "LayerCounts", "keras_spikes", "export_nir", "run_nir"}
+    for name in deploy.__all__:
+        assert getattr(deploy, name).__doc__

@@ -1,0 +1,37 @@
+"""Deploying a fully sharp network as threshold neurons (docs/design.md, "Deployment").
+
+* :func:`to_spiking` turns a fully sharp Keras model into a :class:`SpikingNetwork`: plain
+  threshold neurons that fire iff ``W·x + b >= θ`` (θ = 0.5 for SpikingBReLU, 0 for
+  SpikingSigmoid), max-pooling as an OR over spikes, BatchNorm folded away
+  (:mod:`~whetstone_lab.deploy.convert`).
+* :meth:`SpikingNetwork.run` evaluates it event-driven (after the first layer only the
+  inputs that spiked are touched) and counts spikes, synaptic operations and the
+  multiply–accumulates a dense float network of the same shape would need
+  (:mod:`~whetstone_lab.deploy.simulate`).
+* :func:`export_nir` writes the network as a NIR graph, :func:`run_nir` executes such a
+  graph in NumPy (:mod:`~whetstone_lab.deploy.nir`).
+
+Both runners return a :class:`SpikingResult` and give exactly the spikes of Keras'
+``predict``, layer by layer, ties at the threshold included
+(:mod:`~whetstone_lab.deploy.exactness` explains how).
+
+Example:
+    >>> net = to_spiking(model)                 # model trained fully sharp
+    >>> result = net.run(x_test)
+    >>> (result.classes == y_test).mean()
+    >>> result.summary()
+"""
+
+from .convert import to_spiking
+from .nir import export_nir, run_nir
+from .simulate import LayerCounts, SpikingNetwork, SpikingResult, keras_spikes
+
+__all__ = [
+    "to_spiking",
+    "SpikingNetwork",
+    "SpikingResult",
+    "LayerCounts",
+    "keras_spikes",
+    "export_nir",
+    "run_nir",
+]

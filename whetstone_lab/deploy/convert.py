@@ -1,0 +1,293 @@
+"""From a fully sharp Keras model to a network of threshold neurons.
+
+:func:`to_spiking` walks the model's chain of layers, refuses what threshold neurons cannot
+compute (naming the layers), folds BatchNorm into the layer before it and builds the
+stages of a :class:`~whetstone_lab.deploy.SpikingNetwork`, each Dense/Conv2D unrolled into
+its (inputs, outputs) connection matrix. See docs/design.md, "Deployment".
+"""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+from scipy import sparse
+
+from ..layers import SHARP_TOLERANCE, SoftmaxDecode, SpikingActivation, SpikingSigmoid
+from ..models import fold_batchnorm
+from ..sharpening import spiking_layers
+from ..validation import describe
+from .exactness import check_batch_size, lowest_bit
+from .simulate import FlattenStage, PoolStage, SpikingNetwork, SynapseStage
+
+__all__ = ["to_spiking", "same_pads"]
+
+_SUPPORTED = ("Dense, Conv2D, MaxPooling2D, Flatten, BatchNormalization (folded), Dropout, "
+             "SpikingBReLU, SpikingSigmoid, SoftmaxDecode")
+_DENSE_ROWS_LIMIT = 2**22  # unrolled conv matrices up to 32 MB are stored dense
+
+
+def to_spiking(model: keras.Model, *, batch_size: int | None = 32) -> SpikingNetwork:
+    """Convert a fully sharp Keras model into a :class:`SpikingNetwork` of threshold neurons.
+
+    Supported: Sequential or Functional chains of Dense, Conv2D, MaxPooling2D (after spikes:
+    an OR), Flatten, Dropout (identity), BatchNormalization (folded into the layer before it
+    with :func:`whetstone_lab.models.fold_batchnorm`), SpikingBReLU (fires iff
+    ``W·x + b >= 0.5``) and SpikingSigmoid (iff ``W·x + b >= 0``) at sharpness 1, and a
+    final SoftmaxDecode whose key decodes the output spikes.
+
+    Args:
+        model: a fully sharp Keras model.
+        batch_size: the ``model.predict`` batch size that rare near-ties are resolved against
+            (see :class:`SpikingNetwork`); None for one call on the whole batch.
+
+    Raises:
+        TypeError: if ``model`` is not a Keras model or ``batch_size`` not an integer.
+        ValueError: naming the layers, for layers that cannot be converted, a model without
+            spiking layers, spiking layers that are not fully sharp, or an arrangement that
+            is not threshold neurons.
+
+    Example:
+        >>> net = to_spiking(model)
+        >>> net.run(x).classes[:5]
+    """
+    if not isinstance(model, keras.Model):
+        raise TypeError(f"model must be a Keras model, got {describe(model)}.")
+    batch_size = check_batch_size(batch_size)
+    layers = _chain_layers(model)
+    _check_layers(model, layers)
+    if any(isinstance(ly, keras.layers.BatchNormalization) for ly in layers):
+        model = fold_batchnorm(model)
+        layers = _chain_layers(model)
+    input_shape = tuple(model.input_shape[1:])
+    if any(d is None for d in input_shape):
+        raise ValueError(f"the model's input shape must be fully known, got {input_shape}.")
+    stages, key = _build_stages(layers, input_shape)
+    return SpikingNetwork(stages, key, model, input_shape, batch_size)
+
+
+# ----------------------------------------------------------------------------------------
+# Walking and checking the layers
+# ----------------------------------------------------------------------------------------
+def _chain_layers(model: keras.Model) -> list[keras.layers.Layer]:
+    """The layers of a single-input, single-output chain, input to output (no InputLayer).
+
+    Raises:
+        ValueError: naming the layer, for a branch, a layer with several inputs or outputs,
+            or a layer used twice.
+    """
+    layers = [ly for ly in model.layers if not isinstance(ly, keras.layers.InputLayer)]
+    if isinstance(model, keras.Sequential):
+        return layers
+    if len(model.inputs) != 1 or len(model.outputs) != 1:
+        raise ValueError(f"to_spiking converts chains of layers; model {model.name!r} has "
+                         f"{len(model.inputs)} inputs and {len(model.outputs)} outputs.")
+    # Each layer must take the output of the one before it. ``layer.input``/``.output`` are
+    # those of the layer's first call, so a layer used twice breaks the chain below.
+    prev, prev_name = model.inputs[0], "the model's input"
+    for layer in layers:
+        if isinstance(layer.input, (list, tuple, dict)):
+            raise ValueError(f"to_spiking converts chains of layers; layer {layer.name!r} has "
+                             f"{len(layer.input)} inputs.")
+        if layer.input is not prev:
+            raise ValueError(f"to_spiking converts chains of layers; layer {layer.name!r} does "
+                             f"not take the output of {prev_name} (a branch, or a layer "
+                             "shared with another model).")
+        if isinstance(layer.output, (list, tuple, dict)):
+            raise ValueError(f"to_spiking converts chains of layers; layer {layer.name!r} has "
+                             "several outputs.")
+        prev, prev_name = layer.output, repr(layer.name)
+    if model.outputs[0] is not prev:
+        raise ValueError(f"to_spiking converts chains of layers; the output of model "
+                         f"{model.name!r} is not the output of its last layer {prev_name} "
+                         "(a layer is used twice?).")
+    return layers
+
+
+def _check_layers(model: keras.Model, layers) -> None:
+    bad = [ly for ly in layers if not isinstance(ly, (
+        keras.layers.Dense, keras.layers.Conv2D, keras.layers.MaxPooling2D,
+        keras.layers.Flatten, keras.layers.BatchNormalization, keras.layers.Dropout,
+        SpikingActivation, SoftmaxDecode))]
+    bad += [ly for ly in layers if isinstance(ly, keras.layers.Conv2D)
+            and type(ly) is not keras.layers.Conv2D]  # e.g. Conv2DTranspose, depthwise
+    if bad:
+        listed = ", ".join(f"{ly.name!r} ({type(ly).__name__})" for ly in bad)
+        raise ValueError(f"to_spiking cannot convert these layers: {listed}. "
+                         f"Supported: {_SUPPORTED}.")
+    spiking = spiking_layers(model)
+    if not spiking:
+        raise ValueError(f"model {model.name!r} has no spiking layers (SpikingBReLU or "
+                         "SpikingSigmoid); to_spiking converts Dense/Conv2D layers followed "
+                         "by one into threshold neurons.")
+    blunt = [ly for ly in spiking if ly.get_sharpness() < 1.0 - SHARP_TOLERANCE]
+    if blunt:
+        listed = ", ".join(f"{ly.name!r} (sharpness {ly.get_sharpness():.3g})" for ly in blunt)
+        raise ValueError(
+            f"to_spiking needs a fully sharp model, but these spiking layers are not sharp: "
+            f"{listed}. Finish sharpening (e.g. wl.SimpleSharpener) or set "
+            "wl.set_sharpness(model, 1.0) and fine-tune."
+        )
+
+
+# ----------------------------------------------------------------------------------------
+# Building the stages
+# ----------------------------------------------------------------------------------------
+def same_pads(size: int, kernel: int, stride: int, dilation: int) -> tuple[int, int, int]:
+    """Keras/TF 'same' padding: (output size, pad before, pad after)."""
+    out = -(-size // stride)
+    total = max((out - 1) * stride + (kernel - 1) * dilation + 1 - size, 0)
+    return out, total // 2, total - total // 2
+
+
+def _valid_out(size: int, kernel: int, stride: int, dilation: int) -> int:
+    return (size - (kernel - 1) * dilation - 1) // stride + 1
+
+
+def _build_stages(layers, input_shape):
+    stages, key = [], None
+    shape, binary = tuple(input_shape), False  # binary: the current activity is spikes
+    i = 0
+    while i < len(layers):
+        layer = layers[i]
+        if key is not None:
+            raise ValueError(f"SoftmaxDecode {key[0]!r} must be the last layer; "
+                             f"{layer.name!r} follows it.")
+        if isinstance(layer, keras.layers.Dropout):  # identity at inference
+            i += 1
+        elif isinstance(layer, keras.layers.Flatten):
+            new = (int(np.prod(shape)),)
+            stages.append(FlattenStage(layer.name, shape, new))
+            shape, i = new, i + 1
+        elif isinstance(layer, (keras.layers.Dense, keras.layers.Conv2D)):
+            act = layers[i + 1] if i + 1 < len(layers) else None
+            if not isinstance(act, SpikingActivation):
+                nxt = "nothing" if act is None else repr(act.name)
+                raise ValueError(
+                    f"{type(layer).__name__} {layer.name!r} is followed by {nxt}; every "
+                    "Dense/Conv2D must feed a spiking activation (SpikingBReLU or "
+                    "SpikingSigmoid) to become threshold neurons."
+                )
+            stage = _synapse_stage(layer, act, shape)
+            stages.append(stage)
+            shape, binary, i = stage.out_shape, True, i + 2
+        elif isinstance(layer, keras.layers.MaxPooling2D):
+            if not binary:
+                raise ValueError(f"MaxPooling2D {layer.name!r} must follow a spiking layer "
+                                 "(on spikes, max-pooling is an OR).")
+            stage = _pool_stage(layer, shape)
+            stages.append(stage)
+            shape, i = stage.out_shape, i + 1
+        elif isinstance(layer, SoftmaxDecode):
+            if not binary or not isinstance(stages[-1], SynapseStage):
+                raise ValueError(f"SoftmaxDecode {layer.name!r} must directly follow a "
+                                 "spiking layer.")
+            key = (layer.name, layer.key)
+            i += 1
+        elif isinstance(layer, SpikingActivation):
+            raise ValueError(f"spiking layer {layer.name!r} must directly follow a Dense or "
+                             "Conv2D layer (it thresholds that layer's pre-activations).")
+        else:  # pragma: no cover - _check_layers refused it already
+            raise ValueError(f"cannot convert layer {layer.name!r}.")
+    if not any(isinstance(s, SynapseStage) for s in stages):
+        raise ValueError("the model has no Dense/Conv2D + spiking layer to convert.")
+    return stages, (None if key is None else key[1])
+
+
+def _synapse_stage(layer, act, in_shape) -> SynapseStage:
+    if layer.activation not in (None, keras.activations.linear):
+        raise ValueError(
+            f"layer {layer.name!r} has activation {layer.activation.__name__!r}; a threshold "
+            "neuron needs a linear Dense/Conv2D followed by a spiking activation."
+        )
+    kernel = np.asarray(keras.ops.convert_to_numpy(layer.kernel), np.float32)
+    bias = (np.asarray(keras.ops.convert_to_numpy(layer.bias), np.float32) if layer.use_bias
+            else np.zeros(kernel.shape[-1], np.float32))
+    threshold = 0.0 if isinstance(act, SpikingSigmoid) else 0.5
+    common = dict(name=act.name, linear_name=layer.name, kernel=kernel, bias=bias,
+                  threshold=threshold, in_shape=in_shape, keras_layer=layer)
+    if isinstance(layer, keras.layers.Dense):
+        if len(in_shape) != 1:
+            raise ValueError(
+                f"Dense layer {layer.name!r} receives inputs of shape {in_shape}; put a "
+                "Flatten before it (only Dense on flat vectors is supported)."
+            )
+        stage = SynapseStage(kind="dense", out_shape=(kernel.shape[1],), **common)
+        stage.matrix = kernel.astype(np.float64)
+        stage.fan_out = np.full(kernel.shape[0], kernel.shape[1], np.int64)
+        return _finish(stage)
+    if layer.data_format != "channels_last" or layer.groups != 1:
+        raise ValueError(f"Conv2D {layer.name!r}: only channels_last with groups=1 is supported.")
+    kh, kw = kernel.shape[:2]
+    (sh, sw), (dh, dw) = tuple(layer.strides), tuple(layer.dilation_rate)
+    h, w, _ = in_shape
+    if layer.padding == "same":
+        ho, top, bottom = same_pads(h, kh, sh, dh)
+        wo, left, right = same_pads(w, kw, sw, dw)
+    else:
+        ho, wo = _valid_out(h, kh, sh, dh), _valid_out(w, kw, sw, dw)
+        top = bottom = left = right = 0
+    stage = SynapseStage(kind="conv2d", out_shape=(ho, wo, kernel.shape[3]), strides=(sh, sw),
+                         padding=layer.padding, dilation=(dh, dw),
+                         pads=(top, bottom, left, right), **common)
+    stage.matrix, stage.fan_out = _conv_unrolled(stage)
+    if np.prod(stage.matrix.shape) <= _DENSE_ROWS_LIMIT:
+        # Gathering whole dense rows (zeros included) beats SciPy's sparse × sparse
+        # product by ~6× at lesson sizes; counts use fan_out.
+        stage.matrix = stage.matrix.toarray()
+    return _finish(stage)
+
+
+def _finish(stage: SynapseStage) -> SynapseStage:
+    """Fill in what the simulator reads besides the connection matrix."""
+    stage.abs_matrix = abs(stage.matrix)
+    stage.bias_flat = np.tile(stage.bias.astype(np.float64),
+                              int(np.prod(stage.out_shape[:-1])))
+    stage.grid_w, stage.grid_b = lowest_bit(stage.kernel), lowest_bit(stage.bias)
+    return stage
+
+
+def _conv_unrolled(stage: SynapseStage) -> tuple[sparse.csr_matrix, np.ndarray]:
+    """The convolution as an (H·W·Cin, Ho·Wo·Cout) sparse matrix in HWC order.
+
+    Row ``i`` lists the fan-out of input neuron ``i``: every output it reaches, with the
+    kernel weight of that tap (zero-valued weights stay as explicit entries, so the
+    structure is the true connectivity).
+    """
+    h_in, w_in, c_in = stage.in_shape
+    h_out, w_out, c_out = stage.out_shape
+    kh, kw = stage.kernel.shape[:2]
+    (sh, sw), (dh, dw) = stage.strides, stage.dilation
+    top, _, left, _ = stage.pads
+    rows, cols, vals = [], [], []
+    oi, oj = np.meshgrid(np.arange(h_out), np.arange(w_out), indexing="ij")
+    for di in range(kh):
+        for dj in range(kw):
+            hi = oi * sh - top + di * dh
+            wj = oj * sw - left + dj * dw
+            ok = (hi >= 0) & (hi < h_in) & (wj >= 0) & (wj < w_in)
+            src = (hi[ok] * w_in + wj[ok])[:, None, None] * c_in + np.arange(c_in)[None, :, None]
+            dst = (oi[ok] * w_out + oj[ok])[:, None, None] * c_out + np.arange(c_out)[None, None]
+            src, dst = np.broadcast_arrays(src, dst)
+            rows.append(src.ravel())
+            cols.append(dst.ravel())
+            vals.append(np.broadcast_to(stage.kernel[di, dj], src.shape).ravel())
+    rows, cols, vals = np.concatenate(rows), np.concatenate(cols), np.concatenate(vals)
+    shape = (h_in * w_in * c_in, h_out * w_out * c_out)
+    # Built from (data, indices, indptr) by hand so explicit zeros are never dropped.
+    order = np.lexsort((cols, rows))
+    indptr = np.zeros(shape[0] + 1, np.int64)
+    np.cumsum(np.bincount(rows, minlength=shape[0]), out=indptr[1:])
+    matrix = sparse.csr_matrix(
+        (vals[order].astype(np.float64), cols[order], indptr), shape=shape
+    )
+    return matrix, np.diff(indptr)
+
+
+def _pool_stage(layer, in_shape) -> PoolStage:
+    if layer.padding != "valid" or layer.data_format != "channels_last":
+        raise ValueError(f"MaxPooling2D {layer.name!r}: only padding='valid' and "
+                         "channels_last are supported.")
+    (ph, pw), (sh, sw) = tuple(layer.pool_size), tuple(layer.strides)
+    h, w, c = in_shape
+    return PoolStage(name=layer.name, pool=(ph, pw), strides=(sh, sw), in_shape=in_shape,
+                     out_shape=((h - ph) // sh + 1, (w - pw) // sw + 1, c))

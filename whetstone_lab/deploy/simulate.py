@@ -1,0 +1,416 @@
+"""The event-driven simulator of threshold neurons, its results and counts.
+
+A :class:`SpikingNetwork` is a list of stages built by
+:func:`~whetstone_lab.deploy.to_spiking`: :class:`SynapseStage` (a Dense or Conv2D layer and
+its threshold neurons), :class:`PoolStage` (max-pooling of spikes, an OR) and
+:class:`FlattenStage`. :meth:`SpikingNetwork.run` returns a :class:`SpikingResult`;
+:func:`keras_spikes` gives the reference spikes of Keras' ``predict``.
+See docs/design.md, "Deployment".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+import keras
+import numpy as np
+from scipy import sparse
+
+from ..layers import decode
+from ..sharpening import spiking_layers
+from ..validation import check_int, check_samples, describe
+from .exactness import check_batch_size, lowest_bit, resolve_near_ties, uncertain_decisions
+
+__all__ = [
+    "SynapseStage",
+    "PoolStage",
+    "FlattenStage",
+    "LayerCounts",
+    "SpikingResult",
+    "SpikingNetwork",
+    "keras_spikes",
+]
+
+
+# ----------------------------------------------------------------------------------------
+# The network's stages
+# ----------------------------------------------------------------------------------------
+@dataclass
+class SynapseStage:
+    """A Dense or Conv2D layer followed by its threshold neurons."""
+
+    name: str  # the Keras spiking layer's name (the key of its spikes)
+    linear_name: str
+    kind: str  # "dense" or "conv2d"
+    kernel: np.ndarray  # Keras layout, float32
+    bias: np.ndarray  # float32
+    threshold: float
+    in_shape: tuple[int, ...]  # one sample, Keras layout (HWC or (features,))
+    out_shape: tuple[int, ...]
+    strides: tuple[int, int] = (1, 1)
+    padding: str = "valid"
+    dilation: tuple[int, int] = (1, 1)
+    pads: tuple[int, int, int, int] = (0, 0, 0, 0)  # top, bottom, left, right
+    keras_layer: object = None  # the linear Keras layer, for resolving near-ties
+    matrix: object = None  # (inputs, outputs) float64: ndarray or CSR (large conv)
+    abs_matrix: object = None
+    fan_out: np.ndarray | None = None  # synapses leaving each input neuron
+    bias_flat: np.ndarray | None = None  # the bias of every neuron (HWC order), float64
+    grid_w: float = 0.0  # largest power of two dividing every weight
+    grid_b: float = 0.0  # ... and every bias
+
+    @property
+    def dense_macs(self) -> int:
+        """Connections (in-bounds taps) = multiply–accumulates of one dense evaluation."""
+        return int(self.fan_out.sum())
+
+
+@dataclass
+class PoolStage:
+    """MaxPooling2D over spikes: an OR over each window."""
+
+    name: str
+    pool: tuple[int, int]
+    strides: tuple[int, int]
+    in_shape: tuple[int, int, int]
+    out_shape: tuple[int, int, int]
+
+
+@dataclass
+class FlattenStage:
+    """A Flatten: Keras' HWC order is kept, only the shape changes."""
+
+    name: str
+    in_shape: tuple[int, ...]
+    out_shape: tuple[int, ...]
+
+
+# ----------------------------------------------------------------------------------------
+# Results
+# ----------------------------------------------------------------------------------------
+@dataclass
+class LayerCounts:
+    """Per-inference activity of one layer of threshold neurons (means over the batch).
+
+    Attributes:
+        name: the Keras spiking layer's name.
+        kind: ``"dense"`` or ``"conv2d"``.
+        neurons: number of neurons in the layer.
+        input_events: non-zero inputs it received (spikes, or non-zero pixels for the first
+            layer).
+        spikes: neurons that fired.
+        synops: synaptic operations: each input spike times its fan-out, counted in the
+            event-driven run (for the first layer, whose inputs are real values, the
+            multiply–accumulates of its non-zero inputs).
+        dense_macs: multiply–accumulates of the same layer with dense float activations
+            (every in-bounds connection once).
+        event_driven: False for the first layer (real-valued inputs).
+    """
+
+    name: str
+    kind: str
+    neurons: int
+    input_events: float
+    spikes: float
+    synops: float
+    dense_macs: int
+    event_driven: bool
+
+
+@dataclass
+class SpikingResult:
+    """What :meth:`SpikingNetwork.run` and :func:`~whetstone_lab.deploy.run_nir` return.
+
+    Attributes:
+        spikes: every recorded layer's spikes in input-to-output order, ``uint8`` arrays of
+            shape ``(n, *layer_shape)`` in Keras layout. :meth:`SpikingNetwork.run` keys
+            them by the Keras layer's name (spiking layers and max-pooling ORs);
+            ``run_nir`` by the name of each Threshold/IF node, which is the same name for a
+            graph written by ``export_nir``.
+        output: the last spiking layer's spikes, shape ``(n, width)``.
+        classes: decoded class indices (nearest codeword of the N-hot key), or None when
+            there is no key (no :class:`~whetstone_lab.layers.SoftmaxDecode`).
+        near_ties: per spiking layer, how many neuron decisions were too close to the
+            threshold to be certified by the float32 error bound and were resolved with
+            Keras' own float32 op (normally 0).
+        spike_counts / synops: per-sample counts (``int64``, shape ``(n,)``) per spiking
+            layer; None for ``run_nir``, which does not count.
+        counts: per-layer means, see :class:`LayerCounts`; None for ``run_nir``.
+    """
+
+    spikes: dict[str, np.ndarray]
+    output: np.ndarray
+    classes: np.ndarray | None = None
+    near_ties: dict[str, int] = field(default_factory=dict)
+    spike_counts: dict[str, np.ndarray] | None = None
+    synops: dict[str, np.ndarray] | None = None
+    counts: list[LayerCounts] | None = None
+
+    def _require_counts(self) -> list[LayerCounts]:
+        if self.counts is None:
+            raise ValueError("this result has no operation counts (run_nir does not count); "
+                             "use to_spiking(model).run(x) for spikes and synaptic "
+                             "operations per layer.")
+        return self.counts
+
+    @property
+    def total_synops(self) -> float:
+        """Mean operations per inference: first-layer MACs plus later synaptic events."""
+        return float(sum(c.synops for c in self._require_counts()))
+
+    @property
+    def total_dense_macs(self) -> int:
+        """Multiply–accumulates per inference of the same network with dense activations."""
+        return int(sum(c.dense_macs for c in self._require_counts()))
+
+    def summary(self, print_fn=print) -> str:
+        """A table of spikes, synaptic operations and dense MACs per inference.
+
+        Returns the table and prints it with ``print_fn`` (pass ``None`` to only return it).
+
+        Raises:
+            ValueError: for a result without counts (from ``run_nir``).
+        """
+        counts = self._require_counts()
+        head = (f"{'layer':<16}{'kind':<8}{'neurons':>8}{'in events':>11}{'spikes':>9}"
+                f"{'synops':>11}{'dense MACs':>12}{'ratio':>8}")
+        lines = [head, "-" * len(head)]
+        for c in counts:
+            ratio = c.synops / c.dense_macs if c.dense_macs else float("nan")
+            mark = "" if c.event_driven else "*"
+            lines.append(f"{c.name + mark:<16}{c.kind:<8}{c.neurons:>8}{c.input_events:>11.1f}"
+                         f"{c.spikes:>9.1f}{c.synops:>11.1f}{c.dense_macs:>12}{ratio:>8.3f}")
+        lines.append("-" * len(head))
+        total = self.total_synops / self.total_dense_macs
+        lines.append(f"{'total':<32}{'':>11}{sum(c.spikes for c in counts):>9.1f}"
+                     f"{self.total_synops:>11.1f}{self.total_dense_macs:>12}{total:>8.3f}")
+        lines.append("* real-valued input: multiply–accumulates of its non-zero inputs. "
+                     "Means per inference.")
+        table = "\n".join(lines)
+        if print_fn is not None:
+            print_fn(table)
+        return table
+
+
+# ----------------------------------------------------------------------------------------
+# The simulator
+# ----------------------------------------------------------------------------------------
+class SpikingNetwork:
+    """A fully sharp Whetstone network as plain threshold neurons, evaluated event-driven.
+
+    Build it with :func:`~whetstone_lab.deploy.to_spiking`. Every neuron fires iff
+    ``Σ w·x + b >= θ``; max-pooling is an OR; the output spikes are decoded with the model's
+    N-hot key.
+
+    How exactness is achieved (:mod:`whetstone_lab.deploy.exactness`). Keras computes each
+    pre-activation in float32, and the result depends on the summation order of its kernels,
+    which changes with the batch size. The simulator computes every pre-activation in
+    float64 (as a gather-and-add over the active inputs) and certifies each decision with a
+    rigorous bound on *any* float32 evaluation order: ``|fl32 − exact| <=
+    γ_{k+2}·(Σ|w·x| + |b|)`` with ``k`` the sample's non-zero inputs. A decision whose
+    margin ``|v − θ|`` exceeds the bound is the one Keras makes, whatever its batch size. A
+    decision is also certain when every weight, bias and input lies on a common
+    power-of-two grid small enough that float32 sums are exact (hand-set weights: exact
+    ties at 0.5 fire, as in Keras). The rare remaining "near-ties" are resolved by running
+    the Keras layer's own float32 op on the same chunk of ``batch_size`` samples that
+    ``model.predict(x, batch_size=...)`` would use, so the result equals ``predict`` spike
+    for spike; their number is reported in :attr:`SpikingResult.near_ties`.
+
+    Measured on the 360 digits test images (``benchmarks/spiking_inference.py``): the dense
+    64-256-64-100 network makes 151,200 spike decisions, none of them a near-tie; the conv
+    network (32-64 filters, 128, 100; BatchNorm folded) makes 1,464,480, of which 58 are
+    near-ties. Every spike of every layer equals ``predict``'s, and so do the spikes of
+    :func:`~whetstone_lab.deploy.run_nir` on the exported graph, which resolves near-ties
+    the same way.
+
+    Attributes:
+        stages: the network's stages (:class:`SynapseStage`, :class:`PoolStage`,
+            :class:`FlattenStage`) in order, with their connection matrices built.
+        key: the N-hot key, or None.
+        source: the Keras model it was built from (BatchNorm folded, if there was any).
+        input_shape: the shape of one input sample, Keras layout.
+        batch_size: chunk size of the Keras evaluation that near-ties are resolved against.
+    """
+
+    def __init__(self, stages: list, key, source, input_shape, batch_size: int | None = 32):
+        self.stages = list(stages)
+        self.key = None if key is None else np.asarray(key, np.int8)
+        self.source = source
+        self.input_shape = tuple(input_shape)
+        self.batch_size = check_batch_size(batch_size)
+        if not self.synapses:
+            raise ValueError("a SpikingNetwork needs at least one Dense/Conv2D stage with "
+                             "threshold neurons.")
+
+    @property
+    def synapses(self) -> list[SynapseStage]:
+        """The stages with threshold neurons, in order."""
+        return [s for s in self.stages if isinstance(s, SynapseStage)]
+
+    @property
+    def layer_names(self) -> list[str]:
+        """Names of the recorded layers (spiking layers and pooling ORs), in order."""
+        return [s.name for s in self.stages if not isinstance(s, FlattenStage)]
+
+    def __repr__(self) -> str:
+        kinds = {SynapseStage: "synapses", PoolStage: "pool", FlattenStage: "flatten"}
+        parts = [f"{s.name}({kinds[type(s)]})" for s in self.stages]
+        return f"SpikingNetwork({' → '.join(parts)})"
+
+    # -- running ---------------------------------------------------------------------
+    def run(self, x, *, batch_size: int | None | str = "default") -> SpikingResult:
+        """Run the network on a batch, event-driven, recording every layer's spikes.
+
+        Args:
+            x: inputs of shape ``(n, *input_shape)`` in Keras layout (e.g. NHWC); a single
+                sample without its batch axis is accepted. Cast to float32, as Keras does.
+            batch_size: chunk size of the Keras evaluation near-ties are resolved against
+                (``model.predict``'s ``batch_size``; None: one call on the whole batch).
+                Defaults to the network's ``batch_size``.
+
+        Returns:
+            A :class:`SpikingResult` with counts.
+
+        Raises:
+            TypeError / ValueError: for inputs that are not numeric samples of the model's
+                input shape, or a bad ``batch_size``.
+
+        Example:
+            >>> result = net.run(data.x_test)
+            >>> result.spikes["spikes_0"].mean()   # firing rate of the first layer
+        """
+        if isinstance(batch_size, str) and batch_size == "default":
+            batch_size = self.batch_size
+        else:
+            batch_size = check_batch_size(batch_size)
+        xs = check_samples(x, self.input_shape, "x")
+        n = xs.shape[0]
+        a = xs.reshape(n, -1)  # current activity, flattened in Keras (HWC) order
+        first = True
+        spikes, spike_counts, synops, counts, near = {}, {}, {}, [], {}
+        for stage in self.stages:
+            if isinstance(stage, FlattenStage):
+                continue
+            if isinstance(stage, PoolStage):
+                a = _or_pool(a.reshape((n, *stage.in_shape)), stage).astype(np.float32)
+                a = a.reshape(n, -1)
+                spikes[stage.name] = a.reshape((n, *stage.out_shape)).astype(np.uint8)
+                continue
+            fired, events, ops, ties = self._fire(stage, a, first, batch_size)
+            a = fired.astype(np.float32)
+            spikes[stage.name] = fired.reshape((n, *stage.out_shape)).astype(np.uint8)
+            spike_counts[stage.name] = fired.sum(axis=1).astype(np.int64)
+            synops[stage.name] = ops
+            near[stage.name] = ties
+            counts.append(LayerCounts(
+                name=stage.name, kind=stage.kind, neurons=int(np.prod(stage.out_shape)),
+                input_events=float(events.mean()), spikes=float(spike_counts[stage.name].mean()),
+                synops=float(ops.mean()), dense_macs=stage.dense_macs, event_driven=not first,
+            ))
+            first = False
+        output = spikes[self.synapses[-1].name].reshape(n, -1)
+        classes = None if self.key is None else decode(output, self.key)
+        return SpikingResult(spikes=spikes, output=output, classes=classes, near_ties=near,
+                             spike_counts=spike_counts, synops=synops, counts=counts)
+
+    def _fire(self, stage: SynapseStage, a: np.ndarray, first: bool, batch_size):
+        """Threshold one layer: (spikes, input events, synaptic ops, near-ties resolved)."""
+        active = sparse.csr_matrix(a.astype(np.float64))  # only non-zero inputs are touched
+        # Event-driven: each active input adds its row of weights (its fan-out) to the
+        # targets; for spikes (0/1) the product is a pure gather-and-add.
+        v = _product(active, stage.matrix) + stage.bias_flat
+        mass = _product(abs(active), stage.abs_matrix) + np.abs(stage.bias_flat)
+        events = np.diff(active.indptr).astype(np.int64)
+        ops = active.astype(bool).astype(np.int64) @ stage.fan_out
+        grid = min(stage.grid_w * (lowest_bit(a) if first else 1.0), stage.grid_b)
+        uncertain = uncertain_decisions(v, mass, events, stage.threshold, grid)
+        # Rounded once to float32: outside the bound this cannot change a decision, and at a
+        # near-tie without a Keras layer it is the correctly rounded float32 value.
+        fired = v.astype(np.float32) >= np.float32(stage.threshold)
+        ties = int(uncertain.sum())
+        if ties and stage.keras_layer is not None:
+            # The Keras layer's own float32 op, on the chunks predict(batch_size) uses.
+            def compute(start, stop):
+                chunk = a[start:stop].reshape((-1, *stage.in_shape))
+                return keras.ops.convert_to_numpy(stage.keras_layer(chunk))
+
+            resolve_near_ties(fired, uncertain, batch_size or len(a), compute,
+                              np.float32(stage.threshold))
+        return fired, events, ops, ties
+
+    def predict(self, x) -> np.ndarray:
+        """Decoded class indices for ``x`` (needs an N-hot key)."""
+        if self.key is None:
+            raise ValueError("this network has no SoftmaxDecode layer, so there are no "
+                             "classes to decode; use run(x).output for the spikes.")
+        return self.run(x).classes
+
+    def summary(self, x, print_fn=print) -> str:
+        """Run on ``x`` and return (and print) the table of per-inference counts."""
+        return self.run(x).summary(print_fn=print_fn)
+
+
+def _product(active: sparse.csr_matrix, matrix) -> np.ndarray:
+    out = active @ matrix
+    return out.toarray() if sparse.issparse(out) else np.asarray(out)
+
+
+def _or_pool(spikes: np.ndarray, stage: PoolStage) -> np.ndarray:
+    """OR over each pooling window of (n, H, W, C) spikes (= max-pooling for 0/1)."""
+    (ph, pw), (sh, sw) = stage.pool, stage.strides
+    ho, wo, _ = stage.out_shape
+    out = np.zeros((spikes.shape[0], *stage.out_shape), dtype=bool)
+    for di in range(ph):
+        for dj in range(pw):
+            out |= spikes[:, di:di + sh * (ho - 1) + 1:sh, dj:dj + sw * (wo - 1) + 1:sw] > 0
+    return out
+
+
+# ----------------------------------------------------------------------------------------
+# The reference
+# ----------------------------------------------------------------------------------------
+def keras_spikes(model: keras.Model, x, names: Iterable[str] | None = None, *,
+                 batch_size: int = 32) -> dict[str, np.ndarray]:
+    """The outputs of ``model``'s layers ``names`` on ``x`` via ``predict`` (the reference).
+
+    Args:
+        model: the Keras model (for a model with BatchNorm, pass ``net.source``, the folded
+            model the spiking network was built from).
+        x: inputs of the model's input shape.
+        names: layer names; default: every spiking and max-pooling layer.
+        batch_size: ``predict``'s batch size.
+
+    Returns:
+        ``{name: output}`` in the order of ``names``.
+
+    Raises:
+        TypeError / ValueError: for a model that is not a single-input Keras model, inputs
+            of the wrong shape, unknown layer names or a bad ``batch_size``.
+    """
+    if not isinstance(model, keras.Model):
+        raise TypeError(f"model must be a Keras model, got {describe(model)}.")
+    batch_size = check_int(batch_size, "batch_size", minimum=1)
+    if len(model.inputs) != 1:
+        raise ValueError(f"keras_spikes needs a single-input model, {model.name!r} has "
+                         f"{len(model.inputs)} inputs.")
+    xs = check_samples(x, model.input_shape[1:], "x")
+    known = [ly.name for ly in model.layers]
+    if names is None:
+        spiking = {id(ly) for ly in spiking_layers(model)}
+        names = [ly.name for ly in model.layers
+                 if id(ly) in spiking or isinstance(ly, keras.layers.MaxPooling2D)]
+    elif isinstance(names, str) or not isinstance(names, Iterable):
+        raise TypeError(f"names must be a list of layer names, got {describe(names)}.")
+    names = list(names)
+    unknown = [n for n in names if not isinstance(n, str) or n not in known]
+    if unknown:
+        raise ValueError(f"names must be layers of model {model.name!r}; unknown: "
+                         f"{', '.join(map(repr, unknown))}. Its layers: {', '.join(known)}.")
+    if not names:
+        raise ValueError(f"model {model.name!r} has no spiking or max-pooling layers; pass "
+                         "the layer names to record.")
+    probe = keras.Model(model.inputs[0], [model.get_layer(n).output for n in names])
+    outs = probe.predict(xs, batch_size=batch_size, verbose=0)
+    outs = outs if isinstance(outs, (list, tuple)) else [outs]
+    return dict(zip(names, (np.asarray(o) for o in outs), strict=True))
