@@ -1,5 +1,8 @@
 """Every plot returns a Figure with the expected panels, and refuses bad input clearly."""
 
+import ast
+from pathlib import Path
+
 import keras
 import matplotlib
 import numpy as np
@@ -8,6 +11,7 @@ from matplotlib.figure import Figure
 
 import whetstone_lab as wl
 from whetstone_lab import plots, spikes
+from whetstone_lab.layers import find_decoder
 
 
 @pytest.fixture(scope="module")
@@ -56,7 +60,7 @@ def test_activation_arguments():
     assert plots.activation(0.2, gradient=False, ax=ax) is fig
     with pytest.raises(ValueError, match="gradient=False"):
         plots.activation(0.2, ax=ax)
-    with pytest.raises(ValueError, match=r"\[0, 1\]"):
+    with pytest.raises(ValueError, match=r"sharpness must be .* <= 1, got 1\.5"):
         plots.activation(1.5)
 
 
@@ -76,7 +80,7 @@ def test_spike_raster():
     np.testing.assert_array_equal(ax.images[0].get_array(), a)
     assert ax.get_title() == "layer" and ax.get_xlabel() == "neuron"
     assert plots.spike_raster(np.ones(5)).axes[0].images[0].get_array().shape == (1, 5)
-    with pytest.raises(ValueError, match="non-empty"):
+    with pytest.raises(ValueError, match="at least 1 sample"):
         plots.spike_raster(np.zeros((0,)))
 
 
@@ -87,15 +91,22 @@ def test_spike_maps_panels():
     assert _titles(fig)[:2] == ["channel 0", "channel 1"]
     assert fig.get_suptitle().startswith("conv: 6 of 20 channels")
     assert all(_binary(ax.images[0].get_array()) for ax in fig.axes)
-    with pytest.raises(ValueError, match="height, width, channels"):
+    with pytest.raises(ValueError, match="3 or 4 dimensions"):
         plots.spike_maps(np.zeros((4, 4)))
     with pytest.raises(ValueError, match="max_channels"):
         plots.spike_maps(maps, max_channels=0)
 
 
+def _recording(model, x):
+    rec, out = spikes.record_with_output(model, x)
+    return rec, out, find_decoder(model)
+
+
 def test_network_overview_dense(dense, x):
     wl.set_sharpness(dense, 1.0)
-    view = plots.NetworkOverview(dense, x, index=2, class_names=list("abcdefghij"))
+    rec, out, decoder = _recording(dense, x)
+    view = plots.NetworkOverview(x, rec, out, key=decoder.key, index=2,
+                                 class_names=list("abcdefghij"))
     fig = view.figure
     assert len(fig.axes) == 1 + 3 + 2
     titles = _titles(fig)
@@ -107,19 +118,43 @@ def test_network_overview_dense(dense, x):
     assert titles[5] == f"decoded: {'abcdefghij'[int(np.argmax(probs))]}"
     np.testing.assert_allclose([b.get_width() for b in view.bars], probs, atol=1e-5)
     wl.set_sharpness(dense, 0.0)
-    view.update(3)
+    rec, out, _ = _recording(dense, x)
+    view.update(3, spikes=rec, output=out)
     assert fig.axes[0].get_title() == "input #3"
     assert not all(_binary(a) for a in view.spike_images().values())
+    np.testing.assert_allclose([b.get_width() for b in view.bars], out[3], atol=1e-6)
 
 
-def test_network_overview_reuses_a_recording(dense, x):
+def test_network_overview_decodes_spikes_without_output(dense, x):
     wl.set_sharpness(dense, 1.0)
-    rec = spikes.record(dense, x)
-    fig = plots.network_overview(dense, x, index=1, record=rec)
-    fresh = plots.network_overview(dense, x, index=1)
-    for a, b in zip(fig.axes, fresh.axes, strict=True):
+    rec, out, decoder = _recording(dense, x)
+    with_output = plots.network_overview(x, rec, out, key=decoder.key, index=1)
+    decoded = plots.network_overview(x, rec, key=decoder.key, index=1)
+    for a, b in zip(with_output.axes, decoded.axes, strict=True):
         assert a.get_title() == b.get_title()
+    widths = [p.get_width() for p in decoded.axes[-1].patches]
+    np.testing.assert_allclose(widths, out[1], atol=1e-5)
+    # Without output and key there is nothing to decode: input and spikes only.
+    assert len(plots.network_overview(x, rec).axes) == 1 + 3
     wl.set_sharpness(dense, 0.0)
+
+
+def test_probability_bars_honour_the_decoder_temperature(x):
+    keras.utils.set_random_seed(0)
+    model = wl.models.dense_classifier((8, 8, 1), hidden=(16,), neurons_per_class=4,
+                                       temperature=20.0)
+    wl.set_sharpness(model, 1.0)
+    rec, out, decoder = _recording(model, x)
+    assert decoder.temperature == 20.0
+    fig = plots.network_overview(x, rec, key=decoder.key, temperature=decoder.temperature,
+                                 index=4)
+    widths = [p.get_width() for p in fig.axes[-1].patches]
+    np.testing.assert_allclose(widths, out[4], atol=1e-5)
+    np.testing.assert_allclose(widths, model.predict(x[4:5], verbose=0)[0], atol=1e-5)
+    # At the paper's temperature the bars would be far sharper than the model's output.
+    cold = plots.network_overview(x, rec, key=decoder.key, index=4)
+    cold_widths = [p.get_width() for p in cold.axes[-1].patches]
+    assert not np.allclose(cold_widths, out[4], atol=1e-3)
 
 
 def test_network_overview_conv_and_errors(dense, x):
@@ -127,18 +162,31 @@ def test_network_overview_conv_and_errors(dense, x):
     conv = wl.models.conv_classifier((8, 8, 1), filters=(4, 6), dense=(12,),
                                      neurons_per_class=2)
     wl.set_sharpness(conv, 1.0)
-    view = plots.NetworkOverview(conv, x[:2], max_channels=4)
+    rec, out, decoder = _recording(conv, x[:2])
+    view = plots.NetworkOverview(x[:2], rec, out, key=decoder.key, max_channels=4)
     assert len(view.figure.axes) == 1 + 4 + 2
     assert all(_binary(a) for a in view.spike_images().values())
-    with pytest.raises(IndexError, match="out of range"):
-        plots.network_overview(dense, x, index=99)
+
+    rec, out, decoder = _recording(dense, x)
+    key = decoder.key
+    with pytest.raises(ValueError, match=r"index must be an integer >= -12 and <= 11, got 99"):
+        plots.network_overview(x, rec, out, key=key, index=99)
+    with pytest.raises(TypeError, match="index must be an integer"):
+        plots.network_overview(x, rec, out, key=key, index=1.0)
     with pytest.raises(ValueError, match="class_names has 3"):
-        plots.network_overview(dense, x, class_names=["a", "b", "c"])
-    with pytest.raises(ValueError, match="record lacks"):
-        plots.network_overview(dense, x, record={"spikes_0": np.zeros((12, 32))})
-    plain = keras.Sequential([keras.Input((4,)), keras.layers.Dense(2)])
-    with pytest.raises(ValueError, match="no spiking layers"):
-        plots.network_overview(plain, np.zeros((1, 4)))
+        plots.network_overview(x, rec, out, key=key, class_names=["a", "b", "c"])
+    with pytest.raises(TypeError, match="spikes must be the dict"):
+        plots.network_overview(x, [rec["spikes_0"]], out, key=key)
+    with pytest.raises(ValueError, match="same number of samples"):
+        plots.network_overview(x, {"spikes_0": rec["spikes_0"][:3]})
+    with pytest.raises(ValueError, match="output code"):
+        plots.network_overview(x, {"spikes_0": rec["spikes_0"]}, key=key)
+    with pytest.raises(ValueError, match="probabilities of the key's 10 classes"):
+        plots.network_overview(x, rec, out[:, :4], key=key)
+    with pytest.raises(ValueError, match="temperature must be a finite number > 0"):
+        plots.network_overview(x, rec, key=key, temperature=0.0)
+    with pytest.raises(ValueError, match="spikes lacks the layers"):
+        plots.NetworkOverview(x, rec, out, key=key).update(0, spikes={"spikes_0": rec["spikes_0"]})
 
 
 def test_history_panels_and_spiking_curve():
@@ -196,7 +244,7 @@ def test_reconstructions_and_segmentation():
     assert [t.get_text() for t in fig.legends[0].get_texts()] == ["bg", "a", "b"]
     with pytest.raises(ValueError, match="must agree"):
         plots.segmentation(x, masks[:, :3], masks)
-    with pytest.raises(ValueError, match="positive integer"):
+    with pytest.raises(ValueError, match=r"n must be an integer >= 1, got 0"):
         plots.segmentation(x, masks, masks, n=0)
 
 
@@ -207,8 +255,10 @@ def test_activity_bars():
     heights = [[p.get_height() for p in ax.patches] for ax in fig.axes]
     assert heights[0] == pytest.approx([0.25, 1.0])
     assert heights[1] == pytest.approx([0.0, 0.0])
-    with pytest.raises(TypeError, match="activity"):
+    with pytest.raises(TypeError, match="LayerActivity"):
         plots.activity_bars({"a": 1})
+    with pytest.raises(TypeError, match="activity must be the dict"):
+        plots.activity_bars([stats["a"]])
 
 
 def test_png_rendering_and_no_pyplot_state():
@@ -226,13 +276,14 @@ def test_png_rendering_and_no_pyplot_state():
 
 def test_blit_frames_match_a_full_draw(dense, x):
     wl.set_sharpness(dense, 0.5)
-    view = plots.NetworkOverview(dense, x)
+    rec, out, decoder = _recording(dense, x)
+    view = plots.NetworkOverview(x, rec, out, key=decoder.key)
     renderer = plots.BlitRenderer(view.figure, view.dynamic_artists())
     first = renderer.png()
     view.update(4)
     second = renderer.png()
     assert first != second
-    full = plots.to_png(plots.network_overview(dense, x, index=4))
+    full = plots.to_png(plots.network_overview(x, rec, out, key=decoder.key, index=4))
     from io import BytesIO
 
     from PIL import Image
@@ -246,16 +297,98 @@ def test_blit_frames_match_a_full_draw(dense, x):
 
 def test_network_overview_selected_layers(dense, x):
     wl.set_sharpness(dense, 1.0)
-    full = plots.network_overview(dense, x, index=5)
-    view = plots.NetworkOverview(dense, x, index=5, layers=["spikes_1"])
+    rec, out, decoder = _recording(dense, x)
+    full = plots.network_overview(x, rec, out, key=decoder.key, index=5)
+    view = plots.NetworkOverview(x, rec, key=decoder.key, index=5, layers=["spikes_1"])
     assert len(view.figure.axes) == 1 + 1 + 2
     assert view.figure.axes[1].get_title().startswith("spikes_1")
     # The class panel still decodes the last layer, which is not drawn.
     assert view.figure.axes[-1].get_title() == full.axes[-1].get_title()
     np.testing.assert_array_equal(view.code_im.get_array(), full.axes[-2].images[0].get_array())
-    with pytest.raises(ValueError, match="not spiking layers"):
-        plots.network_overview(dense, x, layers=["flatten"])
+    with pytest.raises(ValueError, match="not in spikes"):
+        plots.network_overview(x, rec, out, key=decoder.key, layers=["flatten"])
     wl.set_sharpness(dense, 0.0)
+
+
+_EMPTY = {
+    "spike_raster": lambda: plots.spike_raster(np.zeros((0, 5))),
+    "spike_maps": lambda: plots.spike_maps(np.zeros((4, 4, 0))),
+    "network_overview inputs": lambda: plots.network_overview(
+        np.zeros((0, 8, 8, 1)), {"s": np.zeros((0, 4))}),
+    "network_overview spikes": lambda: plots.network_overview(np.zeros((2, 8, 8, 1)), {}),
+    "history": lambda: plots.history({"loss": []}),
+    "score_vs_sharpness": lambda: plots.score_vs_sharpness(
+        {"values": [], "bottom_up": []}),
+    "reconstructions": lambda: plots.reconstructions(*[np.zeros((0, 6, 6))] * 3),
+    "segmentation": lambda: plots.segmentation(np.zeros((0, 6, 6)), np.zeros((0, 6, 6), int),
+                                               np.zeros((0, 6, 6), int)),
+    "activity_bars": lambda: plots.activity_bars({}),
+    "activation_family": lambda: plots.activation_family(()),
+}
+
+
+@pytest.mark.parametrize("call", list(_EMPTY.values()), ids=list(_EMPTY))
+def test_empty_inputs_give_a_clear_value_error(call):
+    with pytest.raises(ValueError, match=r"at least (one|1)|empty"):
+        call()
+
+
+def test_bad_types_give_a_type_error_naming_the_argument():
+    with pytest.raises(TypeError, match=r"n must be an integer >= 1, got 2\.5"):
+        plots.reconstructions(*[np.zeros((2, 6, 6))] * 3, n=2.5)
+    with pytest.raises(TypeError, match="ax must be a matplotlib Axes, got 'axes' \\(str\\)"):
+        plots.spike_raster(np.ones((2, 3)), ax="axes")
+    with pytest.raises(TypeError, match="fig must be a matplotlib Figure"):
+        plots.history({"loss": [1.0]}, fig=3)
+    with pytest.raises(TypeError, match="gradient must be True or False"):
+        plots.activation(0.5, gradient="yes")
+    with pytest.raises(TypeError, match="values must be a sequence"):
+        plots.activation_family(0.5)
+
+
+_PLOTS = Path(plots.__file__).parent
+_MODEL_CALLS = {"recorder", "record", "record_with_output", "predict", "predict_on_batch",
+                "evaluate", "fit", "show"}
+
+
+@pytest.mark.parametrize("path", sorted(_PLOTS.glob("*.py")), ids=lambda p: p.name)
+def test_plots_never_run_a_model(path):
+    """Plots take recordings: no module of plots/ records, predicts or shows."""
+    source = path.read_text()
+    assert "recorder(" not in source
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Call):
+            func = node.func
+            name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+            assert name not in _MODEL_CALLS, f"{path.name}:{node.lineno} calls {name}()"
+        if isinstance(node, ast.ImportFrom):
+            module = (node.module or "").split(".")[0]
+            assert module not in ("widgets", "lessons", "training", "pyplot"), (
+                f"{path.name}:{node.lineno} imports {node.module}")
+            assert "pyplot" not in (node.module or "")
+        if isinstance(node, ast.Import):
+            assert not any("pyplot" in a.name for a in node.names)
+
+
+@pytest.mark.parametrize(
+    "path", [*sorted(_PLOTS.glob("*.py")), _PLOTS.parent / "widgets.py"],
+    ids=lambda p: p.name)
+def test_no_private_names_from_other_modules(path):
+    tree = ast.parse(path.read_text())
+    modules = {"plots", "spikes", "layers", "metrics", "sharpening", "validation", "figure",
+               "activation", "network", "rasters", "curves", "tasks"}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom):
+            private = [a.name for a in node.names if a.name.startswith("_")]
+            assert not private, f"{path.name}:{node.lineno} imports {private}"
+        if (isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name)
+                and node.value.id in modules and node.attr.startswith("_")):
+            raise AssertionError(f"{path.name}:{node.lineno} uses {node.value.id}.{node.attr}")
+
+
+def test_plots_modules_stay_small():
+    for path in _PLOTS.glob("*.py"):
+        assert len(path.read_text().splitlines()) <= 400, path.name
 
 
 def test_a_returned_figure_displays_as_png_in_ipython():
@@ -263,7 +396,7 @@ def test_a_returned_figure_displays_as_png_in_ipython():
 
     shell = InteractiveShell.instance()
     try:
-        plots._register_notebook_display()
+        plots.register_notebook_display()
         data, _ = shell.display_formatter.format(plots.activation(0.5))
         assert data["image/png"][:4] == b"\x89PNG"
     finally:

@@ -9,7 +9,8 @@ import pytest
 from matplotlib.figure import Figure
 
 import whetstone_lab as wl
-from whetstone_lab import spikes, widgets
+from whetstone_lab import metrics, plots, spikes, widgets
+from whetstone_lab.layers import find_decoder
 
 
 @pytest.fixture(scope="module")
@@ -61,7 +62,7 @@ def test_slider_sets_sharpness_and_redraws(dense, x, y):
     assert explorer.image.value != before
     explorer.mode.value = "uniform"
     assert wl.get_sharpness(dense) == pytest.approx([0.5, 0.5, 0.5])
-    acc = spikes.accuracy(y, dense.predict(x, verbose=0))
+    acc = metrics.accuracy(y, dense.predict(x, verbose=0))
     assert f"accuracy {acc:.3f}" in explorer.score.value
 
 
@@ -144,7 +145,7 @@ def test_bad_arguments(dense, x, y):
                               keras.layers.Dense(2)])
     with pytest.raises(ValueError, match="no spiking layers"):
         widgets.sharpness_explorer(plain, x)
-    with pytest.raises(ValueError, match="y has 3 entries"):
+    with pytest.raises(ValueError, match="x and y must have the same number of samples"):
         widgets.sharpness_explorer(dense, x, y[:3])
     with pytest.raises(ValueError, match="task must be one of"):
         widgets.sharpness_explorer(dense, x, y, task="regression")
@@ -154,8 +155,12 @@ def test_bad_arguments(dense, x, y):
         widgets.sharpness_explorer(dense, x.reshape(24, 64), y)
     with pytest.raises(ValueError, match="not spiking layers"):
         widgets.sharpness_explorer(dense, x, y, layers=["spikes_9"])
-    with pytest.raises(TypeError, match="per_layer"):
+    with pytest.raises(TypeError, match="per_layer must be True or False"):
         widgets.sharpness_explorer(dense, x, y, per_layer="yes")
+    with pytest.raises(TypeError, match="model must be a Keras model"):
+        widgets.sharpness_explorer("model", x, y)
+    with pytest.raises(ValueError, match="x is empty"):
+        widgets.sharpness_explorer(dense, x[:0], y[:0])
 
 
 def _autoencoder():
@@ -192,7 +197,7 @@ def test_segmentation_view(x):
     assert explorer.task == "segmentation"
     explorer.slider.value = 1.0
     pred = model.predict(x, verbose=0)
-    assert f"mean IoU {spikes.mean_iou(masks, pred):.3f}" in explorer.score.value
+    assert f"mean IoU {metrics.mean_iou(masks, pred):.3f}" in explorer.score.value
     np.testing.assert_array_equal(explorer.view.out_im.get_array(), pred[0].argmax(-1))
     np.testing.assert_array_equal(explorer.view.target_im.get_array(), masks[0])
     with pytest.raises(ValueError, match="SoftmaxDecode"):
@@ -205,7 +210,7 @@ def test_live_training_updates_each_epoch(x, y):
     # Eager: two tiny epochs cost less than compiling a train step.
     model.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"],
                   run_eagerly=True)
-    live = widgets.LiveTraining(x[:1], display=False)
+    live = widgets.LiveTraining(x[:3], index=2, display=False)
     frames = []
 
     class Grab(keras.callbacks.Callback):
@@ -217,9 +222,12 @@ def test_live_training_updates_each_epoch(x, y):
     assert live.history["sharpness"] == [0.0, 0.5]
     assert len(frames) == 2 and frames[0] != frames[1]
     assert live.history_image.value[:4] == b"\x89PNG"
-    assert live.view.input_ax.get_title().startswith("epoch 2")
-    with pytest.raises(ValueError, match="every"):
+    assert live.view.input_ax.get_title() == "epoch 2, input #2"
+    np.testing.assert_array_equal(live.view.input_im.get_array(), x[2, ..., 0])
+    with pytest.raises(ValueError, match="every must be an integer >= 1, got 0"):
         widgets.LiveTraining(x[:1], every=0)
+    with pytest.raises(TypeError, match="index must be an integer"):
+        widgets.LiveTraining(x[:1], index="0")
 
 
 def test_refresh_follows_changes_made_elsewhere(dense, x, y):
@@ -231,3 +239,57 @@ def test_refresh_follows_changes_made_elsewhere(dense, x, y):
     assert [s.value for s in explorer.layer_sliders.values()] == pytest.approx([1.0, 1.0, 0.4])
     assert wl.get_sharpness(dense) == pytest.approx([1.0, 1.0, 0.4])  # refresh only reads
     assert explorer.image.value != before
+
+
+def test_network_overview_records_the_model(dense, x, y):
+    wl.set_sharpness(dense, 1.0)
+    fig = widgets.network_overview(dense, x, index=5, y=y, class_names=list("abcdefghij"))
+    assert fig.axes[0].get_title() == f"input #5 (label {'abcdefghij'[y[5]]})"
+    # The same picture as the pure plot drawn from a recording of all of x.
+    rec, out = spikes.record_with_output(dense, x)
+    pure = plots.network_overview(x, rec, out, key=find_decoder(dense).key, index=5, y=y,
+                                  class_names=list("abcdefghij"))
+    assert [ax.get_title() for ax in fig.axes] == [ax.get_title() for ax in pure.axes]
+    for a, b in zip(fig.axes, pure.axes, strict=True):
+        for im_a, im_b in zip(a.images, b.images, strict=True):
+            np.testing.assert_array_equal(im_a.get_array(), im_b.get_array())
+    np.testing.assert_allclose([p.get_width() for p in fig.axes[-1].patches], out[5],
+                               atol=1e-5)
+    assert widgets.network_overview(dense, x[0]).axes[0].get_title() == "input #0"
+    assert len(widgets.network_overview(dense, x, layers=["spikes_2"]).axes) == 1 + 1 + 2
+    with pytest.raises(ValueError, match="index must be an integer"):
+        widgets.network_overview(dense, x, index=24)
+    with pytest.raises(ValueError, match="not spiking layers"):
+        widgets.network_overview(dense, x, layers=["flatten"])
+    wl.set_sharpness(dense, 0.0)
+
+
+def test_views_use_the_decoder_temperature(x, y):
+    keras.utils.set_random_seed(0)
+    model = wl.models.dense_classifier((8, 8, 1), hidden=(16,), neurons_per_class=4,
+                                       temperature=20.0)
+    wl.set_sharpness(model, 1.0)
+    probs = model.predict(x, verbose=0)
+    fig = widgets.network_overview(model, x, index=3)
+    np.testing.assert_allclose([p.get_width() for p in fig.axes[-1].patches], probs[3],
+                               atol=1e-5)
+    explorer = widgets.sharpness_explorer(model, x, y)
+    explorer.sample.value = 3
+    assert explorer.view.temperature == 20.0
+    np.testing.assert_allclose([b.get_width() for b in explorer.view.bars], probs[3],
+                               atol=1e-5)
+    # Decoding the recorded spikes with the model's temperature gives the same bars.
+    explorer.view.update(3, spikes=spikes.record(model, x))
+    np.testing.assert_allclose([b.get_width() for b in explorer.view.bars], probs[3],
+                               atol=1e-5)
+    explorer.close()
+
+
+def test_explicit_task_is_kept(x):
+    keras.utils.set_random_seed(0)
+    model = _segmenter()
+    masks = (x[..., 0] > 0.5).astype(int) * 2
+    explorer = widgets.sharpness_explorer(model, x, masks, task="segmentation")
+    assert explorer.task == "segmentation"
+    assert explorer.current_score()[0] == "mean IoU"
+    assert widgets.sharpness_explorer(model, x, task="segmentation").current_score() is None

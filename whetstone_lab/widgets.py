@@ -1,5 +1,10 @@
 """Interactive dashboards for JupyterLab 4 / ipywidgets 8: thin wiring over plots and spikes.
 
+The plots (:mod:`whetstone_lab.plots`) only draw data; this module runs the models: it
+records their spikes (:mod:`whetstone_lab.spikes`), scores them (:mod:`whetstone_lab.metrics`)
+and hands the recordings to the plots. :func:`network_overview` does the same once, for a
+static picture of a model.
+
 Every dashboard keeps one matplotlib Figure per view. A control change updates the
 artists' data in place, renders the Figure with Agg and puts the PNG bytes into an
 ``ipywidgets.Image``: that works in any front-end and is testable without a kernel.
@@ -34,11 +39,21 @@ import keras
 import numpy as np
 from matplotlib.figure import Figure
 
-from . import plots, spikes
-from .layers import check_sharpness
+from . import metrics, plots, spikes
+from .layers import find_decoder
 from .sharpening import MODES, get_sharpness, global_sharpness, set_sharpness
+from .validation import (
+    check_bool,
+    check_int,
+    check_model,
+    check_number,
+    check_same_length,
+    check_samples,
+    check_sharpness,
+)
 
 __all__ = [
+    "network_overview",
     "ActivationExplorer",
     "activation_explorer",
     "SharpnessExplorer",
@@ -47,7 +62,7 @@ __all__ = [
     "TASKS",
 ]
 
-TASKS = ("auto", "classification", "autoencoder", "segmentation")
+TASKS = ("auto", *metrics.TASKS)
 _DPI = 80  # small PNGs render and travel faster; the figures are sized for it
 
 
@@ -64,11 +79,70 @@ class _PngFallback:
 
 
 def _slider(description: str, value: float, step: float) -> widgets.FloatSlider:
+    step = check_number(step, "step", minimum=0.0, maximum=1.0, min_open=True)
     return widgets.FloatSlider(
         value=value, min=0.0, max=1.0, step=step, description=description,
         continuous_update=False, readout_format=".3f",
         style={"description_width": "initial"}, layout=widgets.Layout(width="420px"),
     )
+
+
+def _decoder(model: keras.Model) -> tuple[np.ndarray | None, float]:
+    """``(key, temperature)`` of the model's SoftmaxDecode, or ``(None, 1.0)``."""
+    layer = find_decoder(model)
+    return (None, 1.0) if layer is None else (layer.key, layer.temperature)
+
+
+def _targets(y, x: np.ndarray) -> np.ndarray | None:
+    if y is None:
+        return None
+    y = np.asarray(y)
+    check_same_length(x, y, ("x", "y"))
+    return y
+
+
+# ----------------------------------------------------------------------------------------
+# A static overview of a model
+# ----------------------------------------------------------------------------------------
+def network_overview(model: keras.Model, x, *, index: int = 0, y=None,
+                     class_names: Sequence[str] | None = None,
+                     layers: Sequence[str] | None = None, max_channels: int = 8,
+                     fig: Figure | None = None) -> Figure:
+    """Record sample ``index`` of ``x`` through ``model`` and draw its network overview.
+
+    Runs only that one sample (at the model's current sharpness), then calls the pure plot
+    :func:`whetstone_lab.plots.network_overview` with the recording, the model's output and
+    its decoder's key and temperature.
+
+    Args:
+        model: a model with spiking layers.
+        x: inputs ``(n, ...)`` (one sample without its batch axis is accepted too).
+        index: which sample to show.
+        y: targets for ``x`` (labels, masks or images), shown when given.
+        class_names: names of the classes.
+        layers: names of the spiking layers to draw (default: all).
+        max_channels: channels per convolutional layer.
+        fig: a Figure to draw into (cleared first).
+
+    Example:
+        >>> wl.widgets.network_overview(model, data.x_test, index=3,
+        ...                             class_names=data.class_names)
+    """
+    check_model(model)
+    rec = spikes.recorder(model)  # raises for models without spiking layers
+    x = check_samples(x, rec.input_shape)
+    y = _targets(y, x)
+    i = check_int(index, "index", minimum=-len(x), maximum=len(x) - 1) % len(x)
+    names = spikes.select_layers(model, layers)
+    recording, output = rec(x[i: i + 1])
+    key, temperature = _decoder(model)
+    view = plots.NetworkOverview(x[i: i + 1], recording, output, key=key,
+                                 temperature=temperature, class_names=class_names,
+                                 y=None if y is None else y[i: i + 1], layers=names,
+                                 max_channels=max_channels, fig=fig)
+    title = view.input_ax.get_title()  # "input #0 ...": number it as in x
+    view.input_ax.set_title(f"input #{i}{title[len('input #0'):]}")
+    return view.figure
 
 
 # ----------------------------------------------------------------------------------------
@@ -117,31 +191,6 @@ def activation_explorer(sharpness: float = 0.0) -> ActivationExplorer:
 # ----------------------------------------------------------------------------------------
 # A model's spikes and score against sharpness
 # ----------------------------------------------------------------------------------------
-def _detect_task(model: keras.Model, x: np.ndarray, task: str) -> str:
-    if task not in TASKS:
-        raise ValueError(f"task must be one of {TASKS}, got {task!r}.")
-    key = spikes.find_key(model)
-    out_shape = tuple(model.outputs[0].shape[1:])
-    if task == "auto":
-        if key is not None and len(out_shape) == 1:
-            return "classification"
-        if key is not None and len(out_shape) == 3:
-            return "segmentation"
-        if out_shape == tuple(x.shape[1:]):
-            return "autoencoder"
-        raise ValueError(
-            f"cannot tell the task of model {model.name!r} (output shape {out_shape}, input "
-            f"shape {tuple(x.shape[1:])}); pass task= one of {TASKS[1:]}."
-        )
-    if task in ("classification", "segmentation") and key is None:
-        raise ValueError(f"task={task!r} needs a model ending in SoftmaxDecode (an N-hot "
-                         f"classifier); {model.name!r} has none.")
-    if task == "autoencoder" and out_shape != tuple(x.shape[1:]):
-        raise ValueError(f"task='autoencoder' needs the output shape {out_shape} to equal the "
-                         f"input shape {tuple(x.shape[1:])}.")
-    return task
-
-
 class SharpnessExplorer(_PngFallback, widgets.VBox):
     """Move the sharpness of a model and watch its spikes and its score change.
 
@@ -165,15 +214,14 @@ class SharpnessExplorer(_PngFallback, widgets.VBox):
     def __init__(self, model: keras.Model, x, y=None, *, task: str = "auto",
                  per_layer: bool = False, class_names: Sequence[str] | None = None,
                  layers: Sequence[str] | None = None, step: float = 0.05):
-        self.model = model
+        self.model = check_model(model)
         self._rec = spikes.recorder(model)  # raises for models without spiking layers
-        self.x = spikes._check_input(x, self._rec.input_shape)
-        self.y = None if y is None else np.asarray(y)
-        if self.y is not None and len(self.y) != len(self.x):
-            raise ValueError(f"y has {len(self.y)} entries but x has {len(self.x)} samples.")
-        if not isinstance(per_layer, bool):
-            raise TypeError(f"per_layer must be True or False, got {per_layer!r}.")
-        self.task = _detect_task(model, self.x, task)
+        self.x = check_samples(x, self._rec.input_shape)
+        self.y = _targets(y, self.x)
+        per_layer = check_bool(per_layer, "per_layer")
+        self.task = metrics.detect_task(model, self.x, task)
+        self._key, self._temperature = _decoder(model)
+        names = spikes.select_layers(model, layers)
         self._original = get_sharpness(model)
         self._busy = False
 
@@ -193,8 +241,8 @@ class SharpnessExplorer(_PngFallback, widgets.VBox):
 
         self._run()
         self.view = plots.NetworkOverview(
-            model, self.x, index=0, record=self._record, output=self._output,
-            class_names=class_names, y=self.y, layers=layers,
+            self.x, self._record, self._output, key=self._key, temperature=self._temperature,
+            class_names=class_names, y=self.y, layers=names,
         )
         self.view.figure.set_dpi(_DPI)
         self._renderer = plots.BlitRenderer(self.view.figure, self.view.dynamic_artists())
@@ -215,13 +263,13 @@ class SharpnessExplorer(_PngFallback, widgets.VBox):
 
     def current_score(self) -> tuple[str, float] | None:
         """``(metric, value)`` on all of ``x`` at the current sharpness, or None."""
-        out = self._output
-        if self.task == "classification":
-            return None if self.y is None else ("accuracy", spikes.accuracy(self.y, out))
-        if self.task == "segmentation":
-            return None if self.y is None else ("mean IoU", spikes.mean_iou(self.y, out))
-        target = self.x if self.y is None else self.y
-        return "MSE", spikes.mse(target, out)
+        target = self.y
+        if self.task == "autoencoder" and target is None:
+            target = self.x
+        if target is None:
+            return None
+        return (metrics.metric_name(self.task),
+                metrics.score(self.task, target, self._output))
 
     def _score_text(self) -> str:
         layers = ", ".join(f"{s:.2f}" for s in get_sharpness(self.model))
@@ -264,7 +312,7 @@ class SharpnessExplorer(_PngFallback, widgets.VBox):
     def _refresh(self, *, run: bool) -> None:
         if run:
             self._run()
-        self.view.update(self.sample.value, record=self._record, output=self._output)
+        self.view.update(self.sample.value, spikes=self._record, output=self._output)
         self.image.value = self._renderer.png()
 
     # -- public ----------------------------------------------------------------------
@@ -293,8 +341,8 @@ class SharpnessExplorer(_PngFallback, widgets.VBox):
 
     def snapshot(self) -> Figure:
         """The current view as a new, independent Figure (for static pages and files)."""
-        fig = plots.network_overview(self.model, self.x, index=self.sample.value,
-                                     record=self._record, output=self._output,
+        fig = plots.network_overview(self.x, self._record, self._output, key=self._key,
+                                     temperature=self._temperature, index=self.sample.value,
                                      class_names=self.view.class_names, y=self.y,
                                      layers=self.view.layer_names)
         score = self.current_score()
@@ -341,7 +389,7 @@ class LiveTraining(keras.callbacks.Callback):
     ``spiking_accuracy`` that sharpeners and the spiking evaluator add to the logs.
 
     Args:
-        x_sample: inputs; sample ``index`` is shown.
+        x_sample: inputs; sample ``index`` is shown (only that sample is run at each redraw).
         index: which sample of ``x_sample`` to show.
         class_names: names of the classes.
         layers: spiking layers to draw (default: all).
@@ -360,25 +408,35 @@ class LiveTraining(keras.callbacks.Callback):
     def __init__(self, x_sample, *, index: int = 0, class_names: Sequence[str] | None = None,
                  layers: Sequence[str] | None = None, every: int = 1, display: bool = True):
         super().__init__()
-        if isinstance(every, bool) or not isinstance(every, (int, np.integer)) or every < 1:
-            raise ValueError(f"every must be a positive integer, got {every!r}.")
-        self.x_sample = np.asarray(x_sample, dtype=np.float32)
-        self.index = index
+        self.every = check_int(every, "every", minimum=1)
+        self.index = check_int(index, "index")
+        self.display = check_bool(display, "display")
+        self.x_sample = x_sample
         self.class_names = class_names
         self.layers = layers
-        self.every = int(every)
-        self.display = display
         self.spikes_image = widgets.Image(format="png")
         self.history_image = widgets.Image(format="png")
         self.widget = widgets.VBox([self.spikes_image, self.history_image])
         self.history: dict[str, list[float]] = {}
         self.view: plots.NetworkOverview | None = None
-        self._history_fig = plots._new_figure((10.0, 3.4))
+        self._history_fig = plots.new_figure((10.0, 3.4))
         self._history_fig.set_dpi(_DPI)
 
     def on_train_begin(self, logs=None):
-        self.view = plots.NetworkOverview(self.model, self.x_sample, index=self.index,
-                                          class_names=self.class_names, layers=self.layers)
+        self._rec = spikes.recorder(self.model)
+        self.x_sample = check_samples(self.x_sample, self._rec.input_shape, "x_sample")
+        n = len(self.x_sample)
+        i = check_int(self.index, "index", minimum=-n, maximum=n - 1) % n
+        self._shown = self.x_sample[i: i + 1]  # only this sample is recorded each epoch
+        recording, output = self._rec(self._shown)
+        key, temperature = _decoder(self.model)
+        self.view = plots.NetworkOverview(
+            self._shown, recording, output, key=key, temperature=temperature,
+            class_names=self.class_names,
+            layers=spikes.select_layers(self.model, self.layers),
+        )
+        self.index = i
+        self.view.input_ax.set_title(f"input #{i}")
         self.view.figure.set_dpi(_DPI)
         self._renderer = plots.BlitRenderer(self.view.figure, self.view.dynamic_artists())
         self.spikes_image.value = self._renderer.png()
@@ -390,8 +448,9 @@ class LiveTraining(keras.callbacks.Callback):
             self.history.setdefault(k, []).append(float(v))
         if (epoch + 1) % self.every:
             return
-        self.view.update(self.index)
-        self.view.input_ax.set_title(f"epoch {epoch + 1}, input #{self.view.index}")
+        recording, output = self._rec(self._shown)
+        self.view.update(0, spikes=recording, output=output)
+        self.view.input_ax.set_title(f"epoch {epoch + 1}, input #{self.index}")
         self.spikes_image.value = self._renderer.png()
         if self.history:
             plots.history(self.history, fig=self._history_fig)

@@ -1,0 +1,127 @@
+"""Curves of training and evaluation: the history per epoch and the score against sharpness."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
+
+from ..validation import check_array, describe
+from .figure import ACCENT, SHARPNESS_COLOR, target_ax, target_fig
+
+__all__ = ["history", "score_vs_sharpness"]
+
+
+def _history_dict(history) -> dict[str, list[float]]:
+    hist = getattr(history, "history", history)
+    if not isinstance(hist, Mapping):
+        raise TypeError("history must be a keras History (what fit() returns) or its "
+                        f".history dict, got {describe(history)}.")
+    if not hist or not any(len(v) for v in hist.values()):
+        raise ValueError(f"history must hold at least one epoch, got {dict(hist)!r}.")
+    return {str(k): [float(v) for v in vals] for k, vals in hist.items()}
+
+
+def _overlay_sharpness(ax, epochs, sharpness):
+    twin = ax.twinx()
+    twin.fill_between(epochs, sharpness, color=SHARPNESS_COLOR, alpha=0.15, lw=0)
+    twin.plot(epochs, sharpness, color=SHARPNESS_COLOR, lw=1)
+    twin.set_ylim(0, 1.05)
+    twin.set_ylabel("sharpness", color=SHARPNESS_COLOR)
+    twin.tick_params(axis="y", colors=SHARPNESS_COLOR)
+    ax.set_zorder(twin.get_zorder() + 1)  # curves above the shading
+    ax.patch.set_visible(False)
+    return twin
+
+
+def history(history, *, fig: Figure | None = None) -> Figure:
+    """Loss and accuracy per epoch with the sharpness schedule shaded behind them.
+
+    Plots ``loss``/``val_loss``/``spiking_loss`` on the left and
+    ``accuracy``/``val_accuracy``/``spiking_accuracy`` (the fully sharp score from
+    :class:`~whetstone_lab.sharpening.SpikingEvaluator`) on the right, when present; the
+    logged ``sharpness`` goes on a twin axis of each panel.
+
+    Args:
+        history: a keras ``History`` or its ``.history`` dict.
+        fig: a Figure to draw into (cleared first).
+
+    Example:
+        >>> fig = history(model.fit(..., callbacks=[wl.SimpleSharpener(5, 5)]))
+    """
+    hist = _history_dict(history)
+    groups = [("loss", [k for k in ("loss", "val_loss", "spiking_loss") if hist.get(k)]),
+              ("accuracy", [k for k in ("accuracy", "val_accuracy", "spiking_accuracy")
+                            if hist.get(k)])]
+    groups = [(name, keys) for name, keys in groups if keys]
+    if not groups:
+        raise ValueError(f"history has no loss or accuracy entries to plot; it has "
+                         f"{sorted(hist)}.")
+    fig = target_fig(fig, (5.0 * len(groups), 3.4))
+    axes = fig.subplots(1, len(groups), squeeze=False)[0]
+    n = max(len(v) for v in hist.values())
+    epochs = np.arange(1, n + 1)
+    styles = {"val_": dict(ls="--"), "spiking_": dict(ls="-", marker="o", ms=3,
+                                                       color=ACCENT)}
+    for ax, (name, keys) in zip(axes, groups, strict=True):
+        if hist.get("sharpness"):
+            _overlay_sharpness(ax, epochs[: len(hist["sharpness"])], hist["sharpness"])
+        for k in keys:
+            style = next((s for p, s in styles.items() if k.startswith(p)), {})
+            label = {"spiking_accuracy": "fully sharp (spiking)",
+                     "spiking_loss": "fully sharp (spiking)"}.get(k, k)
+            ax.plot(epochs[: len(hist[k])], hist[k], lw=1.8, label=label,
+                    **({"color": "black"} | style))
+        ax.set_xlabel("epoch")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.set_ylabel(name)
+        ax.set_title(name)
+        ax.grid(alpha=0.3)
+        if name == "accuracy":
+            ax.set_ylim(0, 1.02)
+        ax.legend(fontsize=8, loc="lower right" if name == "accuracy" else "upper right")
+    return fig
+
+
+def score_vs_sharpness(sweep: Mapping, *, ax=None, label: str | None = None) -> Figure:
+    """Score against global sharpness, one line per mode, from :func:`metrics.sharpness_sweep`.
+
+    Call it again with the same ``ax`` and another ``label`` to compare models.
+
+    Example:
+        >>> fig = score_vs_sharpness(sharpness_sweep(model, x, y), label="sharpened")
+    """
+    if not isinstance(sweep, Mapping) or "values" not in sweep:
+        raise TypeError("sweep must be the dict sharpness_sweep() returns, with 'values' "
+                        f"and one entry per mode, got {describe(sweep)}.")
+    modes = [m for m in ("bottom_up", "uniform") if m in sweep]
+    if not modes:
+        raise ValueError(f"sweep has no 'bottom_up' or 'uniform' scores; it has "
+                         f"{sorted(sweep)}.")
+    values = check_array(sweep["values"], "sweep['values']", ndim=1, min_samples=1)
+    scores = {}
+    for mode in modes:
+        scores[mode] = check_array(sweep[mode], f"sweep[{mode!r}]", ndim=1, min_samples=1,
+                                   finite=False)
+        if len(scores[mode]) != len(values):
+            raise ValueError(f"sweep[{mode!r}] must hold one score per sharpness value "
+                             f"({len(values)}), got {len(scores[mode])}.")
+    fig, ax = target_ax(ax, (5.2, 3.6))
+    # One colour per sweep drawn on this axes (both modes share it), from the public lines.
+    color = f"C{len({line.get_color() for line in ax.get_lines()}) % 10}"
+    for mode, ls in zip(modes, ("-", "--"), strict=False):
+        text = mode.replace("_", "-")
+        ax.plot(values, scores[mode], ls=ls, marker="o", ms=4, color=color,
+                label=f"{label}, {text}" if label else text)
+    metric = sweep.get("metric", "score")
+    ax.set_xlabel("global sharpness")
+    ax.set_ylabel(metric)
+    ax.set_xlim(-0.02, 1.02)
+    if metric == "accuracy":
+        ax.set_ylim(0, 1.02)
+    ax.grid(alpha=0.3)
+    ax.set_title(f"{metric} as the network is sharpened")
+    ax.legend(fontsize=8)
+    return fig
