@@ -26,20 +26,61 @@ def test_names_lists_offline_and_online():
 def test_unknown_name_lists_valid_ones():
     with pytest.raises(ValueError, match="unknown dataset 'mnsit'.*digit_scenes.*mnist"):
         data.load("mnsit")
+    with pytest.raises(TypeError, match=r"name must be a dataset name.*got 3 \(int\)"):
+        data.load(3)
 
 
 def test_unknown_option_is_named():
     with pytest.raises(TypeError, match=r"unknown option\(s\) \['sizee'\].*'size'"):
         data.load("shapes", sizee=32)
+    with pytest.raises(TypeError, match=r"load\('digits'\) got unknown option\(s\) \['n_train'\]"):
+        data.load("digits", n_train=10)
 
 
-@pytest.mark.parametrize("options, error", [
-    ({"n_train": 0}, ValueError), ({"size": 8}, ValueError), ({"n_test": 2.5}, TypeError),
-    ({"seed": -1}, ValueError), ({"noise": 1.5}, ValueError), ({"noise": "lots"}, TypeError),
+@pytest.mark.parametrize("options, error, message", [
+    ({"n_train": 0}, ValueError, r"n_train must be an integer >= 1, got 0"),
+    ({"n_train": -5}, ValueError, r"n_train must be an integer >= 1, got -5"),
+    ({"n_test": 2.5}, TypeError, r"n_test must be an integer >= 1, got 2.5 \(float\)"),
+    ({"n_train": 100.0}, TypeError, r"n_train must be an integer >= 1, got 100.0 \(float\)"),
+    ({"n_train": "60"}, TypeError, r"n_train must be an integer >= 1, got '60' \(str\)"),
+    ({"n_train": True}, TypeError, r"n_train must be an integer >= 1, got True \(bool\)"),
+    ({"size": 8}, ValueError, r"size must be an integer >= 16 and <= 256, got 8"),
+    ({"size": -32}, ValueError, r"size must be an integer >= 16 and <= 256, got -32"),
+    ({"size": 32.0}, TypeError, r"size must be an integer"),
+    ({"max_shapes": 0}, ValueError, r"max_shapes must be an integer >= 1 and <= 10, got 0"),
+    ({"max_shapes": None}, TypeError, r"max_shapes must be an integer.*got None"),
+    ({"n_train": 10**9}, ValueError, r"n_train × size² must be at most"),
+    ({"seed": -1}, ValueError, r"seed must be an integer >= 0, got -1"),
+    ({"seed": 1.5}, TypeError, r"seed must be an integer >= 0, got 1.5 \(float\)"),
+    ({"noise": 1.5}, ValueError, r"noise must be a finite number >= 0 and <= 1, got 1.5"),
+    ({"noise": -0.1}, ValueError, r"noise must be a finite number >= 0 and <= 1, got -0.1"),
+    ({"noise": float("nan")}, ValueError, r"noise must be a finite number.*got nan"),
+    ({"noise": float("inf")}, ValueError, r"noise must be a finite number.*got inf"),
+    ({"noise": "lots"}, TypeError, r"noise must be a finite number.*got 'lots' \(str\)"),
+    ({"noise": [0.1]}, TypeError, r"noise must be a finite number.*\(list\)"),
 ])
-def test_bad_option_values(options, error):
-    with pytest.raises(error):
+def test_bad_option_values(options, error, message):
+    with pytest.raises(error, match=message):
         data.load("shapes", **{**SMALL, **options})
+
+
+@pytest.mark.parametrize("options, error, message", [
+    ({"scale": 0}, ValueError, r"scale must be an integer >= 1 and <= 8, got 0"),
+    ({"scale": 2.0}, TypeError, r"scale must be an integer"),
+    ({"size": 20, "scale": 3}, ValueError, r"size must be an integer >= 24 and <= 512, got 20"),
+    ({"max_digits": 11}, ValueError, r"max_digits must be an integer >= 1 and <= 10, got 11"),
+    ({"n_test": -1}, ValueError, r"n_test must be an integer >= 1, got -1"),
+])
+def test_bad_digit_scene_options(options, error, message):
+    with pytest.raises(error, match=message):
+        data.load("digit_scenes", **{**SMALL, **options})
+
+
+def test_generators_check_their_options_when_called_directly():
+    with pytest.raises(TypeError, match="n_train must be an integer"):
+        data.scenes.shapes(n_train=1.0)
+    with pytest.raises(ValueError, match="seed must be an integer >= 0"):
+        data.scenes.digit_scenes(seed=-3)
 
 
 # ----------------------------------------------------------------------------------------
@@ -151,7 +192,7 @@ def data_folder(tmp_path, monkeypatch):
     def no_network(url, dest):
         raise OSError("network unreachable (test)")
 
-    monkeypatch.setattr(data, "_download", no_network)
+    monkeypatch.setattr(data.files, "download", no_network)
     return tmp_path
 
 
@@ -206,14 +247,14 @@ def write_cifar10(folder, n=3):
     return batches
 
 
-def write_cifar100(folder, n=4):
+def write_cifar100(folder, n=4, fine_labels=None):
     meta = {b"fine_label_names": [f"fine{i}".encode() for i in range(100)],
             b"coarse_label_names": [f"coarse{i}".encode() for i in range(20)]}
     batches = {}
     with tarfile.open(folder / "cifar-100-python.tar.gz", "w:gz") as tar:
         for i, name in enumerate(("train", "test")):
             batch = {b"data": _rng_images(n, (3072,), 20 + i),
-                     b"fine_labels": [int(99 - j) for j in range(n)],
+                     b"fine_labels": fine_labels or [int(99 - j) for j in range(n)],
                      b"coarse_labels": [int(j) for j in range(n)]}
             batches[name] = batch
             _add(tar, f"cifar-100-python/{name}", pickle.dumps(batch, protocol=2))
@@ -255,7 +296,7 @@ def test_placed_cifar100_fine_and_coarse(data_folder):
     coarse = data.load("cifar100", verify=False, label_mode="coarse")
     assert fine.y_train.tolist() == [99, 98, 97, 96] and fine.num_classes == 100
     assert coarse.y_train.tolist() == [0, 1, 2, 3] and coarse.class_names[0] == "coarse0"
-    with pytest.raises(ValueError, match="label_mode must be 'fine' or 'coarse'"):
+    with pytest.raises(ValueError, match=r"label_mode must be one of \('fine', 'coarse'\)"):
         data.load("cifar100", label_mode="medium")
 
 
@@ -272,7 +313,7 @@ def test_offline_error_says_what_to_place_where(data_folder, name):
 
 def test_no_download_when_told_not_to(data_folder, monkeypatch):
     calls = []
-    monkeypatch.setattr(data, "_download", lambda url, dest: calls.append(url))
+    monkeypatch.setattr(data.files, "download", lambda url, dest: calls.append(url))
     with pytest.raises(data.DatasetUnavailableError):
         data.load("mnist", download=False)
     assert calls == []
@@ -288,15 +329,15 @@ def test_download_is_verified_and_kept(data_folder, monkeypatch, tmp_path_factor
         calls.append(url)
         dest.write_bytes(payload)
 
-    monkeypatch.setattr(data, "_download", fake_download)
+    monkeypatch.setattr(data.files, "download", fake_download)
     # The fake file is not the published one: the checksum refuses it and nothing is kept.
     with pytest.raises(data.CorruptDatasetError, match="sha256"):
         data.load("mnist")
-    assert not (data_folder / "mnist.npz").exists() and calls == [data._FILES["mnist"][0][1]]
+    assert not (data_folder / "mnist.npz").exists() and calls == [data.files.FILES["mnist"][0][1]]
     # With the fake file's own checksum published, it is downloaded once, then reused.
     digest = hashlib.sha256(payload).hexdigest()
-    rel, url, algorithm, _ = data._FILES["mnist"][0]
-    monkeypatch.setitem(data._FILES, "mnist", [(rel, url, algorithm, digest)])
+    rel, url, algorithm, _ = data.files.FILES["mnist"][0]
+    monkeypatch.setitem(data.files.FILES, "mnist", [(rel, url, algorithm, digest)])
     assert data.load("mnist").x_train.shape == (12, 28, 28, 1)
     assert data.load("mnist").x_test.shape == (5, 28, 28, 1)
     assert len(calls) == 2 and (data_folder / "mnist.npz").is_file()
@@ -369,9 +410,350 @@ def test_pixel_weights_balance_the_classes():
     assert np.all(data.pixel_weights(masks, 0) == 1)
 
 
-@pytest.mark.parametrize("masks, balance", [
-    (np.zeros((2, 2), np.float32), 1.0), (np.array([[-1, 0]]), 1.0), (np.zeros((0, 2), int), 1.0),
-    (np.zeros((2, 2), int), 1.5), (np.zeros((2, 2), int), True)])
-def test_pixel_weights_bad_input(masks, balance):
-    with pytest.raises(ValueError, match="masks|balance"):
+def test_pixel_weights_accepts_whole_float_and_bool_masks():
+    masks = np.array([[0, 0, 0, 1]])
+    expected = data.pixel_weights(masks)
+    assert np.array_equal(data.pixel_weights(masks.astype(np.float32)), expected)
+    assert np.array_equal(data.pixel_weights(masks.astype(bool)), expected)
+    assert np.array_equal(data.pixel_weights(masks.astype(np.uint8)), expected)
+
+
+@pytest.mark.parametrize("masks, balance, error, message", [
+    (np.array([[0.5, 1.0]]), 1.0, ValueError, r"masks must hold whole numbers.*0.5"),
+    (np.array([[np.nan, 1.0]]), 1.0, ValueError, r"masks must be finite"),
+    (np.array([["a", "b"]]), 1.0, TypeError, r"masks must be a numeric array.*dtype <U1"),
+    ("background", 1.0, TypeError, r"masks must be a numeric array, got 'background' \(str\)"),
+    (None, 1.0, TypeError, r"masks must be a numeric array, got None"),
+    ([[0, 1], [2]], 1.0, TypeError, r"masks must be a numeric array \(ragged"),
+    (np.zeros((0, 2), int), 1.0, ValueError, r"masks must hold at least 1 sample"),
+    (np.zeros((2, 0), int), 1.0, ValueError, r"masks must be a non-empty array.*\(2, 0\)"),
+    (np.array(3), 1.0, ValueError, r"masks must be an array of samples"),
+    (np.array([[-1, 0]]), 1.0, ValueError, r"masks must hold class indices from 0 to 65535, "
+                                           r"got values from -1 to 0"),
+    (np.array([[0, 10**12]]), 1.0, ValueError, r"masks must hold class indices from 0"),
+    (np.zeros((2, 2), int), 1.5, ValueError, r"balance must be a finite number >= 0 and <= 1, "
+                                             r"got 1.5"),
+    (np.zeros((2, 2), int), -0.5, ValueError, r"balance must be .* got -0.5"),
+    (np.zeros((2, 2), int), float("nan"), ValueError, r"balance must be a finite number.*nan"),
+    (np.zeros((2, 2), int), True, TypeError, r"balance must be .* got True \(bool\)"),
+    (np.zeros((2, 2), int), "1", TypeError, r"balance must be .* got '1' \(str\)"),
+])
+def test_pixel_weights_bad_input(masks, balance, error, message):
+    with pytest.raises(error, match=message):
         data.pixel_weights(masks, balance)
+
+
+# ----------------------------------------------------------------------------------------
+# add_noise
+# ----------------------------------------------------------------------------------------
+@pytest.mark.parametrize("x, sigma, seed, error, message", [
+    ("images", 0.1, 0, TypeError, r"x must be a numeric array, got 'images' \(str\)"),
+    (None, 0.1, 0, TypeError, r"x must be a numeric array, got None"),
+    ([[0.1, 0.2], [0.3]], 0.1, 0, TypeError, r"x must be a numeric array \(ragged"),
+    (np.array([0.1, np.nan]), 0.1, 0, ValueError, r"x must be finite, got 1 NaN"),
+    (np.array([0, 128, 255], np.uint8), 0.1, 0, ValueError,
+     r"x must hold images in \[0, 1\], got values from 0 to 255.*divid"),
+    (np.array([-0.5, 0.5]), 0.1, 0, ValueError, r"x must hold images in \[0, 1\]"),
+    (np.zeros(3), float("nan"), 0, ValueError, r"sigma must be a finite number.*got nan"),
+    (np.zeros(3), -0.1, 0, ValueError, r"sigma must be a finite number >= 0 and <= 1, got -0.1"),
+    (np.zeros(3), 2, 0, ValueError, r"sigma must be .* got 2"),
+    (np.zeros(3), "0.1", 0, TypeError, r"sigma must be a finite number.*'0.1' \(str\)"),
+    (np.zeros(3), None, 0, TypeError, r"sigma must be a finite number.*None"),
+    (np.zeros(3), 0.1, "abc", TypeError, r"seed must be a non-negative integer.*'abc' \(str\)"),
+    (np.zeros(3), 0.1, 0.5, TypeError, r"seed must be a non-negative integer.*0.5 \(float\)"),
+    (np.zeros(3), 0.1, -1, ValueError, r"seed must be a non-negative integer.*-1 \(int\)"),
+])
+def test_add_noise_bad_input(x, sigma, seed, error, message):
+    with pytest.raises(error, match=message):
+        data.add_noise(x, sigma, seed=seed)
+
+
+def test_add_noise_accepts_lists_and_generators():
+    assert data.add_noise([[0.0, 1.0]], 0.0).tolist() == [[0.0, 1.0]]
+    a = data.add_noise(np.full((3, 3), 0.5), 0.2, seed=np.random.default_rng(4))
+    assert np.array_equal(a, data.add_noise(np.full((3, 3), 0.5), 0.2, seed=4))
+
+
+# ----------------------------------------------------------------------------------------
+# The data folder
+# ----------------------------------------------------------------------------------------
+def test_data_env_naming_a_file_is_a_clear_error(tmp_path, monkeypatch):
+    not_a_folder = tmp_path / "datasets.txt"
+    not_a_folder.write_text("oops")
+    monkeypatch.setenv(data.DATA_ENV, str(not_a_folder))
+    pattern = rf"\$WHETSTONE_DATA is set to '{tmp_path}.*datasets.txt', which is a file, not a " \
+              "folder"
+    with pytest.raises(data.DatasetUnavailableError, match=pattern):
+        data.load("mnist", download=False)
+    with pytest.raises(data.DatasetUnavailableError, match=pattern):
+        data.required_files("mnist")
+    with pytest.raises(data.DatasetUnavailableError, match=pattern):
+        data.data_dir()
+    # Offline datasets do not need the folder, and an unknown name is still named.
+    assert data.load("digits").x_train.shape == (1437, 8, 8, 1)
+    with pytest.raises(ValueError, match="unknown dataset 'mnsit'.*WHETSTONE_DATA"):
+        data.load("mnsit")
+
+
+def test_data_folder_that_cannot_be_created(tmp_path, monkeypatch):
+    blocker = tmp_path / "file"
+    blocker.write_text("oops")
+    monkeypatch.setenv(data.DATA_ENV, str(blocker / "data"))
+    monkeypatch.setattr(data.files, "download", lambda url, dest: pytest.fail("no download"))
+    with pytest.raises(data.DatasetUnavailableError,
+                       match=rf"cannot create the data folder {blocker}.*WHETSTONE_DATA"):
+        data.load("mnist")
+
+
+@pytest.mark.parametrize("name, error, message", [
+    ("digits", ValueError, r"'digits' is not an online dataset; online ones are \['cifar10'"),
+    ("MNIST", ValueError, r"'MNIST' is not an online dataset"),
+    (None, TypeError, r"name must be the name of an online dataset.*got None"),
+])
+def test_required_files_bad_name(name, error, message):
+    with pytest.raises(error, match=message):
+        data.required_files(name)
+
+
+@pytest.mark.parametrize("options, error, message", [
+    ({"download": "no"}, TypeError, r"download must be True or False, got 'no' \(str\)"),
+    ({"verify": 0}, TypeError, r"verify must be True or False, got 0 \(int\)"),
+    ({"noise": float("nan")}, ValueError, r"noise must be a finite number"),
+    ({"seed": "0"}, TypeError, r"seed must be an integer"),
+])
+def test_bad_online_options_fail_before_any_file_is_looked_for(data_folder, options, error,
+                                                               message):
+    with pytest.raises(error, match=message):
+        data.load("mnist", **options)
+
+
+@pytest.mark.parametrize("label_mode, error", [("medium", ValueError), (1, TypeError),
+                                               (None, TypeError)])
+def test_bad_label_mode(data_folder, label_mode, error):
+    with pytest.raises(error, match=r"label_mode must be one of \('fine', 'coarse'\), got"):
+        data.load("cifar100", label_mode=label_mode)
+
+
+# ----------------------------------------------------------------------------------------
+# Placed files that are not what they claim to be (refused even with verify=False)
+# ----------------------------------------------------------------------------------------
+def _mnist_with(folder, **changes):
+    arrays = {"x_train": _rng_images(12, (28, 28), 0), "y_train": np.arange(12) % 10,
+              "x_test": _rng_images(5, (28, 28), 1), "y_test": np.arange(5) % 10}
+    arrays = {k: np.asarray(v, np.uint8) for k, v in arrays.items()}
+    np.savez(folder / "mnist.npz", **{**arrays, **changes})
+
+
+def _cifar10_with(folder, batch):
+    with tarfile.open(folder / "cifar-10-python.tar.gz", "w:gz") as tar:
+        for name in [f"data_batch_{k}" for k in range(1, 6)] + ["test_batch"]:
+            _add(tar, f"cifar-10-batches-py/{name}", pickle.dumps(batch, protocol=2))
+
+
+def test_placed_mnist_with_labels_outside_the_classes(data_folder):
+    _mnist_with(data_folder, y_test=np.array([0, 1, 10, 255, 10], np.uint8))
+    with pytest.raises(data.CorruptDatasetError,
+                       match=rf"{data_folder}.*mnist.npz: 3 label\(s\) of the test split are "
+                             r"outside 0..9 \(the 10 classes\): 10, 255"):
+        data.load("mnist", verify=False)
+
+
+def test_placed_fashion_mnist_with_labels_outside_the_classes(data_folder):
+    write_fashion(data_folder)
+    path = data_folder / "fashion-mnist" / "train-labels-idx1-ubyte.gz"
+    path.write_bytes(_idx(np.array([0, 1, 2, 3, 4, 5, 6, 7, 12]), 2049))
+    with pytest.raises(data.CorruptDatasetError,
+                       match=r"train-labels-idx1-ubyte.gz: 1 label\(s\) of the train split.*: 12"):
+        data.load("fashion_mnist", verify=False)
+
+
+def test_placed_cifar_with_labels_outside_the_classes(data_folder):
+    batch, _ = _batch(3, 0)
+    batch[b"labels"] = [0, 10, -1]
+    _cifar10_with(data_folder, batch)
+    with pytest.raises(data.CorruptDatasetError,
+                       match=r"cifar-10-python.tar.gz:cifar-10-batches-py/data_batch_1: 2 "
+                             r"label\(s\) .* outside 0..9.*: -1, 10"):
+        data.load("cifar10", verify=False)
+    write_cifar100(data_folder, fine_labels=[99, 100, 3, 100])
+    with pytest.raises(data.CorruptDatasetError,
+                       match=r"cifar-100-python.tar.gz:train: 2 label\(s\) .* outside 0..99 "
+                             r"\(the 100 classes\): 100\."):
+        data.load("cifar100", verify=False)
+
+
+@pytest.mark.parametrize("changes, message", [
+    ({"x_train": np.zeros((12, 784), np.uint8)},
+     r"the train split must hold images of shape \(n, 28, 28\), found \(12, 784\)"),
+    ({"x_test": np.zeros((5, 28, 28), np.float32)}, r"images must be uint8, found float32"),
+    ({"y_train": np.zeros(12, np.float64)}, r"labels of the train split must be integers, found "
+                                            r"dtype float64"),
+    ({"y_train": np.zeros((12, 1), np.uint8)}, r"has 12 images but labels of shape \(12, 1\)"),
+    ({"y_test": np.zeros(4, np.uint8)}, r"has 5 images but labels of shape \(4,\)"),
+    ({"x_test": np.zeros((0, 28, 28), np.uint8), "y_test": np.zeros(0, np.uint8)},
+     r"the test split holds no images"),
+])
+def test_placed_mnist_with_wrong_shapes_or_dtypes(data_folder, changes, message):
+    _mnist_with(data_folder, **changes)
+    with pytest.raises(data.CorruptDatasetError, match=rf"mnist.npz: .*{message}"):
+        data.load("mnist", verify=False)
+
+
+def test_placed_fashion_mnist_with_wrong_image_size(data_folder):
+    write_fashion(data_folder)
+    path = data_folder / "fashion-mnist" / "t10k-images-idx3-ubyte.gz"
+    path.write_bytes(_idx(_rng_images(4, (32, 32), 0), 2051))
+    with pytest.raises(data.CorruptDatasetError,
+                       match=r"t10k-images-idx3-ubyte.gz: the test split must hold images of "
+                             r"shape \(n, 28, 28\), found \(4, 32, 32\)"):
+        data.load("fashion_mnist", verify=False)
+
+
+@pytest.mark.parametrize("change, message", [
+    ({b"data": np.zeros((3, 3072), np.float32)}, r"only numeric arrays|data must be uint8"),
+    ({b"data": np.zeros((3, 1024), np.uint8)}, r"data must be uint8 of shape \(n, 3072\), got "
+                                               r"uint8 \(3, 1024\)"),
+    ({b"data": [1, 2, 3]}, r"data must be uint8 of shape \(n, 3072\), got list"),
+    ({b"labels": [b"cat", b"dog", b"cat"]}, r"labels of this batch must be integers"),
+    ({b"labels": [0, 1]}, r"has 3 images but labels of shape \(2,\)"),
+    ({b"labels": [0, 1, 2**70]}, r"labels of this batch must be integers, found dtype object"),
+])
+def test_placed_cifar_with_wrong_contents(data_folder, change, message):
+    batch, _ = _batch(3, 0)
+    batch.update(change)
+    _cifar10_with(data_folder, batch)
+    with pytest.raises(data.CorruptDatasetError, match=message):
+        data.load("cifar10", verify=False)
+
+
+def test_placed_cifar100_with_wrong_label_names(data_folder):
+    write_cifar100(data_folder)
+    with tarfile.open(data_folder / "cifar-100-python.tar.gz") as tar:
+        members = {m.name: tar.extractfile(m).read() for m in tar if m.isfile()}
+    meta = {b"fine_label_names": [b"a"] * 5, b"coarse_label_names": [b"b"] * 20}
+    members["cifar-100-python/meta"] = pickle.dumps(meta, protocol=2)
+    with tarfile.open(data_folder / "cifar-100-python.tar.gz", "w:gz") as tar:
+        for name, payload in members.items():
+            _add(tar, name, payload)
+    with pytest.raises(data.CorruptDatasetError,
+                       match=r"cifar-100-python.tar.gz:meta lacks a list of 100 fine_label_names"):
+        data.load("cifar100", verify=False)
+    assert data.load("cifar100", verify=False, label_mode="coarse").num_classes == 20
+
+
+def test_placed_file_that_is_not_an_npz(data_folder):
+    np.save(data_folder / "mnist.npy", np.zeros(3))
+    (data_folder / "mnist.npy").rename(data_folder / "mnist.npz")
+    with pytest.raises(data.CorruptDatasetError, match="not a readable mnist.npz"):
+        data.load("mnist", verify=False)
+
+
+@pytest.mark.parametrize("name, writer", [("mnist", write_mnist), ("fashion_mnist", write_fashion),
+                                          ("cifar10", write_cifar10)])
+def test_files_that_decompress_too_far_are_refused(data_folder, monkeypatch, name, writer):
+    writer(data_folder)
+    monkeypatch.setattr(data.readers, "MAX_FILE_BYTES", 1000)  # stands for a decompression bomb
+    with pytest.raises(data.CorruptDatasetError, match="would decompress to .* bytes, more than"):
+        data.load(name, verify=False)
+
+
+# ----------------------------------------------------------------------------------------
+# Hostile pickles: refused early, without running code or expanding them
+# ----------------------------------------------------------------------------------------
+def _cifar10_payload(folder, payload):
+    with tarfile.open(folder / "cifar-10-python.tar.gz", "w:gz") as tar:
+        for name in [f"data_batch_{k}" for k in range(1, 6)] + ["test_batch"]:
+            _add(tar, f"cifar-10-batches-py/{name}", payload)
+
+
+def test_nested_shared_lists_are_refused_fast_and_small(data_folder):
+    import time
+    import tracemalloc
+
+    row = [0] * 1000
+    plane = [row] * 1000
+    cube = [plane] * 1000  # 10⁹ numbers once expanded (8 GB as int64), a few kB pickled
+    payload = pickle.dumps({b"data": cube, b"labels": [0]}, protocol=2)
+    assert len(payload) < 10_000
+    _cifar10_payload(data_folder, payload)
+    tracemalloc.start()
+    start = time.perf_counter()
+    try:
+        with pytest.raises(data.CorruptDatasetError, match="more than 1,000,000 items"):
+            data.load("cifar10", verify=False)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert time.perf_counter() - start < 10
+    assert peak < 64 * 2**20, f"{peak / 2**20:.0f} MiB used to refuse a {len(payload)} B pickle"
+
+
+def test_deeply_nested_pickle_is_refused(data_folder):
+    deep = [0]
+    for _ in range(50):
+        deep = [deep, deep]
+    _cifar10_payload(data_folder, pickle.dumps({b"data": deep, b"labels": [0]}, protocol=2))
+    with pytest.raises(data.CorruptDatasetError, match="nested more than 4 deep"):
+        data.load("cifar10", verify=False)
+
+
+def test_pickle_with_too_many_opcodes_is_refused(data_folder, monkeypatch):
+    write_cifar10(data_folder)
+    monkeypatch.setattr(data.readers, "MAX_PICKLE_OPS", 50)
+    with pytest.raises(data.CorruptDatasetError, match="more than 50 opcodes"):
+        data.load("cifar10", verify=False)
+
+
+class _Evil:
+    def __reduce__(self):
+        return (_Evil, ())
+
+
+# Hand-written pickles: each tries one way around the restrictions.
+_HOSTILE = {
+    # An object array: NumPy would trust its state (and can crash on a bad one).
+    "object array": (pickle.dumps({b"data": np.array([1, "a"], dtype=object)}, protocol=2),
+                     r"only numeric arrays are accepted, not dtype 'O8'"),
+    # An array whose shape promises far more bytes than it holds.
+    "lying shape": (b"\x80\x02}X\x04\x00\x00\x00datacnumpy.core.multiarray\n_reconstruct\n"
+                    b"cnumpy\nndarray\nK\x00\x85C\x01b\x87R(K\x01J\x00\xca\x9a;\x85cnumpy\n"
+                    b"dtype\nX\x02\x00\x00\x00u1\x89\x88\x87R(K\x03X\x01\x00\x00\x00|NNNJ\xff\xff"
+                    b"\xff\xffJ\xff\xff\xff\xffK\x00tb\x89C\x03abctbs.",
+                    r"needs 1000000000 bytes, found 3"),
+    # _codecs.encode used to multiply data (hex doubles it at every call).
+    "codec bomb": (b"\x80\x02c_codecs\nencode\nX\x01\x00\x00\x00aX\x03\x00\x00\x00hex\x86R.",
+                   r"_codecs.encode is only accepted to spell bytes"),
+    # BUILD on a stand-in, to change how later files are read.
+    "build on a global": (b"\x80\x02cnumpy\ndtype\nN}X\x07\x00\x00\x00resolveK\x01s\x86b.",
+                          r"cannot read this batch safely"),
+    # A class that is not allowed, built without REDUCE.
+    "object opcode": (pickle.dumps(_Evil(), protocol=2), r"refusing to unpickle|opcode NEWOBJ"),
+    "not a dict": (pickle.dumps([1, 2, 3], protocol=2), r"expected a pickled dict, got list"),
+    "sets": (pickle.dumps({b"data": {1, 2}}, protocol=4), r"opcode EMPTY_SET"),
+}
+
+
+@pytest.mark.parametrize("kind", sorted(_HOSTILE))
+def test_hostile_pickles_are_refused(data_folder, kind):
+    payload, message = _HOSTILE[kind]
+    _cifar10_payload(data_folder, payload)
+    with pytest.raises(data.CorruptDatasetError, match=message):
+        data.load("cifar10", verify=False)
+    # Nothing was changed for the next file.
+    write_cifar10(data_folder)
+    assert data.load("cifar10", verify=False).x_train.shape == (15, 32, 32, 3)
+
+
+@pytest.mark.parametrize("protocol", [0, 2, 4])
+def test_cifar_pickles_of_any_protocol_read_the_same(data_folder, protocol):
+    batch, _ = _batch(3, 0)
+    batch[b"data"] = np.asfortranarray(batch[b"data"]) if protocol == 0 else batch[b"data"]
+    _cifar10_with_protocol(data_folder, batch, protocol)
+    ds = data.load("cifar10", verify=False)
+    first = batch[b"data"][0]
+    assert np.array_equal(ds.x_train[0, :, :, 0], first[:1024].reshape(32, 32) / np.float32(255))
+    assert ds.y_train.tolist() == [0, 1, 2] * 5
+
+
+def _cifar10_with_protocol(folder, batch, protocol):
+    _cifar10_payload(folder, pickle.dumps(batch, protocol=protocol))
