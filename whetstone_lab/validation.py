@@ -119,9 +119,12 @@ def check_choice(value: object, name: str, choices: Iterable[str]) -> str:
     return value
 
 
-def check_shape(value: object, name: str, *, rank: int | Sequence[int] | None = None
-                ) -> tuple[int, ...]:
-    """A shape: a tuple or list of positive ints (no floats, no None), of the given rank(s)."""
+def check_shape(value: object, name: str, *, rank: int | Sequence[int] | None = None,
+                allow_empty: bool = False) -> tuple[int, ...]:
+    """A shape: a tuple or list of positive ints (no floats, no None), of the given rank(s).
+
+    Also used for lists of layer widths (``allow_empty=True`` accepts ``()``).
+    """
     ranks = (rank,) if isinstance(rank, int) else (tuple(rank) if rank is not None else None)
     what = "a tuple of positive integers" + (
         f" of length {' or '.join(map(str, ranks))}" if ranks else "")
@@ -132,7 +135,8 @@ def check_shape(value: object, name: str, *, rank: int | Sequence[int] | None = 
         if isinstance(d, (bool, np.bool_)) or not isinstance(d, (numbers.Integral, np.integer)):
             raise TypeError(f"{name} must be {what}, got {tuple(dims)!r} "
                             f"(the entry {d!r} is not an integer).")
-    if not dims or any(d < 1 for d in dims) or (ranks and len(dims) not in ranks):
+    if (not dims and not allow_empty) or any(d < 1 for d in dims) or (
+            ranks and len(dims) not in ranks):
         raise ValueError(f"{name} must be {what}, got {tuple(int(d) for d in dims)!r}.")
     return tuple(int(d) for d in dims)
 

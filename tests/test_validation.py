@@ -1,0 +1,170 @@
+"""Bad input gets a clear error from the call that was wrong: one test per family.
+
+Families tested elsewhere: decoder keys and the sharpness variable (test_layers.py), data
+options, placed files and pickles (test_data.py), empty plot inputs (test_plots.py), NIR files
+(test_deploy.py).
+"""
+
+import math
+
+import keras
+import numpy as np
+import pytest
+
+import whetstone_lab as wl
+from whetstone_lab import training, validation
+
+
+# -- the checks themselves ----------------------------------------------------------------
+@pytest.mark.parametrize("call, error, message", [
+    (lambda: validation.check_int(2.5, "epochs", minimum=1), TypeError,
+     r"epochs must be an integer >= 1, got 2.5 \(float\)"),
+    (lambda: validation.check_int(True, "epochs"), TypeError, "epochs must be an integer"),
+    (lambda: validation.check_int(0, "epochs", minimum=1), ValueError,
+     "epochs must be an integer >= 1, got 0"),
+    (lambda: validation.check_number(math.nan, "lr"), ValueError, "lr must be a finite number"),
+    (lambda: validation.check_number("1e-3", "lr"), TypeError, "lr must be a finite number"),
+    (lambda: validation.check_number(0.0, "lr", minimum=0, min_open=True), ValueError, "> 0"),
+    (lambda: validation.check_choice("top", "mode", ("a", "b")), ValueError,
+     r"mode must be one of \('a', 'b'\), got 'top'"),
+    (lambda: validation.check_choice(3, "mode", ("a",)), TypeError, "mode must be one of"),
+    (lambda: validation.check_bool(1, "flag"), TypeError, "flag must be True or False"),
+    (lambda: validation.check_shape((8.7, 8, 1), "input_shape"), TypeError,
+     "the entry 8.7 is not an integer"),
+    (lambda: validation.check_shape(None, "input_shape"), TypeError,
+     "input_shape must be a tuple of positive integers, got None"),
+    (lambda: validation.check_shape((8, 0), "input_shape"), ValueError, "positive integers"),
+    (lambda: validation.check_array([[1, 2], [3]], "x"), TypeError, "ragged"),
+    (lambda: validation.check_array(["a"], "x"), TypeError, "numeric array"),
+    (lambda: validation.check_array(np.zeros((0, 3)), "x"), ValueError, "at least 1 sample"),
+    (lambda: validation.check_array([1.0, np.nan], "x"), ValueError, "finite"),
+    (lambda: validation.check_array([0.5], "y", integer=True), ValueError, "whole numbers"),
+    (lambda: validation.check_samples(np.zeros((2, 3)), (4,), "x"), ValueError,
+     r"x has shape \(2, 3\) but the model takes samples of shape \(4,\)"),
+    (lambda: validation.check_model("model"), TypeError, "model must be a Keras model"),
+])
+def test_checks_name_the_argument_the_value_and_what_is_accepted(call, error, message):
+    with pytest.raises(error, match=message):
+        call()
+
+
+def test_checks_return_plain_python_values():
+    assert validation.check_int(np.int64(3), "n") == 3 and type(validation.check_int(
+        np.int64(3), "n")) is int
+    assert validation.check_shape([8, np.int32(8), 1], "s") == (8, 8, 1)
+    assert validation.check_samples(np.zeros(4), (4,)).shape == (1, 4)  # one sample
+
+
+# -- model builders -----------------------------------------------------------------------
+@pytest.mark.parametrize("shape, error", [((8.7, 8, 1), TypeError), (None, TypeError),
+                                          (64, TypeError), ((8, -8, 1), ValueError)])
+def test_builders_refuse_bad_input_shapes(shape, error):
+    with pytest.raises(error, match="input_shape"):
+        wl.models.dense_classifier(shape)
+    with pytest.raises(error, match="input_shape"):
+        wl.models.conv_classifier(shape)
+
+
+@pytest.mark.parametrize("kwargs, error, name", [
+    ({"num_classes": 2.0}, TypeError, "num_classes"),
+    ({"neurons_per_class": 0}, ValueError, "neurons_per_class"),
+    ({"hidden": (32.5,)}, TypeError, "hidden"),
+    ({"batchnorm": "yes"}, TypeError, "batchnorm"),
+    ({"temperature": -1}, ValueError, "temperature"),
+])
+def test_builders_refuse_bad_arguments(kwargs, error, name):
+    with pytest.raises(error, match=name):
+        wl.models.dense_classifier((4,), **kwargs)
+
+
+# -- callbacks fail when made, not an epoch later -------------------------------------------
+@pytest.mark.parametrize("make, error", [
+    (lambda: wl.SpikingEvaluator(None), TypeError),
+    (lambda: wl.SpikingEvaluator("data"), TypeError),
+    (lambda: wl.SpikingEvaluator((np.zeros((3, 4)), np.zeros(2))), ValueError),
+    (lambda: wl.SpikingEvaluator((np.zeros((3, 4)), np.zeros(3)), batch_size=0), ValueError),
+    (lambda: training.StraightThroughFinetune("a"), TypeError),
+    (lambda: training.StraightThroughFinetune(-1), ValueError),
+    (lambda: wl.SimpleSharpener(steps=2.0), TypeError),
+    (lambda: wl.SimpleSharpener(per="step"), ValueError),
+    (lambda: wl.AdaptiveSharpener(rate=math.nan), ValueError),
+    (lambda: training.LearningRates("lesson"), TypeError),
+])
+def test_callbacks_refuse_bad_arguments_when_made(make, error):
+    with pytest.raises(error):
+        make()
+
+
+def _tiny(layers: int = 3) -> keras.Model:
+    keras.utils.set_random_seed(0)
+    return wl.models.dense_classifier((4,), 2, hidden=(3,) * (layers - 1), neurons_per_class=2)
+
+
+def test_adaptive_sharpener_stops_on_a_nan_loss_instead_of_sharpening():
+    model = _tiny()
+    sharpener = wl.AdaptiveSharpener(min_init_epochs=0, patience=0)
+    sharpener.set_model(model)
+    sharpener.on_train_begin()
+    for epoch, loss in enumerate([1.0, 1.0]):  # a plateau: sharpening starts
+        sharpener.on_epoch_begin(epoch)
+        sharpener.on_epoch_end(epoch, {"loss": loss})
+    assert sharpener.sharpening
+    sharpener.on_epoch_begin(2)
+    with pytest.warns(RuntimeWarning, match="loss is nan"):
+        sharpener.on_epoch_end(2, logs := {"loss": math.nan})
+    assert not sharpener.sharpening and model.stop_training and logs["sharpening"] == 0.0
+    sharpener.on_train_batch_end(0)
+    assert wl.get_sharpness(model) == [0.0, 0.0, 0.0]
+
+
+def test_simple_sharpener_never_lowers_a_layer_when_resumed_from_uniform():
+    model = _tiny()
+    wl.set_sharpness(model, 0.5, mode="uniform")
+    sharpener = wl.SimpleSharpener(steps=2, per="batch")  # bottom-up would map g=0.5 to [1, .5, 0]
+    sharpener.set_model(model)
+    sharpener.on_train_begin()
+    sharpener.on_epoch_begin(0)
+    previous = wl.get_sharpness(model)
+    for batch in range(6):
+        sharpener.on_train_batch_end(batch)
+        now = wl.get_sharpness(model)
+        assert all(b >= a for a, b in zip(previous, now, strict=True)), (previous, now)
+        previous = now
+    assert wl.is_fully_sharp(model)
+
+
+# -- training.fit ---------------------------------------------------------------------------
+def test_fit_refuses_bad_input_before_training():
+    model = _tiny()
+    x = np.random.default_rng(0).random((16, 4)).astype("float32")
+    y = np.arange(16) % 2
+    r = training.Recipe(warmup_epochs=1, sharpen_epochs=1, batch_size=8)
+    with pytest.raises(TypeError, match="recipe must be a Recipe"):
+        training.fit(model, x, y, "lesson")
+    with pytest.raises(ValueError, match="same number of samples"):
+        training.fit(model, x, y[:5], r)
+    with pytest.raises(ValueError, match="needs labels y"):
+        training.fit(model, x, None, r)
+    with pytest.raises(ValueError, match="sample_weight must match"):
+        training.fit(model, x, y, r, sample_weight=np.ones(15))
+    with pytest.raises(ValueError, match="progress"):
+        training.fit(model, x, y, r, progress=0)
+    with pytest.raises(TypeError, match="validation_data"):
+        training.fit(model, x, y, r, validation_data=x)
+    with pytest.raises(ValueError, match="finite"):
+        training.fit(model, np.full_like(x, np.nan), y, r)
+    with pytest.raises(TypeError, match="model must be a Keras model"):
+        training.fit("model", x, y, r)
+    assert wl.get_sharpness(model) == [0.0, 0.0, 0.0]  # nothing ran
+
+
+def test_recipe_learning_rates_per_phase():
+    r = training.Recipe(warmup_epochs=2, sharpen_epochs=2, sharp_epochs=1, finetune_epochs=3,
+                        learning_rate=1e-2, sharpen_learning_rate=1e-3,
+                        finetune_learning_rate=1e-3, finetune_learning_rate_end=1e-5)
+    rates = [r.learning_rate_at(e) for e in range(r.epochs)]
+    np.testing.assert_allclose(rates, [1e-2, 1e-2, 1e-3, 1e-3, 1e-3, 1e-3, 1e-4, 1e-5])
+    plain = training.Recipe(warmup_epochs=1, sharpen_epochs=1, finetune_epochs=1)
+    assert {plain.learning_rate_at(e) for e in range(plain.epochs)} == {1e-3}  # Adam default
+    with pytest.raises(ValueError, match="finetune_learning_rate_end"):
+        training.Recipe(finetune_learning_rate_end=0.0)
