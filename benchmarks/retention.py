@@ -37,55 +37,20 @@ import numpy as np  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import whetstone_lab as wl  # noqa: E402
-from whetstone_lab import lessons, models  # noqa: E402
+from whetstone_lab import metrics, models, spikes, training  # noqa: E402
+from whetstone_lab.training import Recipe  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results"
-
-
-@dataclass(frozen=True)
-class Recipe:
-    """How one task is trained. Float and Whetstone get the same ``epochs`` in total.
-
-    Whetstone: ``warmup`` float epochs at ``lr``, then sharpening bottom-up per batch over
-    ``sharpen`` epochs at ``sharpen_lr``, then ``finetune`` fully sharp epochs with a
-    straight-through gradient at ``finetune_lr``. Float: the same learning-rate phases
-    (so any gain from the lower rate late in training goes to the float network too).
-    """
-
-    epochs: int
-    warmup: int
-    sharpen: int
-    lr: float = 1e-3
-    sharpen_lr: float = 3e-4
-    finetune_lr: float = 1e-4
-    #: Where the fine-tune's learning rate ends (geometric decay); None: constant.
-    finetune_lr_end: float | None = None
-    batch_size: int = 32
-
-    @property
-    def finetune(self) -> int:
-        return self.epochs - self.warmup - self.sharpen
-
-    def lr_at(self, epoch: int) -> float:
-        if epoch < self.warmup:
-            return self.lr
-        if epoch < self.warmup + self.sharpen:
-            return self.sharpen_lr
-        if self.finetune_lr_end is None or self.finetune < 2:
-            return self.finetune_lr
-        done = (epoch - self.warmup - self.sharpen) / (self.finetune - 1)
-        return self.finetune_lr * (self.finetune_lr_end / self.finetune_lr) ** done
 
 
 @dataclass
 class Task:
     name: str
-    metric: str  # "accuracy", "mse" or "mean IoU"
+    task: str  # "classification", "autoencoder" or "segmentation" (metrics.TASKS)
     load: callable
     build: callable
-    recipe: Recipe
-    quick: Recipe
-    loss: str = "sparse_categorical_crossentropy"
+    #: A named recipe of whetstone_lab.training (its fast version for --quick).
+    recipe_name: str
     #: Decoder temperature (None: no N-hot decoder). Float and Whetstone share it.
     temperature: float | None = None
     #: Per-pixel loss weights ∝ (class frequency)^-balance, 0: unweighted (segmentation).
@@ -93,6 +58,14 @@ class Task:
     #: The network and data in a few words, for the report.
     network: str = ""
     notes: list = field(default_factory=list)
+
+    @property
+    def metric(self) -> str:
+        return {"classification": "accuracy", "autoencoder": "mse",
+                "segmentation": "mean IoU"}[self.task]
+
+    def recipe(self, quick: bool) -> Recipe:
+        return training.recipe(self.recipe_name, fast=quick)
 
     def model(self, temperature: float | None = None):
         """Build the network; ``temperature`` overrides the task's own (for recipe search)."""
@@ -104,24 +77,15 @@ class Task:
 # ----------------------------------------------------------------------------------------
 # Data: (x_train, y_train, x_eval, y_eval) for the split being scored
 # ----------------------------------------------------------------------------------------
-def _split(x, y, strata, split: str, seed: int = 0):
-    """Hold out a stratified 20 % of the training data as validation (split="val")."""
-    from sklearn.model_selection import train_test_split
-
-    return train_test_split(x, y, test_size=0.2, random_state=seed, stratify=strata)
-
-
 def _classification(ds, split):
-    if split == "val":
-        x_tr, x_ev, y_tr, y_ev = _split(ds.x_train, ds.y_train, ds.y_train, split)
-        return x_tr, y_tr, x_ev, y_ev
+    if split == "val":  # a stratified 20 % of the training data held out
+        return training.validation_split(ds.x_train, ds.y_train)
     return ds.x_train, ds.y_train, ds.x_test, ds.y_test
 
 
 def _segmentation(ds, split):
     if split == "val":
-        x_tr, x_ev, m_tr, m_ev = _split(ds.x_train, ds.masks_train, ds.y_train, split)
-        return x_tr, m_tr, x_ev, m_ev
+        return training.validation_split(ds.x_train, ds.masks_train, stratify=ds.y_train)
     return ds.x_train, ds.masks_train, ds.x_test, ds.masks_test
 
 
@@ -150,38 +114,32 @@ def _segmentation_task(name: str, data, num_classes: int, filters: tuple[int, ..
     alike: unweighted, both learned only the background (see the notes).
     """
     return Task(
-        name, "mean IoU", data,
+        name, "segmentation", data,
         lambda **kw: models.segmenter((32, 32, 1), num_classes, filters=filters, **kw),
-        Recipe(epochs=14, warmup=3, sharpen=7, lr=3e-3, sharpen_lr=1e-3, finetune_lr=1e-3,
-               batch_size=16),
-        Recipe(epochs=4, warmup=1, sharpen=2), temperature=1.0, balance=1.0,
+        "segmentation", temperature=1.0, balance=1.0,
         network=f"U-Net segmenter, {len(filters)} levels of {'/'.join(map(str, filters))} "
                 f"channels, 4 output neurons per class; {network}")
 
 
 TASKS = {
     "digits dense": Task(
-        "digits dense", "accuracy", digits,
+        "digits dense", "classification", digits,
         lambda **kw: models.dense_classifier((8, 8, 1), 10, hidden=(256, 64),
                                              neurons_per_class=10, **kw),
-        Recipe(epochs=40, warmup=10, sharpen=15, sharpen_lr=1e-3, finetune_lr=1e-3,
-               finetune_lr_end=1e-4),
-        Recipe(epochs=8, warmup=3, sharpen=3), temperature=20.0,
+        "digits_dense", temperature=training.TEMPERATURE,
         network="dense 64-256-64-100, 10 output neurons per class"),
     # No max-pooling: on spikes it is an OR that throws away how many neurons fired, and
     # 8 × 8 inputs are small enough to keep every position.
     "digits conv": Task(
-        "digits conv", "accuracy", digits,
+        "digits conv", "classification", digits,
         lambda **kw: models.conv_classifier((8, 8, 1), 10, batchnorm=False, pool=False, **kw),
-        Recipe(epochs=30, warmup=8, sharpen=10, sharpen_lr=1e-3, finetune_lr=1e-3),
-        Recipe(epochs=6, warmup=2, sharpen=2), temperature=20.0,
+        "digits_conv", temperature=training.TEMPERATURE,
         network="conv 3 × 3 with 32/64 channels, no pooling, dense 128, 10 output neurons "
                 "per class"),
     "digits autoencoder": Task(
-        "digits autoencoder", "mse", digits_ae,
+        "digits autoencoder", "autoencoder", digits_ae,
         lambda: models.autoencoder((8, 8, 1)),
-        Recipe(epochs=40, warmup=10, sharpen=15, sharpen_lr=1e-3, finetune_lr=1e-3),
-        Recipe(epochs=6, warmup=2, sharpen=2), loss="mse",
+        "digits_autoencoder",
         network="conv autoencoder, 32/32 channels with 2 × 2 max-pooling, a 2 × 2 × 16 "
                 "spiking code, sigmoid read-out"),
     "shapes segmentation": _segmentation_task("shapes segmentation", shapes, 4, (16, 32),
@@ -198,74 +156,43 @@ TASKS = {
 # Training and scoring
 # ----------------------------------------------------------------------------------------
 def score(task: Task, model, x, y) -> float:
-    pred = model.predict(x, batch_size=256, verbose=0)
-    if task.metric == "accuracy":
-        return float(np.mean(pred.argmax(-1) == y))
-    if task.metric == "mse":
-        return float(np.mean((pred - y) ** 2))
-    return models.mean_iou(y, pred.argmax(-1), pred.shape[-1])
+    return metrics.score(task.task, y, model.predict(x, batch_size=256, verbose=0))
 
 
-def _compile(model, task: Task, lr: float):
-    model.compile(keras.optimizers.Adam(lr), task.loss)
-
-
-def _lr_schedule(recipe: Recipe, offset: int = 0):
-    return keras.callbacks.LearningRateScheduler(lambda e, _lr: recipe.lr_at(e + offset))
-
-
-def _fit(model, task: Task, recipe: Recipe, x, y, callbacks):
-    weights = wl.data.pixel_weights(y, task.balance) if task.balance else None
-    model.fit(x, y, sample_weight=weights, epochs=recipe.epochs,
-              batch_size=recipe.batch_size, verbose=0, callbacks=callbacks, shuffle=True)
-
-
-def train_float(task: Task, recipe: Recipe, data, seed: int, temperature=None):
+def train(task: Task, recipe: Recipe, data, seed: int, temperature=None, *, sharpen: bool):
+    """The network trained with ``training.fit``: Whetstone, or its float twin (same
+    learning rates epoch for epoch) with ``sharpen=False``."""
     x_tr, y_tr, _, _ = data
-    keras.utils.set_random_seed(seed)
+    keras.utils.set_random_seed(seed)  # before building: the same initial weights for both
     model = task.model(temperature)
-    _compile(model, task, recipe.lr)
-    _fit(model, task, recipe, x_tr, y_tr, [_lr_schedule(recipe)])
-    return model
-
-
-def train_whetstone(task: Task, recipe: Recipe, data, seed: int, temperature=None):
-    x_tr, y_tr, _, _ = data
-    keras.utils.set_random_seed(seed)
-    model = task.model(temperature)
-    layers = len(wl.spiking_layers(model))
-    batches = int(np.ceil(len(x_tr) / recipe.batch_size))
-    # Bottom-up per batch: each layer gets an equal share of the sharpening epochs.
-    steps = max(1, recipe.sharpen * batches // layers)
-    callbacks = [wl.SimpleSharpener(start_epoch=recipe.warmup, steps=steps, per="batch"),
-                 _lr_schedule(recipe), wl.StraightThroughFinetune(recipe.warmup + recipe.sharpen)]
-    _compile(model, task, recipe.lr)
-    _fit(model, task, recipe, x_tr, y_tr, callbacks)
-    if not wl.is_fully_sharp(model):
+    weights = wl.data.pixel_weights(y_tr, task.balance) if task.balance else None
+    training.fit(model, x_tr, None if task.task == "autoencoder" else y_tr, recipe,
+                 sample_weight=weights, sharpen=sharpen, seed=None, progress=False)
+    if sharpen and not wl.is_fully_sharp(model):
         raise RuntimeError(f"{task.name}: not fully sharp: {wl.get_sharpness(model)}")
     return model
 
 
 def run_task(task: Task, seed: int, split: str, quick: bool, temperature=None) -> dict:
-    recipe = task.quick if quick else task.recipe
+    recipe = task.recipe(quick)
     data = task.load(split)
     _, _, x_ev, y_ev = data
     t0 = time.perf_counter()
-    float_model = train_float(task, recipe, data, seed, temperature)
+    float_model = train(task, recipe, data, seed, temperature, sharpen=False)
     t1 = time.perf_counter()
-    sharp_model = train_whetstone(task, recipe, data, seed, temperature)
+    sharp_model = train(task, recipe, data, seed, temperature, sharpen=True)
     t2 = time.perf_counter()
     naive_model = models.hard_copy(float_model)
     for name, m in (("whetstone", sharp_model), ("naive", naive_model)):
         if not wl.is_fully_sharp(m):
             raise RuntimeError(f"{task.name}: the {name} network is not fully sharp.")
-        lessons.assert_binary(m, x_ev)  # raises, naming the layer, unless every spike is 0/1
+        spikes.assert_binary(m, x_ev)  # raises, naming the layer, unless every spike is 0/1
     return {
         "task": task.name, "metric": task.metric, "seed": seed, "split": split,
         "float": score(task, float_model, x_ev, y_ev),
         "whetstone": score(task, sharp_model, x_ev, y_ev),
         "naive": score(task, naive_model, x_ev, y_ev),
-        "epochs": recipe.epochs, "recipe": recipe.__dict__ | {"finetune": recipe.finetune},
+        "epochs": recipe.epochs, "recipe": recipe.as_dict(),
         "temperature": (temperature or task.temperature) if task.temperature else None,
         "seconds_float": t1 - t0, "seconds_whetstone": t2 - t1,
         "binary_verified": True,
@@ -460,16 +387,13 @@ def markdown(rows: list[dict], args, total_seconds: float) -> str:
     lines += ["## Recipes", ""]
     for task in TASKS.values():
         if task.name in {r["task"] for r in rows}:
-            r = task.quick if args.quick else task.recipe
+            r = task.recipe(args.quick)
             lines.append(
-                f"* {task.name}: {task.network}; {r.epochs} epochs, batch {r.batch_size}, Adam"
-                + (f", decoder T = {task.temperature:g} unless the row says otherwise; "
-                   if task.temperature else "; ")
-                + f"{r.warmup} epochs at lr {r.lr:g}, {r.sharpen} epochs sharpening bottom-up "
-                f"per batch at lr {r.sharpen_lr:g}, {r.finetune} fully sharp straight-through "
-                f"epochs at lr {r.finetune_lr:g}"
-                + (f" decaying to {r.finetune_lr_end:g}" if r.finetune_lr_end else "")
-                + " (the float network gets the same learning rates epoch for epoch)"
+                f"* {task.name}: {task.network}; recipe `{r.name}` of `whetstone_lab.training`"
+                + (f", decoder T = {task.temperature:g} unless the row says otherwise"
+                   if task.temperature else "")
+                + f": {r.describe()} (the float network gets the same learning rates epoch "
+                "for epoch)"
                 + (f"; pixel loss weights ∝ class frequency^-{task.balance:g}"
                    if task.balance else "") + "."
             )

@@ -29,48 +29,24 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
 import whetstone_lab as wl  # noqa: E402
-from whetstone_lab import plots, spikes  # noqa: E402
+from whetstone_lab import metrics, plots, spikes, training, widgets  # noqa: E402
 
 OUT = Path(__file__).resolve().parent.parent / "docs" / "images"
 DPI = 110
-# The 2018 Simple schedule (start after epoch 5, 5 steps per layer, one per epoch, 21 epochs)
-# with the decoder temperature of 2 × 10 neurons per class.
-WARMUP_EPOCHS = 5
-EPOCHS_PER_LAYER = 5
-SHARP_EPOCHS = 1
-TEMPERATURE = 20.0
-
-
-def _split(data):
-    """A validation split carved from the training data (the test split stays unseen)."""
-    n_val = len(data.x_train) // 5
-    return ((data.x_train[n_val:], data.y_train[n_val:]),
-            (data.x_train[:n_val], data.y_train[:n_val]))
-
-
-def _compile(model, lr: float = 1e-3):
-    model.compile(keras.optimizers.Adam(lr), "sparse_categorical_crossentropy",
-                  metrics=["accuracy"])
-    return model
+# The lessons' recipe (the 2018 Simple schedule: start after epoch 5, 5 steps per layer, one per
+# epoch, 21 epochs) with the decoder temperature of the lessons.
+RECIPE = training.recipe("lesson", fast=False)
 
 
 def train(data):
-    (x, y), (x_val, y_val) = _split(data)
-    batch = 32
-    layers = 3
-    epochs = WARMUP_EPOCHS + EPOCHS_PER_LAYER * layers + SHARP_EPOCHS
-
+    x, y, x_val, y_val = training.validation_split(data.x_train, data.y_train)
+    model = wl.models.dense_classifier((8, 8, 1), temperature=training.TEMPERATURE)
+    hist = training.fit(model, x, y, RECIPE, validation_data=(x_val, y_val),
+                        spiking_evaluator=True, progress=False)
     keras.utils.set_random_seed(0)
-    model = _compile(wl.models.dense_classifier((8, 8, 1), temperature=TEMPERATURE))
-    sharpener = wl.SimpleSharpener(start_epoch=WARMUP_EPOCHS, steps=EPOCHS_PER_LAYER)
-    hist = model.fit(x, y, epochs=epochs, batch_size=batch, verbose=0,
-                     validation_data=(x_val, y_val),
-                     callbacks=[sharpener, wl.SpikingEvaluator((x_val, y_val))])
-
-    keras.utils.set_random_seed(0)
-    naive = _compile(wl.models.dense_classifier((8, 8, 1), temperature=TEMPERATURE,
-                                                name="float_twin"))
-    naive.fit(x, y, epochs=epochs, batch_size=batch, verbose=0)
+    naive = wl.models.dense_classifier((8, 8, 1), temperature=training.TEMPERATURE,
+                                       name="float_twin")
+    training.fit(naive, x, y, RECIPE, sharpen=False, progress=False)
     return model, naive, hist
 
 
@@ -94,11 +70,11 @@ def main() -> None:
     x_test, y_test = data.x_test, data.y_test
     with wl.fully_sharp(model):
         probs = spikes.record_with_output(model, x_test)[1]
-        acc = spikes.accuracy(y_test, probs)
+        acc = metrics.accuracy(y_test, probs)
         # Show the first test digit the spiking network gets right.
         index = int(np.flatnonzero(probs.argmax(-1) == y_test)[0])
-        fig = plots.network_overview(model, x_test, index=index,
-                                     class_names=data.class_names, y=y_test)
+        fig = widgets.network_overview(model, x_test, index=index,
+                                       class_names=data.class_names, y=y_test)
         fig.suptitle(f"one test digit through the fully sharp network "
                      f"(test accuracy {acc:.3f})")
         save(fig, "network_overview.png")
@@ -106,8 +82,8 @@ def main() -> None:
              "activity.png")
     print(f"fully sharp test accuracy {acc:.3f}")
 
-    sweep = spikes.sharpness_sweep(model, x_test, y_test)
-    naive_sweep = spikes.sharpness_sweep(naive, x_test, y_test)
+    sweep = metrics.sharpness_sweep(model, x_test, y_test)
+    naive_sweep = metrics.sharpness_sweep(naive, x_test, y_test)
     fig = plots.score_vs_sharpness(sweep, label="Whetstone-trained")
     plots.score_vs_sharpness(naive_sweep, ax=fig.axes[0], label="float, never sharpened")
     fig.axes[0].set_title("test accuracy as the network is sharpened")
