@@ -106,7 +106,8 @@ def test_sharpness_is_a_non_trainable_variable():
     layer = wl.SpikingBReLU(0.25)
     layer.build((None, 4))
     assert layer.trainable_weights == []
-    assert [w.name for w in layer.non_trainable_weights] == ["sharpness", "straight_through"]
+    assert [w.name for w in layer.non_trainable_weights] == [
+        "sharpness", "straight_through", "schedule", "schedule_step"]
     assert layer.get_sharpness() == pytest.approx(0.25)
     layer.set_sharpness(0.5)
     assert layer.raise_sharpness(0.3) == pytest.approx(0.8)
@@ -213,7 +214,7 @@ def test_sharpness_variable_never_leaves_the_unit_interval(tmp_path):
     x = np.array([[0.2, 0.5, 0.8]], "float32")
     layer = model.get_layer("s")
     for raw, read in ((1.5, 1.0), (-2.0, 0.0), (float("nan"), 0.0)):
-        model.set_weights([np.float32(raw), np.float32(0.0)])  # behind the layer's back
+        model.set_weights([np.float32(raw), np.float32(0.0), np.zeros(3, "f4"), np.float32(0)])
         assert layer.get_sharpness() == read
         expected = keras.Sequential([keras.Input((3,)), wl.SpikingBReLU(read)])(x).numpy()
         np.testing.assert_array_equal(model(x).numpy(), expected)

@@ -16,7 +16,8 @@ def chain(num_spiking=3, width=4):
 
 
 def drive(callback, model, epochs, steps=4, losses=None):
-    """Run a callback through `epochs` epochs of `steps` batches without training.
+    """Run a callback through `epochs` epochs of `steps` batches without training (the
+    callback's Python hooks only: for the Adaptive schedule, which is driven by losses).
 
     Returns the per-layer sharpness at the end of each epoch and the epoch logs.
     """
@@ -37,6 +38,32 @@ def drive(callback, model, epochs, steps=4, losses=None):
         if model.stop_training:
             break
     return per_epoch, logs_seen
+
+
+class _Probe(keras.callbacks.Callback):
+    """Each layer's sharpness after every batch and at the end of every epoch."""
+
+    def on_train_begin(self, logs=None):
+        self.batches, self.epochs, self.logs = [], [], []
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.batches.append(wl.get_sharpness(self.model))
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.epochs.append(wl.get_sharpness(self.model))
+        self.logs.append(dict(logs or {}))
+
+
+def fit(callback, model, epochs, steps=4):
+    """Train ``model`` for real (learning rate 0: only the sharpness changes) with
+    ``callback``, ``steps`` batches an epoch. Returns the probe (batches, epochs, logs)."""
+    model.compile(keras.optimizers.SGD(0.0), "mse")
+    width = model.inputs[0].shape[-1]
+    x = np.random.default_rng(0).random((2 * steps, width)).astype("f4")
+    probe = _Probe()
+    model.fit(x, np.zeros((2 * steps, model.outputs[0].shape[-1]), "f4"), batch_size=2,
+              epochs=epochs, shuffle=False, verbose=0, callbacks=[callback, probe])
+    return probe
 
 
 # -- mapping -----------------------------------------------------------------------------
@@ -161,18 +188,79 @@ def test_simple_schedule_reproduces_the_worked_example():
 
 def test_simple_schedule_per_batch():
     model = chain(2)
-    per_epoch, _ = drive(wl.SimpleSharpener(start_epoch=1, steps=6, per="batch"), model,
-                         epochs=4, steps=4)
+    probe = fit(wl.SimpleSharpener(start_epoch=1, steps=6, per="batch"), model, epochs=4)
     # 2 layers × 6 steps = 12 batch steps, 4 per epoch, from epoch 1 on.
+    per_epoch = probe.epochs
     np.testing.assert_allclose(per_epoch[0], [0, 0], atol=1e-6)
     np.testing.assert_allclose(per_epoch[1], [4 / 6, 0], atol=1e-6)
     np.testing.assert_allclose(per_epoch[2], [1, 2 / 6], atol=1e-6)
     assert per_epoch[3] == [1.0, 1.0]
+    assert not any(layer.scheduled for layer in wl.spiking_layers(model))  # off after fit
+
+
+def python_simple_trajectory(values, steps, mode, start_epoch, epochs, batches):
+    """The per-batch SimpleSharpener as it ran in Python, one step after every batch: the
+    per-layer sharpness after each batch (the reference for the in-graph schedule)."""
+    n = len(values)
+    total = steps * n if mode == "bottom_up" else steps
+    taken = int(round(np.mean(values) * total))
+    resumed, values, out = taken > 0, list(values), []
+    for epoch in range(epochs):
+        for _ in range(batches):
+            if (resumed or epoch >= start_epoch) and taken < total:
+                taken += 1
+                g = 1.0 if taken >= total else taken / total
+                values = [max(v, t) for v, t in zip(values, layer_sharpness(g, n, mode),
+                                                    strict=True)]
+            out.append(list(values))
+    return out
+
+
+@pytest.mark.parametrize("mode, start, steps, initial", [
+    ("bottom_up", 1, 5, [0.0, 0.0, 0.0]),
+    ("uniform", 0, 7, [0.0, 0.0, 0.0]),
+    ("bottom_up", 3, 4, [1.0, 0.5, 0.0]),    # resumed on the grid
+    ("bottom_up", 0, 3, [0.5, 0.5, 0.5]),    # resumed from a uniform state: never lowered
+])
+def test_in_graph_per_batch_schedule_matches_the_python_callback_batch_by_batch(
+        mode, start, steps, initial):
+    model = chain(3)
+    wl.set_sharpness(model, initial)
+    probe = fit(wl.SimpleSharpener(start_epoch=start, steps=steps, per="batch", mode=mode),
+                model, epochs=6, steps=3)
+    expected = python_simple_trajectory(initial, steps, mode, start, 6, 3)
+    np.testing.assert_allclose(probe.batches, expected, atol=1e-6)
+    np.testing.assert_allclose([log["sharpness"] for log in probe.logs],
+                               [np.mean(expected[3 * e + 2]) for e in range(6)], atol=1e-6)
+
+
+def test_the_train_step_sees_the_sharpness_of_its_batch():
+    """The activation's output on a fixed input reveals the sharpness each train step used:
+    at x = 0.5 + ε the ramp gives 0.5 + ε / (1 − s + λ)."""
+    eps = 1e-3
+    inputs = keras.Input((1,))
+    layer = wl.SpikingBReLU()
+    model = keras.Model(inputs, layer(inputs))
+    model.compile(keras.optimizers.SGD(0.0), loss=lambda y, p: keras.ops.mean(p, axis=-1))
+    seen = []
+
+    class Loss(keras.callbacks.Callback):
+        def on_train_batch_end(self, batch, logs=None):
+            seen.append(float(logs["loss"]))
+
+    x = np.full((8, 1), 0.5 + eps, "f4")
+    model.fit(x, x, batch_size=1, epochs=1, shuffle=False, verbose=0,
+              callbacks=[wl.SimpleSharpener(steps=8, per="batch", mode="uniform"), Loss()])
+    running = np.array(seen)  # Keras logs the running mean of the batch losses
+    per_batch = running * np.arange(1, 9) - np.concatenate([[0], running[:-1] * np.arange(1, 8)])
+    used = 1.0 + wl.LAMBDA - eps / (per_batch - 0.5)
+    np.testing.assert_allclose(used, np.arange(8) / 8, atol=2e-3)  # batch k trains at k/8
+    assert layer.get_sharpness() == 1.0
 
 
 def test_simple_schedule_uniform():
     model = chain(3)
-    per_epoch, _ = drive(wl.SimpleSharpener(start_epoch=0, steps=4, mode="uniform"), model, 5)
+    per_epoch = fit(wl.SimpleSharpener(start_epoch=0, steps=4, mode="uniform"), model, 5).epochs
     for epoch, values in enumerate(per_epoch[:4]):
         np.testing.assert_allclose(values, [(epoch + 1) / 4] * 3, atol=1e-6)
     assert per_epoch[3] == [1.0, 1.0, 1.0]
@@ -216,20 +304,16 @@ def test_simple_schedule_bad_parameters(kwargs, match):
 # -- Scheduled ---------------------------------------------------------------------------
 def test_scheduled_sharpens_exactly_inside_each_window():
     model = chain(2)
-    schedule = wl.ScheduledSharpener([(1, 3), (3, 4)])
-    per_epoch, _ = drive(schedule, model, epochs=5, steps=4)
-    np.testing.assert_allclose(per_epoch, [[0, 0], [0.5, 0], [1, 0], [1, 1], [1, 1]], atol=1e-6)
-    # Inside the window the ramp is linear per batch.
-    model = chain(2)
-    schedule.set_model(model)
-    schedule.set_params({"steps": 4})
-    schedule.on_train_begin()
-    schedule.on_epoch_begin(1)
-    seen = []
-    for batch in range(4):
-        schedule.on_train_batch_end(batch)
-        seen.append(wl.get_sharpness(model)[0])
-    np.testing.assert_allclose(seen, [0.125, 0.25, 0.375, 0.5], atol=1e-6)
+    probe = fit(wl.ScheduledSharpener([(1, 3), (3, 4)]), model, epochs=5, steps=4)
+    np.testing.assert_allclose(probe.epochs, [[0, 0], [0.5, 0], [1, 0], [1, 1], [1, 1]],
+                               atol=1e-6)
+    # Inside the window the ramp is linear per batch, as the Python callback set it after
+    # batch b of epoch e: (e − start + (b + 1)/B) / (stop − start).
+    expected = [[min(max((e - start + (b + 1) / 4) / (stop - start), 0.0), 1.0)
+                 for start, stop in [(1, 3), (3, 4)]] for e in range(5) for b in range(4)]
+    np.testing.assert_allclose(probe.batches, expected, atol=1e-6)
+    np.testing.assert_allclose([b[0] for b in probe.batches[4:8]], [0.125, 0.25, 0.375, 0.5],
+                               atol=1e-6)
 
 
 @pytest.mark.parametrize(

@@ -120,14 +120,19 @@ def test_adaptive_sharpener_stops_on_a_nan_loss_instead_of_sharpening():
 def test_simple_sharpener_never_lowers_a_layer_when_resumed_from_uniform():
     model = _tiny()
     wl.set_sharpness(model, 0.5, mode="uniform")
-    sharpener = wl.SimpleSharpener(steps=2, per="batch")  # bottom-up would map g=0.5 to [1, .5, 0]
-    sharpener.set_model(model)
-    sharpener.on_train_begin()
-    sharpener.on_epoch_begin(0)
-    previous = wl.get_sharpness(model)
-    for batch in range(6):
-        sharpener.on_train_batch_end(batch)
-        now = wl.get_sharpness(model)
+    seen = []
+
+    class Probe(keras.callbacks.Callback):
+        def on_train_batch_end(self, batch, logs=None):
+            seen.append(wl.get_sharpness(self.model))
+
+    model.compile(keras.optimizers.SGD(0.0), "sparse_categorical_crossentropy")
+    x = np.random.default_rng(0).random((12, 4)).astype("float32")
+    # Bottom-up would map g = 0.5 to [1, 0.5, 0]: layer 2 must stay at 0.5 or above.
+    model.fit(x, np.arange(12) % 2, batch_size=2, epochs=1, verbose=0,
+              callbacks=[wl.SimpleSharpener(steps=2, per="batch"), Probe()])
+    previous = [0.5, 0.5, 0.5]
+    for now in seen:
         assert all(b >= a for a, b in zip(previous, now, strict=True)), (previous, now)
         previous = now
     assert wl.is_fully_sharp(model)

@@ -51,6 +51,15 @@ class SpikingActivation(keras.layers.Layer):
             through the step instead of no gradient (off by default, as in the paper). Held
             in a non-trainable variable too, so it can be switched for a fine-tune without
             recompiling (``layer.straight_through = True``).
+
+    A per-batch schedule runs inside the compiled train step: :meth:`start_schedule` sets a
+    linear ramp ``s(k) = max(floor, clip((k − offset) / duration, 0, 1))`` over the train
+    steps ``k`` counted from then on. Each training call uses ``s(k)`` (``floor`` at
+    ``k = 0``), stores ``s(k + 1)`` in the sharpness variable (what the layer holds after the
+    batch, as a per-batch callback would leave it) and counts the step, so per-batch
+    sharpening costs no Python per batch and works on every backend (the variables are
+    updated as BatchNormalization updates its statistics). Inference calls only read the
+    sharpness variable.
     """
 
     def __init__(self, sharpness: float = 0.0, straight_through: bool = False, **kwargs):
@@ -75,6 +84,13 @@ class SpikingActivation(keras.layers.Layer):
             name="straight_through",
             dtype="float32",
         )
+        # The in-graph schedule: [offset, duration, floor] (duration 0: off) and the train
+        # steps counted since it started.
+        self.schedule = self.add_weight(shape=(3,), initializer="zeros", trainable=False,
+                                        autocast=False, name="schedule", dtype="float32")
+        self.schedule_step = self.add_weight(shape=(), initializer="zeros", trainable=False,
+                                             autocast=False, name="schedule_step",
+                                             dtype="float32")
 
     # -- sharpness -------------------------------------------------------------------
     def get_sharpness(self) -> float:
@@ -94,6 +110,30 @@ class SpikingActivation(keras.layers.Layer):
             new = 1.0
         self.set_sharpness(new)
         return new
+
+    def start_schedule(self, offset: float, duration: float, floor: float | None = None) -> None:
+        """Ramp the sharpness inside the train step (see the class docstring).
+
+        Args:
+            offset: the train step (counted from now, from 0) at which the ramp is at 0.
+            duration: train steps from 0 to 1 (> 0).
+            floor: the ramp never goes below it (default: the current sharpness, so a
+                schedule never lowers a layer).
+        """
+        offset = check_number(offset, "offset")
+        duration = check_number(duration, "duration", minimum=0.0, min_open=True)
+        floor = self.get_sharpness() if floor is None else check_sharpness(floor, "floor")
+        self.schedule.assign(np.array([offset, duration, floor], dtype=np.float32))
+        self.schedule_step.assign(0.0)
+
+    def stop_schedule(self) -> None:
+        """Switch the in-graph schedule off; the sharpness stays where the schedule left it."""
+        self.schedule.assign(np.zeros(3, dtype=np.float32))
+
+    @property
+    def scheduled(self) -> bool:
+        """Whether an in-graph schedule drives the sharpness during training."""
+        return bool(keras.ops.convert_to_numpy(self.schedule)[1] > 0)
 
     @property
     def straight_through(self) -> bool:
@@ -119,7 +159,23 @@ class SpikingActivation(keras.layers.Layer):
     def _surrogate(self, x):
         return self._soft(x, ops.zeros((), dtype=x.dtype))
 
-    def call(self, inputs):
+    def _scheduled_sharpness(self):
+        """During training: the sharpness of this step, and the variables' updates."""
+        offset, duration, floor = (self.schedule[i] for i in range(3))
+        on = ops.greater(duration, 0.0)
+        k = self.schedule_step
+
+        def ramp(step):
+            value = ops.clip((step - offset) / ops.where(on, duration, 1.0), 0.0, 1.0)
+            return ops.maximum(floor, value)
+
+        now = ops.where(ops.logical_and(on, ops.greater(k, 0.0)), ramp(k), floor)
+        current = ops.convert_to_tensor(self.sharpness)
+        self.sharpness.assign(ops.where(on, ramp(k + 1.0), current))
+        self.schedule_step.assign(k + 1.0)
+        return ops.where(on, now, current)
+
+    def call(self, inputs, training=None):
         """The activation at the current sharpness.
 
         The sharpness variable is read clamped to [0, 1] (NaN read as 0), so a value written
@@ -127,7 +183,8 @@ class SpikingActivation(keras.layers.Layer):
         :meth:`set_sharpness` and :meth:`load_own_variables` refuse such values outright.
         """
         x = inputs
-        s = ops.cast(self.sharpness, x.dtype)
+        s = self._scheduled_sharpness() if training else self.sharpness
+        s = ops.cast(s, x.dtype)
         s = ops.where(ops.isnan(s), ops.zeros_like(s), ops.clip(s, 0.0, 1.0))
         hard = ops.stop_gradient(self._hard(x))
         # Forward this adds exactly 0; backward it passes st · (the s = 0 gradient).

@@ -184,6 +184,11 @@ class _Sharpener(keras.callbacks.Callback):
         self._layers = _require_spiking(self.model)
         self._sharp_epochs = 0
 
+    def on_train_end(self, logs=None):
+        # An in-graph schedule belongs to this fit only: afterwards the layers hold still.
+        for layer in self._layers:
+            layer.stop_schedule()
+
     def _batches_per_epoch(self) -> int | None:
         steps = (self.params or {}).get("steps")
         return int(steps) if steps else None
@@ -215,7 +220,15 @@ class SimpleSharpener(_Sharpener):
     21 epochs in all.
 
     A model that is already partly sharp (resumed, or reloaded) continues from its own
-    sharpness, without waiting for ``start_epoch`` again.
+    sharpness, without waiting for ``start_epoch`` again, and no layer is ever lowered.
+
+    Per batch, the steps run inside the compiled train step (each layer's
+    :meth:`~whetstone_lab.layers.SpikingActivation.start_schedule`): the callback sets the
+    ramps once, when sharpening starts, and reads the sharpness once per epoch for the logs,
+    so sharpening per batch costs no Python per batch. Bottom-up, layer ``i`` follows
+    ``clip((taken + k − i·steps) / steps, 0, 1)`` after ``k`` batches, uniform every layer
+    ``clip((taken + k) / steps, 0, 1)``, where ``taken`` counts the steps the model had
+    already taken.
 
     Args:
         start_epoch: the first epoch at whose end (or during which, per batch) sharpening starts.
@@ -245,6 +258,14 @@ class SimpleSharpener(_Sharpener):
         self._taken = int(round(global_sharpness(self.model) * self._total))
         self._resumed = self._taken > 0
         self._values = get_sharpness(self.model)
+        self._scheduled = False
+
+    def _start_schedule(self):
+        """Per batch: hand the remaining steps to the layers' in-graph ramps."""
+        for i, layer in enumerate(self._layers):
+            offset = (i * self.steps if self.mode == "bottom_up" else 0) - self._taken
+            layer.start_schedule(offset, self.steps, floor=self._values[i])
+        self._scheduled = True
 
     def _step(self):
         if self._taken >= self._total:
@@ -265,10 +286,9 @@ class SimpleSharpener(_Sharpener):
     def on_epoch_begin(self, epoch, logs=None):
         self._epoch = epoch
         self._sharp_at_begin = is_fully_sharp(self.model)
-
-    def on_train_batch_end(self, batch, logs=None):
-        if self.per == "batch" and self._active(self._epoch):
-            self._step()
+        if self.per == "batch" and not self._scheduled and self._active(epoch) \
+                and self._taken < self._total:
+            self._start_schedule()
 
     def on_epoch_end(self, epoch, logs=None):
         self._log(logs)
@@ -329,6 +349,15 @@ class ScheduledSharpener(_Sharpener):
                 f"schedule has {len(self.schedule)} windows but the model has "
                 f"{len(self._layers)} spiking layers; give one (start, stop) pair per layer."
             )
+        self._scheduled = False
+
+    def _start_schedule(self, epoch: int, steps: int):
+        """Hand the per-batch ramps to the layers: batch ``k`` from now is epoch
+        ``epoch + k / steps``, so layer ``i`` ramps from ``(start_i − epoch)·steps`` over
+        ``(stop_i − start_i)·steps`` train steps."""
+        for layer, (start, stop) in zip(self._layers, self.schedule, strict=True):
+            layer.start_schedule((start - epoch) * steps, (stop - start) * steps)
+        self._scheduled = True
 
     def sharpness_at(self, epoch: int, progress: float) -> list[float]:
         """Per-layer sharpness after ``progress`` ∈ [0, 1] of epoch ``epoch``."""
@@ -349,11 +378,9 @@ class ScheduledSharpener(_Sharpener):
         self._epoch = epoch
         self._sharp_at_begin = is_fully_sharp(self.model)
         self._apply(epoch, 0.0)
-
-    def on_train_batch_end(self, batch, logs=None):
         steps = self._batches_per_epoch()
-        if steps:
-            self._apply(self._epoch, min((batch + 1) / steps, 1.0))
+        if steps and not self._scheduled:  # batches per epoch known: ramps run in-graph
+            self._start_schedule(epoch, steps)
 
     def on_epoch_end(self, epoch, logs=None):
         self._apply(epoch, 1.0)  # whatever the batch count, the epoch ends on its target
