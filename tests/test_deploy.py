@@ -8,6 +8,7 @@ import pytest
 
 import whetstone_lab as wl
 import whetstone_lab.deploy as deploy
+from whetstone_lab.deploy import products
 
 nir = pytest.importorskip("nir")
 
@@ -47,7 +48,16 @@ def dense_case(digits):
 def conv_case(digits):
     keras.utils.set_random_seed(2)
     model = wl.models.conv_classifier((8, 8, 1), filters=(8, 16), dense=(32,),
-                                      neurons_per_class=4, batchnorm=True)
+                                      neurons_per_class=4, batchnorm=True, pool=True)
+    return _case(_train(model, digits, epochs=3, steps=8), digits)
+
+
+@pytest.fixture(scope="module")
+def plain_conv_case(digits):
+    """No pooling, no BatchNorm: sparse spikes after the first layer."""
+    keras.utils.set_random_seed(3)
+    model = wl.models.conv_classifier((8, 8, 1), filters=(8, 16), dense=(32,),
+                                      neurons_per_class=4, batchnorm=False, pool=False)
     return _case(_train(model, digits, epochs=3, steps=8), digits)
 
 
@@ -109,6 +119,138 @@ def test_near_ties_follow_the_keras_call_they_are_resolved_against(conv_case, di
     probe = keras.Model(net.source.input, [net.source.get_layer(n).output for n in names])
     reference = dict(zip(names, (np.asarray(o) for o in probe(x)), strict=True))
     _assert_same_spikes(result.spikes, reference)
+
+
+# ----------------------------------------------------------------------------------------
+# The fast products: event-driven or BLAS, a float32 screen, float64 near the threshold
+# ----------------------------------------------------------------------------------------
+def _run_with(monkeypatch, net, x, *, density=None, block=None):
+    """Run ``net`` with the event-driven product forced on (density 1) or off (-1)."""
+    with monkeypatch.context() as patch:
+        if density is not None:
+            patch.setattr(products, "EVENT_DENSITY", density)
+        if block is not None:
+            patch.setattr(products, "BLOCK_ELEMENTS", block)
+        return net.run(x)
+
+
+def _same_result(a, b):
+    assert list(a.spikes) == list(b.spikes)
+    for name in a.spikes:
+        np.testing.assert_array_equal(a.spikes[name], b.spikes[name])
+        if name in a.synops:
+            np.testing.assert_array_equal(a.synops[name], b.synops[name])
+    assert a.near_ties == b.near_ties
+
+
+def test_conv_model_without_pooling_or_batchnorm_agrees_with_keras(plain_conv_case, digits):
+    net = plain_conv_case.net
+    assert not any(isinstance(ly, (keras.layers.BatchNormalization, keras.layers.MaxPooling2D))
+                   for ly in plain_conv_case.model.layers)
+    result = net.run(digits.x_test)
+    reference = plain_conv_case.reference
+    assert list(reference) == ["conv_spikes_0", "conv_spikes_1", "spikes_0", "spikes_1",
+                               "decode"]
+    _assert_same_spikes(result.spikes, reference)
+    _assert_active(result.spikes)
+    np.testing.assert_array_equal(result.classes, reference["decode"].argmax(-1))
+
+
+@pytest.mark.parametrize("which", ["dense_case", "conv_case", "plain_conv_case"])
+def test_event_driven_and_blas_products_give_the_same_exact_result(which, request, digits,
+                                                                   monkeypatch):
+    case = request.getfixturevalue(which)
+    x = digits.x_test
+    events = _run_with(monkeypatch, case.net, x, density=1.0)
+    blas = _run_with(monkeypatch, case.net, x, density=-1.0)
+    _assert_same_spikes(events.spikes, case.reference)
+    _same_result(events, blas)
+    # Blocks of one sample each: the same decisions, near-ties and counts.
+    _same_result(_run_with(monkeypatch, case.net, x[:60], block=1), case.net.run(x[:60]))
+
+
+@pytest.mark.parametrize("padding, strides, dilation, kernel", [
+    ("same", 1, 1, 3), ("same", 2, 1, 3), ("valid", 1, 2, 3), ("valid", 2, 1, 2),
+    ("same", 1, 1, 2), ("same", 2, 1, 4),
+])
+def test_event_product_and_patches_match_keras_conv_geometry(padding, strides, dilation,
+                                                             kernel, monkeypatch):
+    conv = keras.layers.Conv2D(5, kernel, strides=strides, dilation_rate=dilation,
+                               padding=padding, name="conv")
+    model = _sequential((7, 6, 3), conv, wl.SpikingBReLU(1.0, name="spikes"))
+    rng = np.random.default_rng(kernel * 10 + strides)
+    conv.set_weights([rng.normal(0, 0.5, conv.kernel.shape).astype(np.float32),
+                      rng.normal(0, 0.2, 5).astype(np.float32)])
+    # Sparse real-valued inputs of both signs (a first layer): 15 % non-zero.
+    x = (rng.normal(0, 1, (9, 7, 6, 3)) * (rng.random((9, 7, 6, 3)) < 0.15)).astype(np.float32)
+    stage = deploy.to_spiking(model).synapses[0]
+    pre = np.asarray(conv(x)).reshape(-1, 5) - conv.get_weights()[1]  # Keras, no bias
+    rows = products.patches(stage, x)
+    np.testing.assert_allclose(rows @ stage.weights, pre, atol=1e-5)
+    flat = x.reshape(9, -1)
+    np.testing.assert_allclose(products.event_product(stage, flat, flat != 0), pre, atol=1e-5)
+    sums = products.patch_sums(stage, np.abs(x).sum(axis=-1))
+    np.testing.assert_allclose(sums, np.abs(rows).sum(axis=1), rtol=1e-6)
+    # Each input's fan-out: the outputs whose window covers it, times the channels.
+    ones = np.eye(7 * 6 * 3, dtype=np.float32).reshape(-1, 7, 6, 3)
+    reached = (products.patches(stage, ones).reshape(len(ones), -1) != 0).sum(axis=1)
+    np.testing.assert_array_equal(stage.fan_out, reached * 5)
+    net = deploy.to_spiking(model)
+    reference = np.asarray(model(x))
+    for density in (1.0, -1.0):
+        result = _run_with(monkeypatch, net, x, density=density)
+        np.testing.assert_array_equal(result.spikes["spikes"], reference)
+
+
+@pytest.mark.parametrize("density", [1.0, -1.0])
+def test_a_conv_near_tie_goes_through_the_screen_and_is_resolved_like_keras(density,
+                                                                            monkeypatch):
+    # Two taps of one filter: 0.5 and -2**-30. Exactly 0.5 - 2**-30 < 0.5, but every
+    # float32 sum rounds to 0.5 and Keras fires; one tap alone is an exact tie (fires).
+    conv = keras.layers.Conv2D(2, 2, padding="same", name="conv")
+    model = _sequential((3, 3, 1), conv, wl.SpikingBReLU(1.0, name="spikes"))
+    kernel = np.zeros((2, 2, 1, 2), np.float32)
+    kernel[0, 0, 0, 0], kernel[0, 1, 0, 0] = 0.5, -(2.0**-30)
+    kernel[1, 1, 0, 1] = 0.25
+    conv.set_weights([kernel, np.zeros(2, np.float32)])
+    x = np.zeros((4, 3, 3, 1), np.float32)
+    x[0, 0, 0, 0] = x[0, 0, 1, 0] = 1.0  # filter 0 at (0, 0): the near-tie; at (0, 1): a tie
+    x[1, 1, 1, 0] = 1.0  # filter 0 at (1, 1): an exact tie; filter 1 at (0, 0): 0.25
+    x[2, 2, 2, 0] = 1.0  # filter 0 at (2, 2): an exact tie
+    reference = np.asarray(model.predict(x, verbose=0))
+    assert reference[0, 0, 0, 0] == 1 and reference[1, 1, 1, 0] == 1
+    result = _run_with(monkeypatch, deploy.to_spiking(model), x, density=density)
+    np.testing.assert_array_equal(result.spikes["spikes"], reference)
+    # The near-tie and the exact ties (the 2**-30 weight makes the grid too fine to
+    # certify them) go to Keras; the 0.25 taps are certain.
+    assert result.near_ties["spikes"] == int(reference[..., 0].sum())
+
+
+def test_the_float32_screen_flags_every_decision_float64_would_not_certify():
+    rng = np.random.default_rng(5)
+    threshold = np.float32(0.5)
+    for trial in range(20):
+        n, width, out = 64, 200, 48
+        first = trial % 2 == 0  # real-valued inputs, or 0/1 spikes
+        x = (rng.random((n, width)) if first else rng.random((n, width)) < 0.3)
+        x = x.astype(np.float32) * (rng.random((n, width)) < 0.4)
+        w = rng.normal(0, 0.1, (width, out)).astype(np.float32)
+        # Biases that put many exact sums within a few float32 ulps of the threshold.
+        exact = x.astype(np.float64) @ w.astype(np.float64)
+        b = (threshold - exact[0] + rng.normal(0, 1e-6, out)).astype(np.float32)
+        v32 = x @ w + b
+        v64 = exact + b.astype(np.float64)
+        mass = np.abs(x.astype(np.float64)) @ np.abs(w.astype(np.float64)) + np.abs(b)
+        events = np.count_nonzero(x, axis=1)
+        uncertain = deploy.exactness.uncertain_decisions(v64, mass, events, 0.5, 0.0)
+        flagged = deploy.exactness.float32_screen(
+            v32.copy(), np.abs(x).sum(axis=1), np.abs(w).max(), np.abs(b).max(), events,
+            threshold)
+        assert uncertain.any() and flagged[0].all()  # row 0 sits at the threshold
+        assert not (uncertain & ~flagged).any()
+        settled = ~flagged
+        np.testing.assert_array_equal((v32 >= threshold)[settled], (v64 >= 0.5)[settled])
+        assert flagged.mean() < 0.25
 
 
 # ----------------------------------------------------------------------------------------

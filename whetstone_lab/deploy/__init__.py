@@ -4,10 +4,12 @@
   threshold neurons that fire iff ``W·x + b >= θ`` (θ = 0.5 for SpikingBReLU, 0 for
   SpikingSigmoid), max-pooling as an OR over spikes, BatchNorm folded away
   (:mod:`~whetstone_lab.deploy.convert`).
-* :meth:`SpikingNetwork.run` evaluates it event-driven (after the first layer only the
-  inputs that spiked are touched) and counts spikes, synaptic operations and the
+* :meth:`SpikingNetwork.run` evaluates it exactly and counts spikes, the synaptic operations
+  of the event-driven network (each input spike times its fan-out) and the
   multiply–accumulates a dense float network of the same shape would need
-  (:mod:`~whetstone_lab.deploy.simulate`).
+  (:mod:`~whetstone_lab.deploy.simulate`). Each layer is one float32 product, event-driven
+  when few inputs spiked and BLAS otherwise, with float64 only for the decisions close to
+  the threshold (:mod:`~whetstone_lab.deploy.products`).
 * :func:`export_nir` writes the network as a NIR graph, :func:`run_nir` executes such a
   graph in NumPy (:mod:`~whetstone_lab.deploy.nir`).
 

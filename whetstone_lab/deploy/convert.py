@@ -2,28 +2,28 @@
 
 :func:`to_spiking` walks the model's chain of layers, refuses what threshold neurons cannot
 compute (naming the layers), folds BatchNorm into the layer before it and builds the
-stages of a :class:`~whetstone_lab.deploy.SpikingNetwork`, each Dense/Conv2D unrolled into
-its (inputs, outputs) connection matrix. See docs/design.md, "Deployment".
+stages of a :class:`~whetstone_lab.deploy.SpikingNetwork`, each Dense/Conv2D with
+its kernel as an (inputs of one neuron, channels) matrix and the fan-out of every input
+neuron. See docs/design.md, "Deployment".
 """
 
 from __future__ import annotations
 
 import keras
 import numpy as np
-from scipy import sparse
 
 from ..layers import SHARP_TOLERANCE, SoftmaxDecode, SpikingActivation, SpikingSigmoid
 from ..models import fold_batchnorm
 from ..sharpening import spiking_layers
 from ..validation import describe
 from .exactness import check_batch_size, lowest_bit
+from .products import conv_taps
 from .simulate import FlattenStage, PoolStage, SpikingNetwork, SynapseStage
 
 __all__ = ["to_spiking", "same_pads"]
 
 _SUPPORTED = ("Dense, Conv2D, MaxPooling2D, Flatten, BatchNormalization (folded), Dropout, "
              "SpikingBReLU, SpikingSigmoid, SoftmaxDecode")
-_DENSE_ROWS_LIMIT = 2**22  # unrolled conv matrices up to 32 MB are stored dense
 
 
 def to_spiking(model: keras.Model, *, batch_size: int | None = 32) -> SpikingNetwork:
@@ -212,7 +212,6 @@ def _synapse_stage(layer, act, in_shape) -> SynapseStage:
                 "Flatten before it (only Dense on flat vectors is supported)."
             )
         stage = SynapseStage(kind="dense", out_shape=(kernel.shape[1],), **common)
-        stage.matrix = kernel.astype(np.float64)
         stage.fan_out = np.full(kernel.shape[0], kernel.shape[1], np.int64)
         return _finish(stage)
     if layer.data_format != "channels_last" or layer.groups != 1:
@@ -229,58 +228,17 @@ def _synapse_stage(layer, act, in_shape) -> SynapseStage:
     stage = SynapseStage(kind="conv2d", out_shape=(ho, wo, kernel.shape[3]), strides=(sh, sw),
                          padding=layer.padding, dilation=(dh, dw),
                          pads=(top, bottom, left, right), **common)
-    stage.matrix, stage.fan_out = _conv_unrolled(stage)
-    if np.prod(stage.matrix.shape) <= _DENSE_ROWS_LIMIT:
-        # Gathering whole dense rows (zeros included) beats SciPy's sparse × sparse
-        # product by ~6× at lesson sizes; counts use fan_out.
-        stage.matrix = stage.matrix.toarray()
+    stage.tap_targets, stage.fan_out = conv_taps(stage)
     return _finish(stage)
 
 
 def _finish(stage: SynapseStage) -> SynapseStage:
-    """Fill in what the simulator reads besides the connection matrix."""
-    stage.abs_matrix = abs(stage.matrix)
-    stage.bias_flat = np.tile(stage.bias.astype(np.float64),
-                              int(np.prod(stage.out_shape[:-1])))
+    """Fill in what the simulator reads besides the fan-out."""
+    stage.weights = np.ascontiguousarray(stage.kernel.reshape(-1, stage.kernel.shape[-1]))
+    stage.weights64 = stage.weights.astype(np.float64)
+    stage.w_max, stage.b_max = float(np.abs(stage.kernel).max()), float(np.abs(stage.bias).max())
     stage.grid_w, stage.grid_b = lowest_bit(stage.kernel), lowest_bit(stage.bias)
     return stage
-
-
-def _conv_unrolled(stage: SynapseStage) -> tuple[sparse.csr_matrix, np.ndarray]:
-    """The convolution as an (H·W·Cin, Ho·Wo·Cout) sparse matrix in HWC order.
-
-    Row ``i`` lists the fan-out of input neuron ``i``: every output it reaches, with the
-    kernel weight of that tap (zero-valued weights stay as explicit entries, so the
-    structure is the true connectivity).
-    """
-    h_in, w_in, c_in = stage.in_shape
-    h_out, w_out, c_out = stage.out_shape
-    kh, kw = stage.kernel.shape[:2]
-    (sh, sw), (dh, dw) = stage.strides, stage.dilation
-    top, _, left, _ = stage.pads
-    rows, cols, vals = [], [], []
-    oi, oj = np.meshgrid(np.arange(h_out), np.arange(w_out), indexing="ij")
-    for di in range(kh):
-        for dj in range(kw):
-            hi = oi * sh - top + di * dh
-            wj = oj * sw - left + dj * dw
-            ok = (hi >= 0) & (hi < h_in) & (wj >= 0) & (wj < w_in)
-            src = (hi[ok] * w_in + wj[ok])[:, None, None] * c_in + np.arange(c_in)[None, :, None]
-            dst = (oi[ok] * w_out + oj[ok])[:, None, None] * c_out + np.arange(c_out)[None, None]
-            src, dst = np.broadcast_arrays(src, dst)
-            rows.append(src.ravel())
-            cols.append(dst.ravel())
-            vals.append(np.broadcast_to(stage.kernel[di, dj], src.shape).ravel())
-    rows, cols, vals = np.concatenate(rows), np.concatenate(cols), np.concatenate(vals)
-    shape = (h_in * w_in * c_in, h_out * w_out * c_out)
-    # Built from (data, indices, indptr) by hand so explicit zeros are never dropped.
-    order = np.lexsort((cols, rows))
-    indptr = np.zeros(shape[0] + 1, np.int64)
-    np.cumsum(np.bincount(rows, minlength=shape[0]), out=indptr[1:])
-    matrix = sparse.csr_matrix(
-        (vals[order].astype(np.float64), cols[order], indptr), shape=shape
-    )
-    return matrix, np.diff(indptr)
 
 
 def _pool_stage(layer, in_shape) -> PoolStage:

@@ -2,8 +2,8 @@
 
 Keras computes each pre-activation in float32, and the result depends on the summation order
 of its kernels, which changes with the batch size: a 1-ulp difference can flip a neuron that
-sits at its threshold. The simulators of this package compute every pre-activation in
-float64 and certify each decision with a rigorous bound on *any* float32 evaluation order,
+sits at its threshold. The simulators of this package certify each decision with its
+float64 pre-activation and a rigorous bound on *any* float32 evaluation order,
 
     ``|fl32 − exact| <= γ_{k+2}·(Σ|w·x| + |b|)``,  ``γ_n = n·u/(1 − n·u)``,  ``u = 2⁻²⁴``,
 
@@ -12,6 +12,20 @@ decision is also certain when every term lies on a power-of-two grid (:func:`low
 fine enough that float32 sums are exact. The rare remaining near-ties are recomputed with
 Keras' own float32 op on the chunks ``model.predict(x, batch_size=...)`` would use
 (:func:`resolve_near_ties`).
+
+The simulator gets there fast by computing every pre-activation first as a float32 product
+(event-driven or BLAS, :mod:`~whetstone_lab.deploy.products`), ``v32``, and recomputing in
+float64 only the decisions this product cannot settle (:func:`float32_screen`). ``v32`` is
+itself a float32 evaluation in some order, so ``|v32 − exact| <= γ_{k+2}·mass`` too, and
+with ``β = γ_{k+2} + (k+2)·2⁻⁵²`` (the factor of the bound above) a decision with
+``|v32 − θ| > 3·β·mass`` is certain in float64 as well: the float64 value lies within
+``(γ_{k+2} + (k+2)·2⁻⁵³)·mass <= β·mass`` of ``v32`` and so more than ``2·β·mass`` from θ,
+beyond the float64 bound ``β·mass64`` (``mass64`` exceeds the exact mass by a factor
+``1 + (k+2)·2⁻⁵³`` at most; the third ``β`` is the margin for these factors and for the
+screen's own float32 rounding). The screen bounds the mass from above by
+``Σ|x|·max|w| + max|b|`` over the layer, which costs no second product. Every decision it
+flags goes through the float64 computation and :func:`uncertain_decisions` as before, so
+the near-ties found and resolved are those of a float64 computation of every decision.
 """
 
 from __future__ import annotations
@@ -28,6 +42,7 @@ __all__ = [
     "lowest_bit",
     "gamma",
     "uncertain_decisions",
+    "float32_screen",
     "resolve_near_ties",
     "check_batch_size",
 ]
@@ -68,6 +83,27 @@ def uncertain_decisions(v: np.ndarray, mass: np.ndarray, events: np.ndarray, thr
     if uncertain.any():
         uncertain &= ~(mass <= 2.0**24 * grid)
     return uncertain
+
+
+def float32_screen(v32: np.ndarray, abs_sum: np.ndarray, w_max: float, b_max: float,
+                   events: np.ndarray, threshold) -> np.ndarray:
+    """Decisions ``v32 >= threshold`` that need the float64 check (shapes (rows, neurons)).
+
+    ``v32`` is a float32 product computed in any order, one row per sample (Dense) or per
+    (sample, output position) (Conv2D); it is overwritten. ``abs_sum`` is Σ|x| over each
+    row's inputs (or more), ``w_max`` and ``b_max`` the largest ``|w|`` and ``|b|`` of the
+    layer, ``events`` the non-zero inputs of each row's sample. Outside the returned set
+    the decision ``v32 >= threshold`` is the float64 one and certain (the module docstring
+    has the argument); inside it, compute in float64 and call :func:`uncertain_decisions`.
+    The last term, ``(k+2)·2⁻¹²⁰``, covers float32 underflow of tiny products and margins.
+    """
+    terms = np.asarray(events, np.float64) + 2.0
+    factor = 3.0 * (gamma(terms) + terms * 2.0**-52)
+    margin = (factor * (np.asarray(abs_sum, np.float64) * float(w_max) + float(b_max))
+              + terms * 2.0**-120).astype(np.float32)
+    np.subtract(v32, np.float32(threshold), out=v32)
+    np.abs(v32, out=v32)
+    return v32 <= margin[:, None]
 
 
 def resolve_near_ties(fired: np.ndarray, uncertain: np.ndarray, step: int,

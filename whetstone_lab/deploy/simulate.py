@@ -1,4 +1,4 @@
-"""The event-driven simulator of threshold neurons, its results and counts.
+"""The exact simulator of threshold neurons, its results and its event-driven counts.
 
 A :class:`SpikingNetwork` is a list of stages built by
 :func:`~whetstone_lab.deploy.to_spiking`: :class:`SynapseStage` (a Dense or Conv2D layer and
@@ -15,12 +15,12 @@ from dataclasses import dataclass, field
 
 import keras
 import numpy as np
-from scipy import sparse
 
 from ..layers import decode
 from ..sharpening import spiking_layers
 from ..validation import check_int, check_samples, describe
-from .exactness import check_batch_size, lowest_bit, resolve_near_ties, uncertain_decisions
+from .exactness import check_batch_size
+from .products import threshold_stage
 
 __all__ = [
     "SynapseStage",
@@ -53,10 +53,12 @@ class SynapseStage:
     dilation: tuple[int, int] = (1, 1)
     pads: tuple[int, int, int, int] = (0, 0, 0, 0)  # top, bottom, left, right
     keras_layer: object = None  # the linear Keras layer, for resolving near-ties
-    matrix: object = None  # (inputs, outputs) float64: ndarray or CSR (large conv)
-    abs_matrix: object = None
+    weights: np.ndarray | None = None  # (inputs of one neuron, channels) float32: the kernel
+    weights64: np.ndarray | None = None  # ... in float64, for the decisions near θ
+    w_max: float = 0.0  # largest |w|
+    b_max: float = 0.0  # largest |b|
     fan_out: np.ndarray | None = None  # synapses leaving each input neuron
-    bias_flat: np.ndarray | None = None  # the bias of every neuron (HWC order), float64
+    tap_targets: np.ndarray | None = None  # conv: output position of each (pixel, tap)
     grid_w: float = 0.0  # largest power of two dividing every weight
     grid_b: float = 0.0  # ... and every bias
 
@@ -197,7 +199,7 @@ class SpikingResult:
 # The simulator
 # ----------------------------------------------------------------------------------------
 class SpikingNetwork:
-    """A fully sharp Whetstone network as plain threshold neurons, evaluated event-driven.
+    """A fully sharp Whetstone network as plain threshold neurons, simulated exactly.
 
     Build it with :func:`~whetstone_lab.deploy.to_spiking`. Every neuron fires iff
     ``Σ w·x + b >= θ``; max-pooling is an OR; the output spikes are decoded with the model's
@@ -205,11 +207,15 @@ class SpikingNetwork:
 
     How exactness is achieved (:mod:`whetstone_lab.deploy.exactness`). Keras computes each
     pre-activation in float32, and the result depends on the summation order of its kernels,
-    which changes with the batch size. The simulator computes every pre-activation in
-    float64 (as a gather-and-add over the active inputs) and certifies each decision with a
+    which changes with the batch size. The simulator certifies each decision with a
     rigorous bound on *any* float32 evaluation order: ``|fl32 − exact| <=
-    γ_{k+2}·(Σ|w·x| + |b|)`` with ``k`` the sample's non-zero inputs. A decision whose
-    margin ``|v − θ|`` exceeds the bound is the one Keras makes, whatever its batch size. A
+    γ_{k+2}·(Σ|w·x| + |b|)`` with ``k`` the sample's non-zero inputs. It computes every
+    pre-activation first as a float32 product (:mod:`~whetstone_lab.deploy.products`):
+    event-driven, each input spike adding the weights of its synapses, when few inputs
+    spiked; one BLAS product of the inputs or of their im2col patches otherwise. A decision
+    whose margin from θ exceeds three times the bound is the one Keras makes, whatever its
+    batch size; the few others are recomputed in float64, and a decision whose float64
+    margin ``|v − θ|`` exceeds the bound is certain too. A
     decision is also certain when every weight, bias and input lies on a common
     power-of-two grid small enough that float32 sums are exact (hand-set weights: exact
     ties at 0.5 fire, as in Keras). The rare remaining "near-ties" are resolved by running
@@ -218,15 +224,17 @@ class SpikingNetwork:
     for spike; their number is reported in :attr:`SpikingResult.near_ties`.
 
     Measured on the 360 digits test images (``benchmarks/spiking_inference.py``): the dense
-    64-256-64-100 network makes 151,200 spike decisions, none of them a near-tie; the conv
-    network (32-64 filters, 128, 100; BatchNorm folded) makes 1,464,480, of which 58 are
-    near-ties. Every spike of every layer equals ``predict``'s, and so do the spikes of
+    64-256-64-100 network makes 151,200 spike decisions, one of them a near-tie; the conv
+    network (32-64 filters, 128, 100) with BatchNorm (folded) and max-pooling makes
+    1,464,480, of which 52 are near-ties; without pooling or BatchNorm, 2,293,920 with 8.
+    Every spike of every layer equals ``predict``'s, and so do the spikes of
     :func:`~whetstone_lab.deploy.run_nir` on the exported graph, which resolves near-ties
-    the same way.
+    the same way. Its throughput against ``predict`` is in
+    ``benchmarks/results/spiking_inference.md``.
 
     Attributes:
         stages: the network's stages (:class:`SynapseStage`, :class:`PoolStage`,
-            :class:`FlattenStage`) in order, with their connection matrices built.
+            :class:`FlattenStage`) in order, with their kernels and fan-outs.
         key: the N-hot key, or None.
         source: the Keras model it was built from (BatchNorm folded, if there was any).
         input_shape: the shape of one input sample, Keras layout.
@@ -260,7 +268,7 @@ class SpikingNetwork:
 
     # -- running ---------------------------------------------------------------------
     def run(self, x, *, batch_size: int | None | str = "default") -> SpikingResult:
-        """Run the network on a batch, event-driven, recording every layer's spikes.
+        """Run the network on a batch, recording every layer's spikes and its counts.
 
         Args:
             x: inputs of shape ``(n, *input_shape)`` in Keras layout (e.g. NHWC); a single
@@ -297,7 +305,7 @@ class SpikingNetwork:
                 a = a.reshape(n, -1)
                 spikes[stage.name] = a.reshape((n, *stage.out_shape)).astype(np.uint8)
                 continue
-            fired, events, ops, ties = self._fire(stage, a, first, batch_size)
+            fired, events, ops, ties = threshold_stage(stage, a, first, batch_size)
             a = fired.astype(np.float32)
             spikes[stage.name] = fired.reshape((n, *stage.out_shape)).astype(np.uint8)
             spike_counts[stage.name] = fired.sum(axis=1).astype(np.int64)
@@ -314,31 +322,6 @@ class SpikingNetwork:
         return SpikingResult(spikes=spikes, output=output, classes=classes, near_ties=near,
                              spike_counts=spike_counts, synops=synops, counts=counts)
 
-    def _fire(self, stage: SynapseStage, a: np.ndarray, first: bool, batch_size):
-        """Threshold one layer: (spikes, input events, synaptic ops, near-ties resolved)."""
-        active = sparse.csr_matrix(a.astype(np.float64))  # only non-zero inputs are touched
-        # Event-driven: each active input adds its row of weights (its fan-out) to the
-        # targets; for spikes (0/1) the product is a pure gather-and-add.
-        v = _product(active, stage.matrix) + stage.bias_flat
-        mass = _product(abs(active), stage.abs_matrix) + np.abs(stage.bias_flat)
-        events = np.diff(active.indptr).astype(np.int64)
-        ops = active.astype(bool).astype(np.int64) @ stage.fan_out
-        grid = min(stage.grid_w * (lowest_bit(a) if first else 1.0), stage.grid_b)
-        uncertain = uncertain_decisions(v, mass, events, stage.threshold, grid)
-        # Rounded once to float32: outside the bound this cannot change a decision, and at a
-        # near-tie without a Keras layer it is the correctly rounded float32 value.
-        fired = v.astype(np.float32) >= np.float32(stage.threshold)
-        ties = int(uncertain.sum())
-        if ties and stage.keras_layer is not None:
-            # The Keras layer's own float32 op, on the chunks predict(batch_size) uses.
-            def compute(start, stop):
-                chunk = a[start:stop].reshape((-1, *stage.in_shape))
-                return keras.ops.convert_to_numpy(stage.keras_layer(chunk))
-
-            resolve_near_ties(fired, uncertain, batch_size or len(a), compute,
-                              np.float32(stage.threshold))
-        return fired, events, ops, ties
-
     def predict(self, x) -> np.ndarray:
         """Decoded class indices for ``x`` (needs an N-hot key)."""
         if self.key is None:
@@ -349,11 +332,6 @@ class SpikingNetwork:
     def summary(self, x, print_fn=print) -> str:
         """Run on ``x`` and return (and print) the table of per-inference counts."""
         return self.run(x).summary(print_fn=print_fn)
-
-
-def _product(active: sparse.csr_matrix, matrix) -> np.ndarray:
-    out = active @ matrix
-    return out.toarray() if sparse.issparse(out) else np.asarray(out)
 
 
 def _or_pool(spikes: np.ndarray, stage: PoolStage) -> np.ndarray:

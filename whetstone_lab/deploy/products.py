@@ -1,0 +1,262 @@
+"""One layer of threshold neurons, fast and exact: float32 products, a screen, float64.
+
+:func:`threshold_stage` decides every neuron of a :class:`~whetstone_lab.deploy.simulate.
+SynapseStage` for a batch:
+
+1. The pre-activations of a block of samples are one float32 product of the inputs and the
+   kernel. When few inputs are non-zero (spikes are sparse after the first layer) it is
+   event-driven: each event adds its weights to the neurons it reaches, from a list of
+   (target, weight row) pairs (:func:`event_product`). Otherwise it is one BLAS product of
+   the inputs (Dense) or of their im2col patches (Conv2D, :func:`patches`); a zero input
+   adds exactly nothing there, so the sum is the same. The counts (events, synaptic
+   operations) are those of the event-driven network either way.
+2. :func:`~whetstone_lab.deploy.exactness.float32_screen` keeps the decisions this product
+   settles (nearly all) and flags the few it cannot.
+3. The flagged decisions are recomputed in float64 and certified with
+   :func:`~whetstone_lab.deploy.exactness.uncertain_decisions`; the near-ties among them are
+   resolved with the Keras layer's own float32 op
+   (:func:`~whetstone_lab.deploy.exactness.resolve_near_ties`).
+
+The products run on one BLAS thread: at these sizes waking more threads costs more than it
+saves, and far more on a machine busy with other work. See docs/design.md, "Deployment",
+and :mod:`whetstone_lab.deploy.exactness`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+
+import keras
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+from scipy import sparse
+
+from .exactness import float32_screen, lowest_bit, resolve_near_ties, uncertain_decisions
+
+__all__ = [
+    "BLOCK_ELEMENTS",
+    "EVENT_DENSITY",
+    "patches",
+    "patch_sums",
+    "conv_taps",
+    "event_product",
+    "one_blas_thread",
+    "threshold_stage",
+]
+
+#: Input elements (patch-matrix entries for a convolution) per block of samples: 16 MB of
+#: float32, so memory stays bounded for any batch size.
+BLOCK_ELEMENTS = 2**22
+#: With at most this fraction of non-zero inputs the product is event-driven (measured on
+#: the layers of the lesson networks: 2–3× faster than BLAS at 2–4 %, even near 8 %,
+#: slower above).
+EVENT_DENSITY = 0.06
+
+
+def patches(stage, a: np.ndarray) -> np.ndarray:
+    """The im2col matrix of a Conv2D stage: one row per (sample, output position).
+
+    Args:
+        stage: a ``conv2d`` SynapseStage (kernel, strides, dilation, pads, shapes).
+        a: inputs of shape ``(n, H, W, C)``; C is the stage's input channels, or 1 for a
+            map of per-pixel values (see :func:`patch_sums`).
+
+    Returns:
+        ``(n·Ho·Wo, kh·kw·C)``, rows in HWC order of the outputs, columns in the order of
+        ``kernel.reshape(kh·kw·Cin, Cout)``; taps in the padding are zeros.
+    """
+    kh, kw = stage.kernel.shape[:2]
+    (sh, sw), (dh, dw) = stage.strides, stage.dilation
+    top, bottom, left, right = stage.pads
+    ho, wo = stage.out_shape[:2]
+    if top or bottom or left or right:
+        a = np.pad(a, ((0, 0), (top, bottom), (left, right), (0, 0)))
+    win = sliding_window_view(a, ((kh - 1) * dh + 1, (kw - 1) * dw + 1), axis=(1, 2))
+    win = win[:, :(ho - 1) * sh + 1:sh, :(wo - 1) * sw + 1:sw, :, ::dh, ::dw]
+    return win.transpose(0, 1, 2, 4, 5, 3).reshape(-1, kh * kw * a.shape[-1])
+
+
+def patch_sums(stage, pixels: np.ndarray) -> np.ndarray:
+    """Σ over each row of :func:`patches` of per-pixel values ``pixels`` (``(n, H, W)``),
+    in float64: with ``pixels`` = Σ|x| over a pixel's channels, Σ|x| over each patch."""
+    kh, kw = stage.kernel.shape[:2]
+    (sh, sw), (dh, dw) = stage.strides, stage.dilation
+    top, bottom, left, right = stage.pads
+    ho, wo = stage.out_shape[:2]
+    padded = np.pad(np.asarray(pixels, np.float64), ((0, 0), (top, bottom), (left, right)))
+    sums = np.zeros((len(padded), ho, wo))
+    for di in range(kh):
+        for dj in range(kw):
+            sums += padded[:, di * dh:di * dh + (ho - 1) * sh + 1:sh,
+                           dj * dw:dj * dw + (wo - 1) * sw + 1:sw]
+    return sums.reshape(-1)
+
+
+def conv_taps(stage) -> tuple[np.ndarray, np.ndarray]:
+    """Where each input pixel of a Conv2D stage sends its spikes.
+
+    Returns:
+        ``(targets, fan_out)``: ``targets[p, t]`` is the output position (``oi·Wo + oj``)
+        that kernel tap ``t`` (``di·kw + dj``) of input pixel ``p`` (``h·W + w``) reaches,
+        −1 where none does; ``fan_out`` the synapses leaving each input neuron (HWC
+        order): its in-bounds taps times the output channels.
+    """
+    h_in, w_in, c_in = stage.in_shape
+    h_out, w_out, c_out = stage.out_shape
+    kh, kw = stage.kernel.shape[:2]
+    (sh, sw), (dh, dw) = stage.strides, stage.dilation
+    top, _, left, _ = stage.pads
+    targets = np.full((h_in * w_in, kh * kw), -1, np.int64)
+    oi, oj = np.meshgrid(np.arange(h_out), np.arange(w_out), indexing="ij")
+    for di in range(kh):
+        for dj in range(kw):
+            hi, wj = oi * sh - top + di * dh, oj * sw - left + dj * dw
+            ok = (hi >= 0) & (hi < h_in) & (wj >= 0) & (wj < w_in)
+            targets[hi[ok] * w_in + wj[ok], di * kw + dj] = oi[ok] * w_out + oj[ok]
+    fan_out = np.repeat((targets >= 0).sum(axis=1), c_in) * c_out
+    return targets, fan_out
+
+
+def event_product(stage, chunk: np.ndarray, nonzero: np.ndarray) -> np.ndarray:
+    """The float32 product of :func:`threshold_stage` from the events alone.
+
+    Each non-zero input ``x`` of ``chunk`` (``(m, inputs)``, HWC) becomes one (row, kernel
+    row, ``x``) entry per neuron group it reaches: for Dense its sample's row, for Conv2D
+    the row of each output position one of its taps reaches (kernel row ``t·Cin + c``).
+    The sparse matrix of these entries times the kernel adds, for every output, the
+    weights of the events that reach it.
+
+    Returns:
+        The same ``(rows, channels)`` product as BLAS on the inputs or their patches.
+    """
+    flat = np.flatnonzero(nonzero)
+    values = chunk.ravel()[flat]
+    if stage.kind != "conv2d":
+        rows, cols = np.divmod(flat, chunk.shape[1])
+        shape = chunk.shape
+    else:
+        # Every event gets one entry per kernel tap; taps that reach no output (beyond the
+        # border) go to one extra row, dropped from the product.
+        c_in, taps = stage.in_shape[-1], stage.tap_targets.shape[1]
+        positions = stage.out_shape[0] * stage.out_shape[1]
+        sample, rest = np.divmod(flat, chunk.shape[1])
+        pixel, channel = np.divmod(rest, c_in)
+        target = stage.tap_targets[pixel]  # (events, taps)
+        rows = sample[:, None] * positions + target
+        rows[target < 0] = chunk.shape[0] * positions
+        cols = np.arange(taps) * c_in + channel[:, None]
+        values = np.repeat(values, taps)
+        shape = (chunk.shape[0] * positions + 1, stage.weights.shape[0])
+    index = np.int32 if max(shape) < 2**31 else np.int64
+    events = sparse.coo_matrix((values, (rows.ravel().astype(index), cols.ravel().astype(index))),
+                               shape=shape)
+    product = np.asarray(events @ stage.weights, np.float32)
+    return product if stage.kind != "conv2d" else product[:-1]
+
+
+def _rows64(stage, chunk: np.ndarray, r: np.ndarray) -> np.ndarray:
+    """The inputs (Dense) or patches (Conv2D) of rows ``r`` of a block, in float64."""
+    if stage.kind != "conv2d":
+        return chunk[r].astype(np.float64)
+    positions = stage.out_shape[0] * stage.out_shape[1]
+    samples, inverse = np.unique(r // positions, return_inverse=True)
+    rows = patches(stage, chunk[samples].reshape((-1, *stage.in_shape)))
+    return rows[inverse.ravel() * positions + r % positions].astype(np.float64)
+
+
+@functools.cache
+def _blas_controller():
+    try:
+        from threadpoolctl import ThreadpoolController
+    except ImportError:  # pragma: no cover - installed with scikit-learn
+        return None
+    return ThreadpoolController()
+
+
+def one_blas_thread():
+    """A context in which BLAS runs on one thread (a no-op without threadpoolctl)."""
+    controller = _blas_controller()
+    if controller is None:  # pragma: no cover
+        return contextlib.nullcontext()
+    return controller.limit(limits=1, user_api="blas")
+
+
+def threshold_stage(stage, a: np.ndarray, first: bool, batch_size: int | None):
+    """Decide every neuron of ``stage`` for inputs ``a`` (``(n, inputs)`` float32, HWC).
+
+    Returns:
+        ``(fired, events, ops, ties)``: spikes ``(n, neurons)`` bool, non-zero inputs and
+        synaptic operations per sample (int64), and the number of near-ties resolved with
+        the Keras layer's own float32 op on the chunks of ``batch_size`` samples that
+        ``predict(batch_size=...)`` uses (None: the whole batch).
+    """
+    with one_blas_thread():
+        return _threshold(stage, np.ascontiguousarray(a, np.float32), first, batch_size)
+
+
+def _threshold(stage, a: np.ndarray, first: bool, batch_size: int | None):
+    n = a.shape[0]
+    nonzero = a != 0
+    # After the first layer every input is a 0/1 spike: a is its own indicator and |a| = a.
+    indicator = nonzero.astype(np.float32) if first else a
+    events = np.count_nonzero(nonzero, axis=1).astype(np.int64)
+    exact = np.float32 if stage.dense_macs < 2**24 else np.float64  # integer sums exact
+    ops = np.rint(indicator.astype(exact, copy=False) @ stage.fan_out.astype(exact))
+    grid = min(stage.grid_w * (lowest_bit(a) if first else 1.0), stage.grid_b)
+    threshold = np.float32(stage.threshold)
+    positions = int(np.prod(stage.out_shape[:-1]))  # output positions (1 for Dense)
+    channels = stage.out_shape[-1]
+    fired = np.empty((n, positions * channels), bool)
+    flagged = []  # (samples, neurons, float64 values, float64 masses) of each block
+    block = max(1, BLOCK_ELEMENTS // (positions * stage.weights.shape[0]))
+    for start in range(0, n, block):
+        stop = min(start + block, n)
+        chunk, spiking = a[start:stop], nonzero[start:stop]
+        maps = chunk.reshape((-1, *stage.in_shape))
+        if events[start:stop].sum() <= EVENT_DENSITY * spiking.size:
+            v32 = event_product(stage, chunk, spiking)
+        elif stage.kind == "conv2d":
+            v32 = patches(stage, maps) @ stage.weights
+        else:
+            v32 = chunk @ stage.weights
+        v32 += stage.bias
+        np.greater_equal(v32, threshold, out=fired[start:stop].reshape(v32.shape))
+        if stage.kind == "conv2d":  # Σ|x| of each patch, from Σ|x| of each pixel
+            pixels = (maps.reshape(-1, maps.shape[-1]) @ np.ones(maps.shape[-1], np.float32)
+                      if not first else np.abs(maps).sum(axis=-1, dtype=np.float64))
+            abs_sum = patch_sums(stage, pixels.reshape(maps.shape[:-1]))
+        else:
+            abs_sum = (events[start:stop] if not first
+                       else np.abs(chunk).sum(axis=1, dtype=np.float64))
+        row_events = np.repeat(events[start:stop], positions)
+        r, c = np.nonzero(float32_screen(v32, abs_sum, stage.w_max, stage.b_max, row_events,
+                                         threshold))
+        if r.size:
+            x64 = _rows64(stage, chunk, r)
+            w64 = stage.weights64[:, c].T
+            b64 = stage.bias[c].astype(np.float64)
+            v64 = np.einsum("ij,ij->i", x64, w64) + b64
+            mass64 = np.einsum("ij,ij->i", np.abs(x64), np.abs(w64)) + np.abs(b64)
+            flagged.append((start + r // positions, (r % positions) * channels + c, v64, mass64))
+    ops = ops.astype(np.int64)
+    if not flagged:
+        return fired, events, ops, 0
+    samples, neurons, v64, mass64 = (np.concatenate(parts) for parts in zip(*flagged))
+    # Rounded once to float32: outside the bound this cannot change a decision, and at a
+    # near-tie without a Keras layer it is the correctly rounded float32 value.
+    fired[samples, neurons] = v64.astype(np.float32) >= threshold
+    near = uncertain_decisions(v64[:, None], mass64[:, None], events[samples],
+                               stage.threshold, grid)[:, 0]
+    ties = int(near.sum())
+    if ties and stage.keras_layer is not None:
+        uncertain = np.zeros(fired.shape, bool)
+        uncertain[samples[near], neurons[near]] = True
+
+        def compute(start, stop):  # the Keras layer's own float32 op on predict's chunk
+            chunk = a[start:stop].reshape((-1, *stage.in_shape))
+            return keras.ops.convert_to_numpy(
+                stage.keras_layer(keras.ops.convert_to_tensor(chunk)))
+
+        resolve_near_ties(fired, uncertain, batch_size or n, compute, threshold)
+    return fired, events, ops, ties
