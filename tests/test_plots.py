@@ -129,7 +129,8 @@ def test_network_overview_decodes_spikes_without_output(dense, x):
     wl.set_sharpness(dense, 1.0)
     rec, out, decoder = _recording(dense, x)
     with_output = plots.network_overview(x, rec, out, key=decoder.key, index=1)
-    decoded = plots.network_overview(x, rec, key=decoder.key, index=1)
+    decoded = plots.network_overview(x, rec, key=decoder.key, index=1,
+                                     temperature=decoder.temperature)
     for a, b in zip(with_output.axes, decoded.axes, strict=True):
         assert a.get_title() == b.get_title()
     widths = [p.get_width() for p in decoded.axes[-1].patches]

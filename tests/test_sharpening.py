@@ -250,7 +250,8 @@ def test_the_train_step_sees_the_sharpness_of_its_batch():
 
     x = np.full((8, 1), 0.5 + eps, "f4")
     model.fit(x, x, batch_size=1, epochs=1, shuffle=False, verbose=0,
-              callbacks=[wl.SimpleSharpener(steps=8, per="batch", mode="uniform"), Loss()])
+              callbacks=[wl.SimpleSharpener(0, steps=8, per="batch", mode="uniform"),
+                         Loss()])
     running = np.array(seen)  # Keras logs the running mean of the batch losses
     per_batch = running * np.arange(1, 9) - np.concatenate([[0], running[:-1] * np.arange(1, 8)])
     used = 1.0 + wl.LAMBDA - eps / (per_batch - 0.5)

@@ -130,7 +130,7 @@ def test_simple_sharpener_never_lowers_a_layer_when_resumed_from_uniform():
     x = np.random.default_rng(0).random((12, 4)).astype("float32")
     # Bottom-up would map g = 0.5 to [1, 0.5, 0]: layer 2 must stay at 0.5 or above.
     model.fit(x, np.arange(12) % 2, batch_size=2, epochs=1, verbose=0,
-              callbacks=[wl.SimpleSharpener(steps=2, per="batch"), Probe()])
+              callbacks=[wl.SimpleSharpener(0, steps=2, per="batch"), Probe()])
     previous = [0.5, 0.5, 0.5]
     for now in seen:
         assert all(b >= a for a, b in zip(previous, now, strict=True)), (previous, now)
