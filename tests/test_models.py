@@ -245,3 +245,15 @@ def test_quantize_weights_keeps_at_most_2_to_the_bits_values():
         np.testing.assert_array_equal(a, b)
     with pytest.raises(ValueError, match="bits must be"):
         models.quantize_weights(model, 1)
+
+
+def test_autoencoder_downsamples_by_pooling_or_by_stride():
+    pooled = models.autoencoder((8, 8, 1))
+    strided = models.autoencoder((8, 8, 1), filters=(8, 8), downsample="stride")
+    for model in (pooled, strided):
+        assert model.get_layer("code_spikes").output.shape == (None, 2, 2, 16)
+        assert model.output.shape == (None, 8, 8, 1)
+    assert not any(isinstance(layer, keras.layers.MaxPooling2D) for layer in strided.layers)
+    assert strided.get_layer("enc_0_conv").strides == (2, 2)
+    with pytest.raises(ValueError, match="downsample must be one of"):
+        models.autoencoder(downsample="avg")

@@ -1,0 +1,650 @@
+"""The digits autoencoder: float twin vs Whetstone vs a straight-through anchor.
+
+Three networks of the same shape, trained on the same data for the same epochs with the same
+learning rate in every epoch:
+
+* **float**: the spiking layers left at sharpness 0 (bounded ReLU), never sharpened
+  (``training.fit(..., sharpen=False)``);
+* **Whetstone**: sharpened bottom-up while training, then a straight-through fine-tune
+  (``training.fit(...)``); fully sharp at the end;
+* **straight-through**: the anchor a practitioner would pick: every spiking layer fully sharp
+  with a straight-through gradient from the first epoch (``training.fit(..., sharpen=False)``
+  on a network set sharp beforehand).
+
+Scores are the mean squared error per pixel. Every spiking network that is reported is
+checked to emit exactly 0 or 1 from every spiking layer on the scored images
+(``spikes.assert_binary``).
+
+Stages (each run is cached in ``--cache``, one file per run, so stages can run side by side
+and a stage that is run again only trains what is missing)::
+
+    python benchmarks/autoencoder.py search   # ideas to close the gap, validation split, seed 0
+    python benchmarks/autoencoder.py sweep    # code size sweep at the chosen setting, test, seed 0
+    python benchmarks/autoencoder.py final    # chosen setting and the lesson's, test, seeds 0-2
+    python benchmarks/autoencoder.py report   # results/autoencoder.{md,json} and the figure
+    python benchmarks/autoencoder.py all      # all of the above in turn
+
+Settings are chosen on a validation split carved (stratified, 20 %) from the training data;
+the final table reports the test split.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import platform
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+import whetstone_lab as wl  # noqa: E402
+from whetstone_lab import metrics, spikes, training  # noqa: E402
+from whetstone_lab.training import Recipe  # noqa: E402
+
+RESULTS = Path(__file__).resolve().parent / "results"
+KINDS = ("float", "whetstone", "straight_through")
+SEEDS = (0, 1, 2)
+
+
+# ----------------------------------------------------------------------------------------
+# Settings: a network and a recipe
+# ----------------------------------------------------------------------------------------
+#: Fields added to Setting after runs were cached, with the value they had implicitly.
+_ADDED = {"float_layers": "", "noise_while_sharpening": False}
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One autoencoder and its recipe.
+
+    Attributes:
+        name: a label for tables.
+        filters: channels of each encoder level (the decoder mirrors them).
+        code_channels: channels of the 2 × 2 code (bits = 4 · code_channels).
+        down: how the encoder halves the resolution: ``"pool"`` (max-pooling the spikes, an
+            OR, as ``models.autoencoder``), ``"pool_pre"`` (max-pooling the pre-activations,
+            then the spiking layer), ``"stride"`` (stride-2 convolutions, no pooling).
+        code: activation of the code: ``"brelu"`` (``SpikingBReLU``) or ``"sigmoid"``
+            (``SpikingSigmoid``).
+        code_noise: standard deviation of Gaussian noise added to the code's pre-activation
+            while training (all three networks alike; none at inference).
+        noise_while_sharpening: add the code noise only from the first sharpening epoch on,
+            and only to the Whetstone network (the float twin and the straight-through
+            anchor are built without it: they are never sharpened).
+        batchnorm: a BatchNorm between each hidden convolution and its activation.
+        recipe: changes to ``RECIPES["digits_autoencoder"]`` (``Recipe.with_``).
+        float_layers: a diagnostic, never a reported spiking network: ``"code"`` or
+            ``"hidden"`` makes those layers plain bounded ReLUs (``ReLU(max_value=1)``) that
+            are never sharpened, to see which binary layers cost the most.
+    """
+
+    name: str
+    filters: tuple[int, ...] = (32, 32)
+    code_channels: int = 16
+    down: str = "pool"
+    code: str = "brelu"
+    code_noise: float = 0.0
+    noise_while_sharpening: bool = False
+    batchnorm: bool = False
+    recipe: tuple[tuple[str, object], ...] = ()
+    float_layers: str = ""
+    note: str = ""
+
+    @property
+    def bits(self) -> int:
+        return 4 * self.code_channels
+
+    def training_recipe(self) -> Recipe:
+        base = training.recipe("digits_autoencoder", fast=False)
+        return base.with_(name=self.name, **dict(self.recipe)) if self.recipe else base
+
+    @property
+    def library_network(self) -> bool:
+        """True when ``models.autoencoder`` builds this network as it is."""
+        return (self.down == "pool" and self.code == "brelu" and not self.code_noise
+                and not self.float_layers)
+
+    def key(self, kind: str, split: str, seed: int, *, legacy: bool = False) -> str:
+        """The run's cache key. The float and straight-through networks are not sharpened:
+        for them only the learning rate of each epoch, the batch size and the optimizer of
+        the recipe matter, so recipes that differ only in their sharpening share those runs.
+        (``legacy``: the key of the first runs, which hashed the recipe's fields.)"""
+        fields = {k: v for k, v in asdict(self).items()
+                  if k not in ("name", "note") and not (k in _ADDED and v == _ADDED[k])}
+        if kind != "whetstone" and self.noise_while_sharpening:  # built without the noise
+            del fields["noise_while_sharpening"]
+            fields["code_noise"] = 0.0
+        if kind != "whetstone" and legacy:
+            fields["recipe"] = [list(kv) for kv in self.recipe if kv[0] != "per"]
+        elif kind != "whetstone":
+            r = self.training_recipe()
+            fields["recipe"] = {"rates": [r.learning_rate_at(e) for e in range(r.epochs)],
+                                "batch_size": r.batch_size, "optimizer": r.optimizer}
+        text = json.dumps([fields, kind, split, seed], sort_keys=True, default=str)
+        return hashlib.sha1(text.encode()).hexdigest()[:16]
+
+    def cached(self, kind: str, split: str, seed: int, cache: Path) -> Path:
+        """The cache file of the run (a legacy file is copied to the current key)."""
+        path = cache / f"{self.key(kind, split, seed)}.json"
+        old = cache / f"{self.key(kind, split, seed, legacy=True)}.json"
+        if not path.exists() and old.exists():
+            path.write_text(old.read_text())
+        return path
+
+    def describe(self) -> str:
+        down = {"pool": "2 × 2 max-pooling of the spikes", "pool_pre":
+                "2 × 2 max-pooling of the pre-activations", "stride": "stride-2 convolutions"}
+        text = (f"conv {'/'.join(map(str, self.filters))} channels with {down[self.down]}, "
+                f"a 2 × 2 × {self.code_channels} spiking code ({self.bits} bits"
+                f"{', SpikingSigmoid' if self.code == 'sigmoid' else ''})")
+        if self.code_noise:
+            text += (f", Gaussian noise σ = {self.code_noise:g} on the code's pre-activation "
+                     + ("from the first sharpening epoch on (Whetstone only)"
+                        if self.noise_while_sharpening else "while training"))
+        if self.batchnorm:
+            text += ", BatchNorm"
+        return text + ", sigmoid read-out"
+
+
+class CodeNoise(keras.layers.Layer):
+    """Gaussian noise whose standard deviation is a variable (0 until a callback sets it);
+    only while training."""
+
+    def __init__(self, seed: int = 0, **kwargs):
+        super().__init__(**kwargs)
+        self.stddev = self.add_weight(shape=(), initializer="zeros", trainable=False,
+                                      name="stddev")
+        self.seed_generator = keras.random.SeedGenerator(seed)
+
+    def call(self, x, training=False):
+        if not training:
+            return x
+        return x + self.stddev * keras.random.normal(keras.ops.shape(x),
+                                                     seed=self.seed_generator)
+
+
+class NoiseFrom(keras.callbacks.Callback):
+    """Switch every :class:`CodeNoise` to ``stddev`` from epoch ``start`` on."""
+
+    def __init__(self, start: int, stddev: float):
+        super().__init__()
+        self.start, self.value = start, stddev
+
+    def on_epoch_begin(self, epoch, logs=None):
+        for layer in self.model.layers:
+            if isinstance(layer, CodeNoise):
+                layer.stddev.assign(self.value if epoch >= self.start else 0.0)
+
+
+def build(s: Setting, kind: str = "whetstone") -> keras.Model:
+    """The autoencoder of ``s``: ``models.autoencoder`` when it can build it, else the same
+    layers assembled here from ``keras.layers`` and the spiking activations."""
+    if s.noise_while_sharpening and kind != "whetstone":
+        s = replace(s, code_noise=0.0, noise_while_sharpening=False)
+    if s.library_network:
+        return wl.models.autoencoder((8, 8, 1), filters=s.filters,
+                                     code_channels=s.code_channels, batchnorm=s.batchnorm)
+
+    def spiking(x, filters, name, *, kernel_size=3, strides=1, pool=False, sigmoid=False):
+        x = keras.layers.Conv2D(filters, kernel_size, strides=strides, padding="same",
+                                use_bias=not s.batchnorm, name=f"{name}_conv")(x)
+        if s.batchnorm:
+            x = keras.layers.BatchNormalization(momentum=wl.models.BN_MOMENTUM,
+                                                name=f"{name}_bn")(x)
+        if pool:
+            x = keras.layers.MaxPooling2D(2, name=f"{name}_pool")(x)
+        if name == "code" and s.code_noise and s.noise_while_sharpening:
+            x = CodeNoise(name="code_noise")(x)
+        elif name == "code" and s.code_noise:
+            x = keras.layers.GaussianNoise(s.code_noise, name="code_noise")(x)
+        if s.float_layers == ("code" if name == "code" else "hidden"):
+            return keras.layers.ReLU(max_value=1.0, name=f"{name}_float")(x)
+        layer = wl.SpikingSigmoid if sigmoid else wl.SpikingBReLU
+        return layer(name=f"{name}_spikes")(x)
+
+    inputs = keras.Input((8, 8, 1))
+    x = inputs
+    for i, f in enumerate(s.filters):
+        name = f"enc_{i}"
+        if s.down == "stride":
+            x = spiking(x, f, name, strides=2)
+        elif s.down == "pool_pre":
+            x = spiking(x, f, name, pool=True)
+        else:
+            x = spiking(x, f, name)
+            x = keras.layers.MaxPooling2D(2, name=f"{name}_pool")(x)
+    x = spiking(x, s.code_channels, "code", kernel_size=1, sigmoid=s.code == "sigmoid")
+    for i, f in enumerate(reversed(s.filters)):
+        x = keras.layers.UpSampling2D(2, name=f"dec_{i}_up")(x)
+        x = spiking(x, f, f"dec_{i}")
+    outputs = keras.layers.Conv2D(1, 3, padding="same", activation="sigmoid",
+                                  name="reconstruction")(x)
+    return keras.Model(inputs, outputs, name="autoencoder")
+
+
+# ----------------------------------------------------------------------------------------
+# Data, training, scoring
+# ----------------------------------------------------------------------------------------
+def load(split: str):
+    """``(x_train, x_eval)``: the training images and the images scored."""
+    ds = wl.data.load("digits")
+    if split == "val":
+        x_tr, _, x_val, _ = training.validation_split(ds.x_train, ds.y_train)
+        return x_tr, x_val
+    return ds.x_train, ds.x_test
+
+
+def train_and_score(s: Setting, kind: str, split: str, seed: int) -> dict:
+    x_tr, x_ev = load(split)
+    recipe = s.training_recipe()
+    keras.utils.set_random_seed(seed)  # before building: the same initial weights for all
+    model = build(s, kind)
+    callbacks = []
+    if kind == "whetstone" and s.noise_while_sharpening:
+        callbacks.append(NoiseFrom(recipe.warmup_epochs, s.code_noise))
+    if kind == "straight_through":
+        wl.set_sharpness(model, 1.0)
+        for layer in wl.spiking_layers(model):
+            layer.straight_through = True
+    t0 = time.perf_counter()
+    history = training.fit(model, x_tr, x_tr, recipe, sharpen=kind == "whetstone",
+                           callbacks=callbacks, seed=None, progress=False)
+    seconds = time.perf_counter() - t0
+    row = {"setting": s.name, "kind": kind, "split": split, "seed": seed, "bits": s.bits,
+           "epochs": recipe.epochs, "seconds": seconds,
+           "final_loss": float(history.history["loss"][-1])}
+    if kind != "float":
+        for layer in wl.spiking_layers(model):
+            layer.straight_through = False
+        if not wl.is_fully_sharp(model):
+            raise RuntimeError(f"{s.name} {kind}: not fully sharp: {wl.get_sharpness(model)}")
+        row["binary_checked"] = spikes.assert_binary(model, x_ev)
+        if s.float_layers != "code":
+            code = spikes.record(model, x_ev, layers=["code_spikes"])["code_spikes"]
+            code = code.reshape(len(code), -1)
+            rate = code.mean(axis=0)
+            row["code_bits_constant"] = int(np.sum((rate == 0) | (rate == 1)))
+            row["code_distinct"] = len({c.tobytes() for c in code.astype(np.uint8)})
+    row["mse"] = metrics.mse(x_ev, model.predict(x_ev, batch_size=256, verbose=0))
+    return row
+
+
+def run(s: Setting, kind: str, split: str, seed: int, cache: Path) -> dict | None:
+    path = s.cached(kind, split, seed, cache)
+    if path.exists():
+        row = json.loads(path.read_text())
+        row["setting"] = s.name
+        return row
+    lock = path.with_suffix(".lock")
+    try:  # another process side by side may be training this run
+        lock.touch(exist_ok=False)
+    except FileExistsError:
+        return None
+    try:
+        row = train_and_score(s, kind, split, seed)
+        row["config"] = asdict(s)
+        path.write_text(json.dumps(row, indent=1, default=str))
+    finally:
+        lock.unlink()
+    print(f"{s.name:32s} {kind:16s} {split} seed {seed}: mse {row['mse']:.4f}  "
+          f"({row['seconds']:.0f} s)", flush=True)
+    return row
+
+
+# ----------------------------------------------------------------------------------------
+# The settings tried
+# ----------------------------------------------------------------------------------------
+LESSON = Setting("lesson", note="`models.autoencoder((8, 8, 1))`, "
+                 "`recipe(\"digits_autoencoder\")`")
+
+
+def _r(**changes) -> tuple[tuple[str, object], ...]:
+    return tuple(sorted(changes.items()))
+
+
+DECAY = _r(finetune_learning_rate_end=1e-4)
+LONG_FT = _r(warmup_epochs=2, sharpen_epochs=8, finetune_epochs=30)
+SEARCH: list[Setting] = [
+    LESSON,
+    # recipe
+    Setting("fine-tune lr 1e-3 → 1e-4", recipe=DECAY),
+    Setting("sharpen lr 3e-3", recipe=_r(sharpen_learning_rate=3e-3,
+                                         finetune_learning_rate=1e-3)),
+    Setting("sharpen per epoch", recipe=_r(per="epoch")),
+    # network around a fixed 64-bit code
+    Setting("filters 64/64", filters=(64, 64)),
+    Setting("filters 128/128", filters=(128, 128)),
+    Setting("pool pre-activations", down="pool_pre"),
+    Setting("stride-2 convolutions", down="stride"),
+    Setting("sigmoid code", code="sigmoid"),
+    Setting("code noise σ 0.3", code_noise=0.3),
+    Setting("batchnorm", batchnorm=True),
+    Setting("short warm-up, long fine-tune (2/8/30)", recipe=LONG_FT),
+    Setting("stride, filters 64/64", down="stride", filters=(64, 64)),
+    Setting("stride, filters 64/64, 2/8/30", down="stride", filters=(64, 64), recipe=LONG_FT),
+    Setting("stride, filters 64/64, 2/2/36", down="stride", filters=(64, 64),
+            recipe=_r(warmup_epochs=2, sharpen_epochs=2, finetune_epochs=36)),
+    Setting("stride, filters 64/64, 0/2/38", down="stride", filters=(64, 64),
+            recipe=_r(warmup_epochs=0, sharpen_epochs=2, finetune_epochs=38)),
+    Setting("code noise σ 0.3 while sharpening", code_noise=0.3, noise_while_sharpening=True),
+    Setting("stride, 64/64, 2/8/30, noise while sharpening", down="stride", filters=(64, 64),
+            recipe=LONG_FT, code_noise=0.3, noise_while_sharpening=True),
+]
+#: Diagnostics (Whetstone only): which binary layers cost the most.
+DIAGNOSTICS: list[Setting] = [
+    Setting("code float, hidden spiking", float_layers="code"),
+    Setting("code spiking, hidden float", float_layers="hidden"),
+]
+
+
+def chosen() -> Setting:
+    """The setting chosen on the validation split (see the notes in the report)."""
+    return CHOSEN
+
+
+CHOSEN = Setting("stride, filters 64/64, 2/8/30", down="stride", filters=(64, 64),
+                 recipe=LONG_FT)
+
+
+def sweep_settings(base: Setting) -> list[Setting]:
+    return [replace(base, name=f"{base.name}, {4 * c} bits", code_channels=c)
+            for c in (4, 8, 16, 32, 64)]
+
+
+# ----------------------------------------------------------------------------------------
+# Main
+# ----------------------------------------------------------------------------------------
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("stage", choices=("search", "sweep", "final", "report", "all"))
+    parser.add_argument("--only", default="", help="setting names separated by semicolons (search)")
+    parser.add_argument("--kinds", default=",".join(KINDS))
+    parser.add_argument("--reverse", action="store_true",
+                        help="final stage: last run first (for a second process side by side)")
+    parser.add_argument("--cache", default=str(Path(tempfile.gettempdir()) / "wl_autoencoder"),
+                        help="directory of the per-run cache")
+    args = parser.parse_args(argv)
+    cache = Path(args.cache)
+    cache.mkdir(parents=True, exist_ok=True)
+    kinds = [k for k in args.kinds.split(",") if k]
+    only = {n.strip() for n in args.only.split(";") if n.strip()}
+    for s in SEARCH:  # carry the first runs over to the current keys
+        for kind in KINDS:
+            s.cached(kind, "val", 0, cache)
+    stages = ("search", "sweep", "final", "report") if args.stage == "all" else (args.stage,)
+    for stage in stages:
+        if stage == "search":
+            for s in SEARCH + DIAGNOSTICS:
+                if only and s.name not in only:
+                    continue
+                for kind in kinds:
+                    run(s, kind, "val", 0, cache)
+        elif stage == "sweep":
+            for s in sweep_settings(chosen()):
+                for kind in kinds:
+                    run(s, kind, "test", 0, cache)
+        elif stage == "final":
+            runs = [(s, kind, seed) for s in dict.fromkeys([chosen(), LESSON])
+                    for seed in SEEDS for kind in kinds]
+            for s, kind, seed in reversed(runs) if args.reverse else runs:
+                run(s, kind, "test", seed, cache)
+        else:
+            report(cache)
+
+
+# ----------------------------------------------------------------------------------------
+# Report
+# ----------------------------------------------------------------------------------------
+def machine() -> str:
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    import tensorflow as tf
+
+    return (f"{cpu}, {os.cpu_count()} cores visible; Python {platform.python_version()}, "
+            f"TensorFlow {tf.__version__}, Keras {keras.__version__}, NumPy {np.__version__}")
+
+
+def _cached(s: Setting, kind: str, split: str, seed: int, cache: Path) -> dict | None:
+    path = s.cached(kind, split, seed, cache)
+    if not path.exists():
+        return None
+    row = json.loads(path.read_text())
+    row["setting"] = s.name
+    return row
+
+
+def _ms(values, digits: int = 4) -> str:
+    """mean ± sd (population sd, as benchmarks/results/retention.md)."""
+    v = np.asarray(values, dtype=float)
+    if len(v) == 1:
+        return f"{v[0]:.{digits}f}"
+    return f"{v.mean():.{digits}f} ± {v.std():.{digits}f}"
+
+
+def _summary(s: Setting, split: str, seeds, cache: Path) -> dict | None:
+    rows = {k: [_cached(s, k, split, seed, cache) for seed in seeds] for k in KINDS}
+    done = [i for i in range(len(seeds)) if all(rows[k][i] for k in KINDS)]
+    if not done:
+        return None
+    mse = {k: [rows[k][i]["mse"] for i in done] for k in KINDS}
+    out = {"setting": s.name, "network": s.describe(), "recipe": s.training_recipe().describe(),
+           "bits": s.bits, "split": split, "seeds": [seeds[i] for i in done], "mse": mse,
+           "ratio_whetstone": [w / f for w, f in zip(mse["whetstone"], mse["float"])],
+           "ratio_straight_through": [t / f for t, f in
+                                      zip(mse["straight_through"], mse["float"])],
+           "code_bits_constant": {k: [rows[k][i].get("code_bits_constant") for i in done]
+                                  for k in KINDS[1:]},
+           "seconds": {k: [rows[k][i]["seconds"] for i in done] for k in KINDS}}
+    return out
+
+
+def figure(sweep: list[dict], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6, 4))
+    bits = [r["bits"] for r in sweep]
+    for kind, label, marker in (("float", "float twin", "o"), ("whetstone", "Whetstone", "s"),
+                                ("straight_through", "straight-through anchor", "^")):
+        ax.plot(bits, [r["mse"][kind][0] for r in sweep], marker=marker, label=label)
+    ax.axhline(2 * sweep[bits.index(64)]["mse"]["float"][0] if 64 in bits else np.nan,
+               color="grey", linestyle="--", label="goal: 2 × float at 64 bits")
+    ax.set_xscale("log", base=2)
+    ax.set_yscale("log")
+    ax.set_xticks(bits)
+    ax.set_xticklabels([str(b) for b in bits])
+    ax.set_xlabel("bits in the code (2 × 2 × code channels)")
+    ax.set_ylabel("test MSE per pixel")
+    ax.set_title("Digits autoencoder, chosen setting (seed 0)")
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def report(cache: Path) -> None:
+    search = [x for s in SEARCH if (x := _summary(s, "val", (0,), cache))]
+    sweep = [x for s in sweep_settings(chosen()) if (x := _summary(s, "test", (0,), cache))]
+    final = [x for s in dict.fromkeys([chosen(), LESSON])
+             if (x := _summary(s, "test", SEEDS, cache))]
+    diagnostics = [{"setting": s.name, "float_layers": s.float_layers, "mse_whetstone": r["mse"]}
+                   for s in DIAGNOSTICS if (r := _cached(s, "whetstone", "val", 0, cache))]
+    out = {"benchmark": "digits autoencoder: float vs Whetstone vs straight-through",
+           "diagnostics": diagnostics,
+           "chosen": asdict(chosen()), "chosen_recipe": chosen().training_recipe().as_dict(),
+           "final": final, "sweep": sweep, "search": search, "machine": machine()}
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / "autoencoder.json").write_text(json.dumps(out, indent=1, default=str) + "\n")
+    if sweep:
+        figure(sweep, RESULTS / "autoencoder_code_size.png")
+    (RESULTS / "autoencoder.md").write_text(markdown(out))
+    print(f"wrote {RESULTS / 'autoencoder.md'}")
+
+
+def _ratio_row(x: dict) -> str:
+    return (f"| {x['setting']} | {x['bits']} | {_ms(x['mse']['float'])} | "
+            f"{_ms(x['mse']['whetstone'])} | {_ms(x['mse']['straight_through'])} | "
+            f"{_ms(x['ratio_whetstone'], 2)} × | {_ms(x['ratio_straight_through'], 2)} × |")
+
+
+def _final_numbers(out: dict) -> dict:
+    chosen_, lesson = out["final"][0], out["final"][-1]
+
+    def vs_anchor(x):
+        return np.mean(x["mse"]["whetstone"]) / np.mean(x["mse"]["straight_through"]) - 1
+
+    wins = sum(w < a for w, a in zip(chosen_["mse"]["whetstone"],
+                                     chosen_["mse"]["straight_through"]))
+    ratios = [np.mean(x["ratio_whetstone"]) for x in (chosen_, lesson)]
+    return {"met_ratio": "met" if ratios[0] <= 2 else "not met",
+            "ratio_chosen": f"{ratios[0]:.2f}", "ratio_lesson": f"{ratios[1]:.2f}",
+            "met_anchor": "met" if vs_anchor(chosen_) <= 0 else "not met",
+            "vs_chosen": vs_anchor(chosen_), "vs_lesson": vs_anchor(lesson), "wins": wins,
+            "n": len(chosen_["seeds"]),
+            "gain": 1 - np.mean(chosen_["mse"]["whetstone"]) / np.mean(lesson["mse"]["whetstone"])}
+
+
+def _sweep_numbers(out: dict) -> dict:
+    by_bits = {x["bits"]: x["mse"] for x in out["sweep"]}
+    ratios = [x["ratio_whetstone"][0] for x in out["sweep"]]
+    spread = max(abs(x["mse"]["whetstone"][0] / x["mse"]["straight_through"][0] - 1)
+                 for x in out["sweep"])
+    return {"sweep_gain": 1 - by_bits[256]["whetstone"][0] / by_bits[64]["whetstone"][0],
+            "low": min(ratios), "high": max(ratios), "st_spread": spread,
+            "sweep_ratio": by_bits[256]["whetstone"][0] / by_bits[64]["float"][0]}
+
+
+HEADER = ("| setting | bits | float | Whetstone | straight-through | Whetstone / float | "
+          "straight-through / float |\n|---|---|---|---|---|---|---|")
+
+
+def markdown(out: dict) -> str:
+    lines = ["# Digits autoencoder: float twin vs Whetstone vs straight-through", "",
+             "Written by `benchmarks/autoencoder.py`. MSE per pixel (lower is better) on the "
+             "digits canonical split (`wl.data.load(\"digits\")`): trained on `x_train`, "
+             "settings chosen on a stratified 20 % validation split of it "
+             "(`training.validation_split`), scored on `x_test`.", "",
+             "* **float**: the same network at sharpness 0 (bounded ReLU), never sharpened: "
+             "`training.fit(model, x, x, recipe, sharpen=False)`.",
+             "* **Whetstone**: `training.fit(model, x, x, recipe)`: float warm-up, per-batch "
+             "bottom-up sharpening, straight-through fine-tune; fully sharp.",
+             "* **straight-through**: the anchor: every spiking layer fully sharp with a "
+             "straight-through gradient (that of `clip(x, 0, 1)`) from the first epoch, "
+             "trained with `training.fit(..., sharpen=False)`.",
+             "* All three: the same network, initial weights, data, epochs and learning rate "
+             "in every epoch. Every spiking network reported passed `spikes.assert_binary` "
+             "on the scored images.", ""]
+    lines += ["## Final table (test split, seeds 0, 1, 2)", "",
+              "Mean ± standard deviation over the seeds (population sd, as in "
+              "`retention.md`); ratios are per seed, then averaged.", "", HEADER]
+    lines += [_ratio_row(x) for x in out["final"]]
+    lines += [""] + [f"* {x['setting']}: {x['network']}; {x['recipe']}." for x in out["final"]]
+    lines += ["", NOTES_FINAL.format(**_final_numbers(out)), "",
+              "## Code size (test split, seed 0)", "",
+              "One seed per point. The code is 2 × 2 × code channels bits; everything else as "
+              "in the chosen setting.", "",
+              "![code size](autoencoder_code_size.png)", "", HEADER]
+    lines += [_ratio_row(x) for x in out["sweep"]]
+    lines += ["", NOTES_SWEEP.format(**_sweep_numbers(out)), "",
+              "## What was tried (validation split, seed 0)", "",
+              "Each row changes the lesson's setting (`models.autoencoder((8, 8, 1))`, "
+              "`recipe(\"digits_autoencoder\")`) in one way unless the name says more; "
+              "float, Whetstone and straight-through share the change.", "", HEADER]
+    lines += [_ratio_row(x) for x in out["search"]]
+    lines += ["", NOTES_SEARCH, "", "### Which binary layers cost the most (validation, seed 0)",
+              "", "Diagnostics, not spiking networks: the lesson's network and recipe with "
+              "some layers left as plain bounded ReLUs (`ReLU(max_value=1)`, never "
+              "sharpened); all other spiking layers sharpened as Whetstone does.", "",
+              "| layers left float | Whetstone MSE |", "|---|---|"]
+    lesson = next((x for x in out["search"] if x["setting"] == LESSON.name), None)
+    if lesson:
+        lines += [f"| none (the lesson's Whetstone) | {lesson['mse']['whetstone'][0]:.4f} |",
+                  f"| all (the lesson's float twin) | {lesson['mse']['float'][0]:.4f} |"]
+    which = {"code": "the code", "hidden": "the four hidden layers"}
+    lines += [f"| {which[d['float_layers']]} | {d['mse_whetstone']:.4f} |"
+              for d in out["diagnostics"]]
+    lines += ["", NOTES_DIAGNOSTICS, "", NOTES_RUN, "", f"Machine: {out['machine']}.", ""]
+    return "\n".join(lines)
+
+
+NOTES_FINAL = """\
+Goals: **Whetstone ≤ 2 × the float MSE at 64 bits: {met_ratio}** ({ratio_chosen} × at the
+chosen setting, {ratio_lesson} × at the lesson's); **no worse than the straight-through
+anchor: {met_anchor}** at the chosen setting (Whetstone {vs_chosen:+.0%} against the anchor on
+average, lower on {wins} of the {n} seeds) and at the lesson's ({vs_lesson:+.0%}).
+
+The chosen setting lowers Whetstone's test MSE by {gain:.0%} against the lesson's network,
+but its float twin improves more, so the ratio grows. No setting tried brought the
+ratio below 3.6 × without making the float twin worse (see the diagnostics below: the 64-bit
+code alone, every other layer float, already costs 2.4 ×)."""
+NOTES_SWEEP = """\
+Whetstone and the straight-through anchor stay within {st_spread:.0%} of each other at every
+code size, and {low:.1f}–{high:.1f} × above the float twin of the same code size; the ratio is
+lowest where the code limits the float twin too (16 and 32 bits). Quadrupling the code to 256
+bits lowers Whetstone's MSE by {sweep_gain:.0%} but leaves it at {sweep_ratio:.1f} × the 64-bit
+float twin: more bits alone do not reach the 2 × goal either. The float twin's 64 code values are
+bounded reals for 64-pixel images, as many numbers as the image has pixels."""
+NOTES_SEARCH = """\
+* **The anchor wins.** Whetstone's validation MSE was 2–32 % above the straight-through
+  anchor's in every row but one (noise on the code of all three networks: a tie), 7–32 % at
+  the lesson's width, 2–8 % with stride-2 convolutions and 64 channels.
+* **The recipe alone does not move the lesson's network**: decaying the fine-tune's learning
+  rate to 1e-4 (as the dense classifier does) 0.0351; 3e-3 while sharpening 0.0342 (the
+  float twin and the anchor, which get the same rate, gain from it instead); sharpening per
+  epoch 0.0335; 2 float, 8 sharpening and 30 straight-through epochs 0.0323; against 0.0329.
+* **Pooling.** Max-pooling the pre-activations instead of the spikes gives the same forward
+  pass (a max commutes with a non-decreasing activation: still an OR) and only routes the
+  gradient to the largest pre-activation: 0.0313. Stride-2 convolutions, no pooling at
+  all: 0.0263, and the float twin gains as much (0.0084 → 0.0055).
+* **Width around the fixed 64-bit code**: 64/64 channels 0.0266, 128/128 0.0228 (4 minutes
+  a run here); the float twin improves faster (0.0055, 0.0044), as the retention notes found.
+* **The sigmoid code** (`SpikingSigmoid`, step at 0): 0.0347, no help.
+* **Noise on the code.** Gaussian noise (σ 0.3) on the code's pre-activation in all three
+  networks: Whetstone 0.0293, but the float twin falls to 0.0132: the 2.2 × comes from a
+  worse float network, not a better spiking one, so it was not kept. Only while sharpening
+  and only in the Whetstone network (float twin and anchor untouched): 0.0304 at the
+  lesson's width, and 0.0185 against 0.0187 at the chosen setting: within seed-to-seed
+  spread, and it needs a layer the library does not have, so not kept.
+* **BatchNorm**: Whetstone 0.0290 and anchor 0.0234, but the float twin worsens to 0.0135
+  (as for the conv classifier in the retention notes); not kept.
+* **Combined**: stride-2 convolutions and 64/64 channels 0.0197; with 2 float, 8 sharpening
+  and 30 straight-through epochs 0.0187 (**chosen**: the lowest Whetstone MSE at a run time
+  of about a minute; float 0.0031, anchor 0.0181). Shortening the sharpening further hurts:
+  2/2/36 epochs 0.0196, no float warm-up (0/2/38) 0.0213.
+* Not tried for lack of time: smaller batches (more steps), a decoder wider than the
+  encoder, 128 channels with stride-2 convolutions (likely better still for all three
+  networks, but ~4 minutes a run)."""
+NOTES_RUN = """\
+Run: two processes side by side on 2 cores shared with other training jobs (load average
+6–9), one thread each; a 40-epoch run took 30–90 s (the 128/128 network ~4 minutes). The
+lesson's test row repeats the measurement of `retention.md` (float 0.0075 ± 0.0004,
+Whetstone 0.0319 ± 0.0007 there): not bit-identical, within its spread."""
+NOTES_DIAGNOSTICS = """\
+With every hidden layer float and only the 64-bit code binary, Whetstone reaches 0.0205,
+already 2.4 × the float twin's 0.0084; with only the hidden layers binary, 0.0282 (3.4 ×).
+Both costs are large, and the code's alone exceeds the 2 × goal at this code size: the
+goal would need a float reference with a bottleneck as narrow as 64 bits, or a spiking code
+larger than 64 bits."""
+
+
+if __name__ == "__main__":
+    main()
