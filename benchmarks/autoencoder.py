@@ -34,7 +34,6 @@ import argparse
 import hashlib
 import json
 import os
-import platform
 import sys
 import tempfile
 import time
@@ -47,6 +46,8 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from common import machine  # noqa: E402  (benchmarks/common.py)
+
 import whetstone_lab as wl  # noqa: E402
 from whetstone_lab import metrics, spikes, training  # noqa: E402
 from whetstone_lab.training import Recipe  # noqa: E402
@@ -405,21 +406,6 @@ def main(argv=None) -> None:
 # ----------------------------------------------------------------------------------------
 # Report
 # ----------------------------------------------------------------------------------------
-def machine() -> str:
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    import tensorflow as tf
-
-    return (f"{cpu}, {os.cpu_count()} cores visible; Python {platform.python_version()}, "
-            f"TensorFlow {tf.__version__}, Keras {keras.__version__}, NumPy {np.__version__}")
-
-
 def _cached(s: Setting, kind: str, split: str, seed: int, cache: Path) -> dict | None:
     path = s.cached(kind, split, seed, cache)
     if not path.exists():
