@@ -8,6 +8,39 @@ import os as _os
 _os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 _os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 
+
+def _import_tensorflow_quietly() -> None:
+    """Import TensorFlow with the process's stderr (file descriptor 2) sent to /dev/null.
+
+    TensorFlow 2.21 writes two start-up lines (absl's "WARNING: All log messages before
+    absl::InitializeLog()" and oneDNN's notice) straight to file descriptor 2 even with
+    ``TF_CPP_MIN_LOG_LEVEL=3``; in a notebook they land in the first cell's output. Python
+    errors still propagate; nothing is hidden after the import.
+    """
+    import sys
+
+    if _os.environ.get("KERAS_BACKEND") != "tensorflow" or "tensorflow" in sys.modules:
+        return
+    try:
+        sys.stderr.flush()
+        saved = _os.dup(2)
+    except (OSError, ValueError, AttributeError):  # no real stderr (embedded interpreters)
+        return
+    null = _os.open(_os.devnull, _os.O_WRONLY)
+    try:
+        _os.dup2(null, 2)
+        try:
+            import tensorflow  # noqa: F401
+        except ImportError:
+            pass  # Keras reports a missing backend itself, with its own message
+    finally:
+        _os.dup2(saved, 2)
+        _os.close(saved)
+        _os.close(null)
+
+
+_import_tensorflow_quietly()
+
 from . import data, metrics, models, spikes, training, validation  # noqa: E402
 from .layers import (  # noqa: E402
     LAMBDA,
