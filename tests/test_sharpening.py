@@ -413,3 +413,17 @@ def test_spiking_evaluator_scores_fully_sharp_and_restores():
         expected = model.evaluate(x, y, verbose=0, return_dict=True)
     assert history.history["spiking_loss"][-1] == pytest.approx(expected["loss"], rel=1e-5)
     assert model.evaluate(x, y, verbose=0) != pytest.approx(expected["loss"])
+
+
+def test_per_batch_schedule_resumes_exactly_after_save_and_load(tmp_path):
+    """Training 2 epochs, saving, loading and training 2 more follows the same per-batch
+    trajectory as 4 epochs in one go (the in-graph schedule's state is not needed: the
+    sharpener counts the steps the model has already taken)."""
+    whole = fit(wl.SimpleSharpener(start_epoch=1, steps=6, per="batch"), chain(2), epochs=4)
+    model = chain(2)
+    first = fit(wl.SimpleSharpener(start_epoch=1, steps=6, per="batch"), model, epochs=2)
+    model.save(tmp_path / "half.keras")
+    loaded = keras.saving.load_model(tmp_path / "half.keras")
+    assert not any(layer.scheduled for layer in wl.spiking_layers(loaded))
+    second = fit(wl.SimpleSharpener(start_epoch=1, steps=6, per="batch"), loaded, epochs=2)
+    np.testing.assert_allclose(first.batches + second.batches, whole.batches, atol=1e-6)
