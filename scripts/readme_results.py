@@ -1,0 +1,109 @@
+"""Fill the README's result blocks from the benchmarks' results files.
+
+Every number the README quotes lives between ``<!-- results:NAME -->`` and
+``<!-- /results:NAME -->`` and is rendered here from ``benchmarks/results/NAME.json``, so the
+README never holds a number typed by hand. ``--check`` only compares (exit 1 on a difference);
+``tests/test_packaging.py`` runs it.
+
+    python scripts/readme_results.py          # rewrite the blocks
+    python scripts/readme_results.py --check  # fail if a block is out of date
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+README = ROOT / "README.md"
+RESULTS = ROOT / "benchmarks" / "results"
+
+
+def _pm(values, scale: float = 100.0, digits: int = 1) -> str:
+    v = scale * np.asarray(values, dtype=float)
+    spread = f" ± {v.std():.{digits}f}" if len(v) > 1 else ""
+    return f"{v.mean():.{digits}f}{spread}"
+
+
+def quickstart(results: dict) -> str:
+    qs = results["quickstart"]
+    return (f"Seeds {', '.join(map(str, results['seeds']))} give **{_pm(qs)} %** fully sharp on "
+            "the test digits (mean ± sd; `benchmarks/results/defaults.md`).")
+
+
+def defaults(results: dict) -> str:
+    lines = ["| network, as built | plain `SimpleSharpener` | epochs | float (never sharpened) "
+             "| Whetstone, fully sharp |", "|---|---|---|---|---|"]
+    for row in results["rows"]:
+        sched = ", ".join(f"{k}={v}" for k, v in row["sharpener"].items()) or "defaults"
+        lines.append(f"| {row['setting']} | {sched} | {row['epochs']} | {_pm(row['float'])} % "
+                     f"| {_pm(row['whetstone'])} % |")
+    return "\n".join(lines)
+
+
+def retention(results: dict) -> str:
+    lines = ["| task | float | Whetstone, fully sharp | naive conversion | gap | goal |",
+             "|---|---|---|---|---|---|"]
+    tasks: dict[str, list[dict]] = {}
+    for row in results["rows"]:
+        t = row.get("temperature")
+        label = row["task"] if t is None else f"{row['task']} (T = {t:g})"
+        tasks.setdefault(label, []).append(row)
+    goals = results["goals"]
+    for label, rows in tasks.items():
+        a, b, c = (np.array([r[k] for r in rows]) for k in ("float", "whetstone", "naive"))
+        bound = goals[rows[0]["task"]]["bound"]
+        if rows[0]["metric"] == "mse":
+            cells = [f"{a.mean():.4f}", f"{b.mean():.4f}", f"{c.mean():.3f}",
+                     f"{(b / a).mean():.2f} ×", f"≤ {bound:g} ×"]
+        else:
+            cells = [f"{_pm(a)} %", f"{_pm(b)} %", f"{_pm(c)} %",
+                     f"{100 * (a - b).mean():.1f} pt", f"≤ {100 * bound:g} pt"]
+        lines.append(f"| {label} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+#: block name → (results file stem, renderer)
+BLOCKS = {
+    "quickstart": ("defaults", quickstart),
+    "defaults": ("defaults", defaults),
+    "retention": ("retention", retention),
+}
+
+
+def render(text: str) -> str:
+    """``text`` with every known block re-rendered from its results file."""
+    for name, (stem, fn) in BLOCKS.items():
+        pattern = re.compile(rf"(<!-- results:{name} -->\n).*?(<!-- /results:{name} -->)",
+                             re.S)
+        if not pattern.search(text):
+            continue
+        path = RESULTS / f"{stem}.json"
+        body = fn(json.loads(path.read_text()))
+        text = pattern.sub(lambda m, body=body: m.group(1) + body + "\n" + m.group(2), text)
+    return text
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--check", action="store_true", help="compare only; exit 1 if stale")
+    args = parser.parse_args(argv)
+    old = README.read_text()
+    new = render(old)
+    if args.check:
+        if new != old:
+            print("README.md result blocks are out of date: run "
+                  "`python scripts/readme_results.py`.", file=sys.stderr)
+            return 1
+        return 0
+    README.write_text(new)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
