@@ -256,24 +256,54 @@ def test_the_float32_screen_flags_every_decision_float64_would_not_certify():
 # ----------------------------------------------------------------------------------------
 # NIR
 # ----------------------------------------------------------------------------------------
+_SPIKING_KIND = {"lif": "LIF", "threshold": "Threshold", "li_threshold": "Threshold",
+                 "cuba_lif": "CubaLIF"}
+
+
+@pytest.mark.parametrize("neuron", ["lif", "threshold", "li_threshold", "cuba_lif"])
 @pytest.mark.parametrize("which", ["dense_case", "conv_case"])
-def test_nir_write_read_run_equals_keras(which, request, digits, tmp_path):
+def test_nir_write_read_run_equals_keras(which, neuron, request, digits, tmp_path):
     case = request.getfixturevalue(which)
     net = case.net
     path = tmp_path / f"{which}.nir"
-    deploy.export_nir(net, path)
-    graph = nir.read(path)
+    written = deploy.export_nir(net, path, neuron=neuron)
+    assert written.check_types()  # NIR's own type check (also run when the graph is built)
+    graph = nir.read(path)  # type-checked again on reading
+    assert graph.check_types()
     kinds = {name: type(node).__name__ for name, node in graph.nodes.items()}
     assert kinds["input"] == "Input" and kinds["output"] == "Output"
-    assert {kinds[name] for name in net.layer_names} == (
-        {"Threshold"})  # spiking layers and pooling ORs are Threshold nodes
+    # Spiking layers and pooling ORs are spiking nodes named after the Keras layers.
+    assert {kinds[name] for name in net.layer_names} == {_SPIKING_KIND[neuron]}
+    if neuron == "li_threshold":
+        assert {kinds[f"{name}_li"] for name in net.layer_names} == {"LI"}
     assert len(graph.edges) == len(graph.nodes) - 1  # a chain
+    # The round trip keeps every node and parameter, and the metadata.
+    assert kinds == {name: type(node).__name__ for name, node in written.nodes.items()}
+    assert sorted(graph.edges) == sorted(written.edges)
+    for name, node in written.nodes.items():
+        for field, value in vars(node).items():
+            if isinstance(value, np.ndarray) and field not in ("input_type", "output_type"):
+                np.testing.assert_array_equal(getattr(graph.nodes[name], field), value,
+                                              err_msg=f"{name}.{field}")
+    assert graph.metadata["neuron"] == neuron and graph.metadata["producer"] == "whetstone_lab"
+    assert ("dt" in graph.metadata) == (neuron != "threshold")
+    if neuron != "threshold":
+        assert float(graph.metadata["dt"]) == 1e-4
+    np.testing.assert_array_equal(graph.metadata["key"], net.key)
+
     result = deploy.run_nir(graph, digits.x_test)
     _assert_same_spikes(result.spikes, case.reference)
     np.testing.assert_array_equal(result.classes, case.reference["decode"].argmax(-1))
-    # From the path too, with the key read back from the metadata.
+    # From the path too, with the key (and dt) read back from the metadata.
     np.testing.assert_array_equal(deploy.run_nir(str(path), digits.x_test[:20]).classes,
                                   result.classes[:20])
+    # T steps: with tau = dt every neuron is a stateless threshold, so each step is Keras'.
+    steps = deploy.run_nir(path, digits.x_test[:64], steps=3)
+    assert steps.output.shape == (3, *result.output[:64].shape)
+    for t in range(3):
+        _assert_same_spikes({k: v[t] for k, v in steps.spikes.items()},
+                            {k: np.asarray(v)[:64] for k, v in case.reference.items()})
+    np.testing.assert_array_equal(steps.classes, result.classes[:64])
 
 
 def _sequential(input_shape, *layers):
@@ -296,7 +326,7 @@ def test_conv_kernel_layout_and_same_padding_with_a_hand_made_2x2_conv(tmp_path)
     assert node.weight[1, 0, 1, 0] == 0.25 and node.weight[1, 0, 1, 1] == 0.25
     assert np.count_nonzero(node.weight) == 3
     assert node.padding == "same"  # even kernel: Keras pads after, NIR's 'same' too
-    threshold = graph.nodes["spikes"].threshold
+    threshold = graph.nodes["spikes"].v_threshold
     assert threshold.shape == (2, 3, 3) and threshold.dtype == np.float32
     assert np.all(threshold == np.float32(0.49999997)) and np.all(threshold < 0.5)
 
@@ -353,7 +383,7 @@ def test_dense_kernel_is_transposed_and_sigmoid_threshold_is_inclusive_at_zero()
     dense.set_weights([kernel, np.array([0.0, -0.5], np.float32)])
     graph = deploy.export_nir(model)
     np.testing.assert_array_equal(graph.nodes["dense"].weight, kernel.T)
-    assert graph.nodes["spikes"].threshold[0] < 0.0  # nextafter(0, -inf): v > t ⇔ v >= 0
+    assert graph.nodes["spikes"].v_threshold[0] < 0.0  # nextafter(0, -inf): v > t ⇔ v >= 0
     x = np.array([[0, 0, 0], [1, 0, 0], [0, 0, 1], [1, 1, 1], [0, 1, 0]], np.float32)
     expected = (x @ kernel + [0.0, -0.5] >= 0).astype(np.uint8)  # exact: dyadic weights
     assert expected[0, 0] == 1 and expected[2, 1] == 1  # ties at exactly 0 fire
@@ -401,7 +431,7 @@ def test_a_near_tie_after_max_pooling_is_resolved_like_keras():
     assert nir_result.near_ties == {"conv_spikes": 0, "spikes": 1}
 
 
-def test_run_nir_accepts_a_one_step_if_neuron_and_names_unknown_nodes():
+def test_run_nir_integrates_if_and_leaky_neurons_and_names_unknown_nodes():
     dense = keras.layers.Dense(3, name="dense")
     model = _sequential((2,), dense, wl.SpikingBReLU(1.0, name="spikes"))
     dense.set_weights([np.array([[0.5, 0.25, -1.0], [0.0, 0.25, 1.0]], np.float32),
@@ -409,13 +439,54 @@ def test_run_nir_accepts_a_one_step_if_neuron_and_names_unknown_nodes():
     x = np.array([[1, 0], [1, 1], [0, 1], [0, 0]], np.float32)
     expected = np.asarray(model(x))
     np.testing.assert_array_equal(expected, [[1, 0, 0], [1, 1, 1], [0, 0, 1], [0, 0, 1]])
-    graph = deploy.export_nir(model)
-    threshold = graph.nodes["spikes"].threshold
-    graph.nodes["spikes"] = nir.IF(r=np.ones(3, np.float32), v_threshold=threshold)
+    graph = deploy.export_nir(model)  # LIF, dt = 1e-4
+    dt = float(graph.metadata["dt"])
+    threshold = graph.nodes["spikes"].v_threshold
+    # IF with dt·r = 1: v = input at the first step, then it integrates (reset to 0 on a
+    # spike), so the 0.25 inputs reach the threshold at the second step.
+    graph.nodes["spikes"] = nir.IF(r=np.full(3, 1 / dt), v_threshold=threshold)
     np.testing.assert_array_equal(deploy.run_nir(graph, x).spikes["spikes"], expected)
-    graph.nodes["spikes"] = nir.LI(tau=np.ones(3), r=np.ones(3), v_leak=np.zeros(3))
-    with pytest.raises(ValueError, match="'spikes' of type LI"):
+    two = deploy.run_nir(graph, x, steps=2).spikes["spikes"]
+    np.testing.assert_array_equal(two[0], expected)
+    np.testing.assert_array_equal(two[1], [[1, 1, 0], [1, 1, 1], [0, 1, 1], [0, 0, 1]])
+    # A leaky neuron with tau = 2·dt: v = (1 − 2⁻ᵏ)·input after k steps without a spike.
+    ones, zeros = np.ones(3), np.zeros(3)
+    graph.nodes["spikes"] = nir.LIF(tau=np.full(3, 2 * dt), r=ones, v_leak=zeros,
+                                    v_threshold=threshold)
+    x_leaky = np.array([[1.5, 0.0]], np.float32)  # inputs 0.75, 0.375, -1
+    leaky = deploy.run_nir(graph, x_leaky, steps=3).spikes["spikes"][:, 0]
+    # Neuron 0: v = 0.375, 0.5625 (spike, reset to 0), 0.375; neuron 1 stays below.
+    np.testing.assert_array_equal(leaky, [[0, 0, 0], [1, 0, 0], [0, 0, 0]])
+    # dt comes from the metadata; without it the runner asks for it.
+    graph.metadata = {}
+    with pytest.raises(ValueError, match=r"'spikes' \(LIF\).*dt"):
         deploy.run_nir(graph, x)
+    np.testing.assert_array_equal(
+        deploy.run_nir(graph, x_leaky, steps=3, dt=dt).spikes["spikes"][:, 0], leaky)
+    # A node type the runner does not know is named, with the flavours that avoid it.
+    graph.nodes["spikes"] = nir.Delay(delay=np.ones(3))
+    with pytest.raises(ValueError, match="'spikes' of type Delay") as err:
+        deploy.run_nir(graph, x)
+    assert "'lif'" in str(err.value) and "'li_threshold'" in str(err.value)
+
+
+def test_export_nir_and_run_nir_check_neuron_dt_and_steps():
+    model = _sequential((3,), keras.layers.Dense(2, name="d"), wl.SpikingBReLU(1.0, name="s"))
+    with pytest.raises(ValueError, match=r"neuron must be one of \('lif', 'threshold'"):
+        deploy.export_nir(model, neuron="LIF")
+    with pytest.raises(TypeError, match="neuron must be one of"):
+        deploy.export_nir(model, neuron=None)
+    with pytest.raises(ValueError, match="dt must be"):
+        deploy.export_nir(model, dt=0.0)
+    assert deploy.export_nir(model, dt=1e-3).nodes["s"].tau[0] == 1e-3
+    graph = deploy.export_nir(model)
+    x = np.zeros((2, 3), np.float32)
+    with pytest.raises(ValueError, match="steps must be an integer >= 1"):
+        deploy.run_nir(graph, x, steps=0)
+    with pytest.raises(TypeError, match="steps must be"):
+        deploy.run_nir(graph, x, steps=2.0)
+    with pytest.raises(ValueError, match="dt must be"):
+        deploy.run_nir(graph, x, dt=-1.0)
 
 
 # ----------------------------------------------------------------------------------------

@@ -10,8 +10,10 @@
   (:mod:`~whetstone_lab.deploy.simulate`). Each layer is one float32 product, event-driven
   when few inputs spiked and BLAS otherwise, with float64 only for the decisions close to
   the threshold (:mod:`~whetstone_lab.deploy.products`).
-* :func:`export_nir` writes the network as a NIR graph, :func:`run_nir` executes such a
-  graph in NumPy (:mod:`~whetstone_lab.deploy.nir`).
+* :func:`export_nir` writes the network as a NIR graph, its neurons as LIF (default),
+  Threshold, LI + Threshold or CubaLIF nodes for different toolchains; :func:`run_nir`
+  executes such a graph in NumPy, for one time step or T steps
+  (:mod:`~whetstone_lab.deploy.nir`, :mod:`~whetstone_lab.deploy.nir_run`).
 
 Both runners return a :class:`SpikingResult` and give exactly the spikes of Keras'
 ``predict``, layer by layer, ties at the threshold included

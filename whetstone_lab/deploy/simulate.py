@@ -128,9 +128,11 @@ class SpikingResult:
         spikes: every recorded layer's spikes in input-to-output order, ``uint8`` arrays of
             shape ``(n, *layer_shape)`` in Keras layout. :meth:`SpikingNetwork.run` keys
             them by the Keras layer's name (spiking layers and max-pooling ORs);
-            ``run_nir`` by the name of each Threshold/IF node, which is the same name for a
-            graph written by ``export_nir``.
-        output: the last spiking layer's spikes, shape ``(n, width)``.
+            ``run_nir`` by the name of each spiking node (Threshold, LIF, IF, CubaLIF),
+            which is the same name for a graph written by ``export_nir``. ``run_nir(...,
+            steps=T)`` adds a leading time axis: ``(T, n, *layer_shape)``.
+        output: the last spiking layer's spikes, shape ``(n, width)`` (``(T, n, width)``
+            for ``run_nir(..., steps=T)``).
         classes: decoded class indices (nearest codeword of the N-hot key), or None when
             there is no key (no :class:`~whetstone_lab.layers.SoftmaxDecode`).
         near_ties: per spiking layer, how many neuron decisions were too close to the
