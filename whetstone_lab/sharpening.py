@@ -478,6 +478,11 @@ class AdaptiveSharpener(_Sharpener):
             value = 1.0
             self._layer_done_this_epoch = True
         self._values[i] = value
+        # Mid-epoch, Keras' JAX trainer holds the variables' values itself: reading the
+        # callback's public ``model`` hands them back to the variables and makes the trainer
+        # read them again before the next batch, so the new sharpness reaches the train step
+        # (on TensorFlow the read costs nothing).
+        self.model  # noqa: B018
         self._layers[i].sharpness.assign(value)
 
     def on_train_batch_end(self, batch, logs=None):

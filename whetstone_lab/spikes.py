@@ -45,7 +45,11 @@ class Recorder:
     Built once per model by :func:`recorder` and cached. The function is traced with a
     batch dimension of unknown size, so batches of any size reuse the same trace; sharpness
     lives in variables, so changing it needs no new trace either. ``trace_count`` counts the
-    traces (it stays at 1 in normal use).
+    traces (it stays at 1 in normal use). On TensorFlow the function is a ``tf.function``, on
+    JAX a ``jax.jit`` of a stateless call that takes the variables as inputs; JAX traces once
+    per batch shape, so the last batch is padded to the size of the first (a recording of
+    another number of samples below ``batch_size`` traces once more); other backends run
+    eagerly.
 
     Args:
         model: a single-input Keras model whose spiking layers are reachable from its input
@@ -73,6 +77,7 @@ class Recorder:
         self.layer_names = [layer.name for layer in layers]
         self.input_shape = tuple(inputs.shape[1:])
         self.trace_count = 0
+        self._pad = keras.backend.backend() == "jax"
         self._fn = self._compile()
 
     def _forward(self, x):
@@ -80,21 +85,50 @@ class Recorder:
         return self.graph(x, training=False)
 
     def _compile(self) -> Callable:
-        if keras.backend.backend() != "tensorflow":
-            return self._forward
-        import tensorflow as tf
+        backend = keras.backend.backend()
+        if backend == "tensorflow":
+            import tensorflow as tf
 
-        spec = tf.TensorSpec((None, *self.input_shape), tf.float32)
-        return tf.function(self._forward, input_signature=[spec], reduce_retracing=True)
+            spec = tf.TensorSpec((None, *self.input_shape), tf.float32)
+            return tf.function(self._forward, input_signature=[spec], reduce_retracing=True)
+        if backend == "jax":
+            return self._compile_jax()
+        return self._forward  # other backends run eagerly
+
+    def _compile_jax(self) -> Callable:
+        """``jax.jit`` of a stateless call taking the variables' values as inputs, so a new
+        sharpness (or new weights) reaches the compiled function without re-tracing."""
+        import jax
+
+        graph = self.graph
+
+        def forward(trainable, non_trainable, x):
+            self.trace_count += 1  # Python side effect: runs only while tracing
+            outputs, _ = graph.stateless_call(trainable, non_trainable, x, training=False)
+            return outputs
+
+        jitted = jax.jit(forward)
+
+        def run(x):
+            return jitted([v.value for v in graph.trainable_variables],
+                          [v.value for v in graph.non_trainable_variables], x)
+
+        return run
 
     def __call__(self, x, batch_size: int = 256) -> tuple[dict[str, np.ndarray], np.ndarray]:
         """Run ``x`` through the model: ``({layer name: spikes}, model output)``."""
         x = check_samples(x, self.input_shape)
         batch_size = check_int(batch_size, "batch_size", minimum=1)
         parts: list[list[np.ndarray]] = []
+        size = min(batch_size, len(x))
         for start in range(0, len(x), batch_size):
-            out = self._fn(x[start:start + batch_size])
-            parts.append([keras.ops.convert_to_numpy(o) for o in out])
+            chunk = x[start:start + batch_size]
+            n = len(chunk)
+            if n < size and self._pad:  # one batch shape, so jax.jit traces once
+                chunk = np.concatenate([chunk, np.zeros((size - n, *chunk.shape[1:]),
+                                                        chunk.dtype)])
+            out = self._fn(chunk)
+            parts.append([keras.ops.convert_to_numpy(o)[:n] for o in out])
         columns = [np.concatenate(col, axis=0) for col in zip(*parts, strict=True)]
         spikes = dict(zip(self.layer_names, columns[:-1], strict=True))
         return spikes, columns[-1]

@@ -9,18 +9,35 @@ import matplotlib
 import numpy as np
 from matplotlib.figure import Figure
 
-from ..layers import SHARP_TOLERANCE, SpikingBReLU
+from ..layers import LAMBDA, SHARP_TOLERANCE, SpikingBReLU
 from ..validation import check_bool, check_sharpness, describe
 from .figure import ACCENT, new_figure, target_ax
 
-__all__ = ["ActivationPlot", "activation", "activation_family"]
+__all__ = ["ActivationPlot", "activation", "activation_family", "ramp_gradient"]
+
+
+def ramp_gradient(x, sharpness: float) -> np.ndarray:
+    """The derivative of the bounded ReLU at ``sharpness``, in closed form (docs/design.md).
+
+    ``1 / (1 − s + λ)`` inside the band (where the unclipped ramp is in [0, 1], knees
+    included, as automatic differentiation of ``clip`` gives it) and 0 outside; fully sharp
+    (``s ≥ 1 − 1e-6``) the step has no gradient, 0 everywhere.
+    """
+    s = check_sharpness(sharpness)
+    x = np.asarray(x, dtype=np.float32)
+    if s >= 1.0 - SHARP_TOLERANCE:
+        return np.zeros_like(x)
+    band = np.float32(1.0 - s + LAMBDA)
+    ramp = (x - np.float32(0.5)) / band + np.float32(0.5)
+    inside = (ramp >= 0.0) & (ramp <= 1.0)
+    return np.where(inside, np.float32(1.0) / band, np.float32(0.0)).astype(np.float32)
 
 
 class ActivationPlot:
     """The sharpenable bounded ReLU and its gradient at one sharpness, updatable in place.
 
     Values come from a real :class:`~whetstone_lab.layers.SpikingBReLU` layer, the gradient
-    from automatic differentiation of that layer.
+    from its closed form (:func:`ramp_gradient`), so the plot runs on every Keras backend.
 
     Args:
         sharpness: sharpness in [0, 1].
@@ -73,15 +90,8 @@ class ActivationPlot:
         x = np.unique(np.concatenate([np.linspace(-0.5, 1.5, 801), knees,
                                       [np.nextafter(0.5, -1.0), 0.5]])).astype(np.float32)
         self._layer.set_sharpness(s)
-        import tensorflow as tf
-
-        xt = tf.constant(x)
-        with tf.GradientTape() as tape:
-            tape.watch(xt)
-            y = self._layer(xt)
-        g = tape.gradient(y, xt)
-        g = np.zeros_like(x) if g is None else keras.ops.convert_to_numpy(g)
-        return x, keras.ops.convert_to_numpy(y), g
+        y = keras.ops.convert_to_numpy(self._layer(x))
+        return x, y, ramp_gradient(x, s)
 
     def update(self, sharpness: float) -> None:
         """Redraw the curves for ``sharpness`` (same artists, new data)."""
