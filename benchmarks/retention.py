@@ -336,10 +336,10 @@ unless more seeds are named; the table above is the test split.
   93 on validation (moving statistics lag), without it 97.6, so the benchmark uses
   `batchnorm=False`.
 
-Run: one process per task group side by side on the 2 cores (digits dense + conv;
-autoencoder; shapes; digit scenes; recipe searches and a notebook run shared the cores part
-of the time, load average 4–8), merged with `--merge`; wall times overstate those of an
-idle machine.
+Run: each process with one TensorFlow thread. Digits dense + conv and autoencoder + shapes ran
+as two processes side by side while other studies shared the 2 cores (load average 4–9);
+digit scenes ran later as three processes, one per seed, side by side; merged with `--merge`.
+Wall times overstate those of an idle machine.
 """
 
 

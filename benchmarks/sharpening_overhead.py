@@ -71,6 +71,7 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=32)
     args = parser.parse_args()
 
+    load_before = os.getloadavg()[0]
     keras.utils.set_random_seed(0)
     data = wl.data.load("digits")
     x, y = data.x_train, data.y_train
@@ -118,7 +119,9 @@ def main() -> None:
         "# Sharpening overhead\n\n"
         f"Digits dense network (64→256→64→100), {len(x)} samples, batch {args.batch_size}, "
         f"{args.epochs} epochs ({batches} batches each) per fit; {args.repeats} interleaved "
-        f"repeats, median. Machine: {machine}.\n\n{table}\n\n"
+        f"repeats, median. Machine: {machine}; 1-minute load average {load_before:.1f} "
+        f"before and {os.getloadavg()[0]:.1f} after (nothing else was running).\n\n"
+        f"{table}\n\n"
         "Goal: ratio ≤ 1.05 (sharpening costs nothing noticeable). Per batch, the Simple "
         "schedule runs inside the compiled train step (each spiking layer ramps its sharpness "
         "from a step counter), so it needs no per-batch callback. Two reference rows: a "

@@ -40,7 +40,7 @@ def defaults(results: dict) -> str:
     lines = ["| network, as built | plain `SimpleSharpener` | epochs | float (never sharpened) "
              "| Whetstone, fully sharp |", "|---|---|---|---|---|"]
     for row in results["rows"]:
-        sched = ", ".join(f"{k}={v}" for k, v in row["sharpener"].items()) or "defaults"
+        sched = ", ".join(f"{k}={v}" for k, v in row["sharpener"].items()) or "its defaults"
         lines.append(f"| {row['setting']} | {sched} | {row['epochs']} | {_pm(row['float'])} % "
                      f"| {_pm(row['whetstone'])} % |")
     return "\n".join(lines)

@@ -71,3 +71,34 @@ def test_the_package_imports_without_network_or_log_noise():
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == _pyproject()["project"]["version"]
     assert result.stderr == "", result.stderr
+
+
+def test_readme_numbers_are_rendered_from_the_results_files():
+    """Every result block of the README equals what scripts/readme_results.py renders from
+    benchmarks/results/*.json: no number in them is typed by hand or left stale."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("readme_results",
+                                                  ROOT / "scripts" / "readme_results.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    text = (ROOT / "README.md").read_text()
+    blocks = re.findall(r"<!-- results:(\w+) -->", text)
+    assert {"quickstart", "defaults", "retention"} <= set(blocks)
+    assert module.render(text) == text, "run `python scripts/readme_results.py`"
+    for name in blocks:  # a block is never empty
+        body = re.search(rf"<!-- results:{name} -->\n(.*?)<!-- /results:{name} -->", text,
+                         re.S).group(1)
+        assert re.search(r"\d", body), name
+
+
+def test_importing_the_package_writes_nothing_to_stderr():
+    """Notebooks start with `import whetstone_lab as wl`: TensorFlow's start-up lines must not
+    reach the first cell's output."""
+    import os
+    import subprocess
+
+    env = {k: v for k, v in os.environ.items() if k not in ("TF_CPP_MIN_LOG_LEVEL",)}
+    done = subprocess.run([sys.executable, "-c", "import whetstone_lab, keras; keras.ops.ones(2)"],
+                          capture_output=True, text=True, env=env, timeout=120, check=True)
+    assert done.stderr == ""
