@@ -228,7 +228,9 @@ class SimpleSharpener(_Sharpener):
     so sharpening per batch costs no Python per batch. Bottom-up, layer ``i`` follows
     ``clip((taken + k − i·steps) / steps, 0, 1)`` after ``k`` batches, uniform every layer
     ``clip((taken + k) / steps, 0, 1)``, where ``taken`` counts the steps the model had
-    already taken.
+    already taken. The ramps are switched off when training ends; a fit interrupted before
+    that leaves them on, and a later ``fit`` without a sharpener would continue them (call
+    each layer's ``stop_schedule()``, or train with a sharpener, which sets them anew).
 
     The defaults (10 float epochs, then 15 steps per layer, one per epoch: fully sharp after
     epoch 54 for 3 layers, 56 epochs in all) are the digits dense recipe chosen on a
