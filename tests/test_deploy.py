@@ -44,21 +44,23 @@ def dense_case(digits):
     return _case(_train(model, digits, epochs=3, steps=10), digits)
 
 
+def _conv_case(data, seed: int, *, batchnorm: bool, pool: bool) -> Case:
+    """A small conv classifier (8/16 channels, dense 32), trained fully sharp."""
+    keras.utils.set_random_seed(seed)
+    model = wl.models.conv_classifier((8, 8, 1), filters=(8, 16), dense=(32,),
+                                      neurons_per_class=4, batchnorm=batchnorm, pool=pool)
+    return _case(_train(model, data, epochs=3, steps=8), data)
+
+
 @pytest.fixture(scope="module")
 def conv_case(digits):
-    keras.utils.set_random_seed(2)
-    model = wl.models.conv_classifier((8, 8, 1), filters=(8, 16), dense=(32,),
-                                      neurons_per_class=4, batchnorm=True, pool=True)
-    return _case(_train(model, digits, epochs=3, steps=8), digits)
+    return _conv_case(digits, 2, batchnorm=True, pool=True)
 
 
 @pytest.fixture(scope="module")
 def plain_conv_case(digits):
     """No pooling, no BatchNorm: sparse spikes after the first layer."""
-    keras.utils.set_random_seed(3)
-    model = wl.models.conv_classifier((8, 8, 1), filters=(8, 16), dense=(32,),
-                                      neurons_per_class=4, batchnorm=False, pool=False)
-    return _case(_train(model, digits, epochs=3, steps=8), digits)
+    return _conv_case(digits, 3, batchnorm=False, pool=False)
 
 
 def _assert_same_spikes(result_spikes, reference):
