@@ -1,4 +1,4 @@
-"""Thin glue for the lesson notebooks: a model summary, the binarity check, result tables.
+"""Thin glue for the lesson notebooks: a model summary, result tables, headline numbers.
 
 Everything with a concept of its own lives in the library (training in
 :mod:`whetstone_lab.training`, scores in :mod:`whetstone_lab.metrics`, recordings in
@@ -8,11 +8,15 @@ Example:
     >>> from whetstone_lab import lessons
     >>> print(lessons.describe_model(model))
     >>> print(lessons.results_table([{"optimizer": "adam", "sharp": 0.97}]))
+    >>> lessons.report("02_dense_classifier", sharp_accuracy=0.969)
 """
 
 from __future__ import annotations
 
+import json
+import os
 from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
 
 import keras
 import numpy as np
@@ -20,7 +24,11 @@ import numpy as np
 from .sharpening import spiking_layers
 from .validation import check_int, check_model
 
-__all__ = ["describe_model", "results_table"]
+__all__ = ["RESULTS_ENV", "describe_model", "report", "results_table"]
+
+#: Environment variable naming the JSON file :func:`report` adds a lesson's numbers to.
+#: ``make notebooks`` sets it, so the stored course and ``notebooks/results.json`` agree.
+RESULTS_ENV = "WHETSTONE_RESULTS"
 
 
 def describe_model(model: keras.Model) -> str:
@@ -78,3 +86,43 @@ def results_table(rows: Sequence[Mapping[str, object]], columns: Sequence[str] |
         v.ljust(w) for v, w in zip(values, widths, strict=True)) + " |"
     rule = "|" + "|".join("-" * (w + 2) for w in widths) + "|"
     return "\n".join([line(columns), rule, *(line(r) for r in cells)])
+
+
+def report(lesson: str, **numbers: float) -> dict[str, float]:
+    """Print a lesson's headline numbers and, when ``make notebooks`` runs it, record them.
+
+    The README, the workshop kit and the lessons' prose quote these numbers from
+    ``notebooks/results.json``; this is the one place they are produced.
+
+    Args:
+        lesson: the notebook's stem, e.g. ``"02_dense_classifier"``.
+        **numbers: metric name → value (plain floats or ints; rounded to 4 decimals).
+
+    Returns:
+        The rounded numbers, as recorded.
+
+    Raises:
+        ValueError: if ``lesson`` is empty, no number is given, or a value is not a finite
+            real number.
+    """
+    if not isinstance(lesson, str) or not lesson:
+        raise ValueError(f"report needs the lesson's notebook stem, got {lesson!r}.")
+    if not numbers:
+        raise ValueError("report needs at least one number, e.g. report(lesson, accuracy=0.97).")
+    rounded: dict[str, float] = {}
+    for name, value in numbers.items():
+        if isinstance(value, bool) or not isinstance(value, (int, float, np.integer,
+                                                               np.floating)):
+            raise ValueError(f"report: {name}={value!r} is not a number.")
+        if not np.isfinite(value):
+            raise ValueError(f"report: {name}={value!r} is not finite.")
+        rounded[name] = int(value) if isinstance(value, (int, np.integer)) else round(
+            float(value), 4)
+    print(f"{lesson}: " + ", ".join(f"{k} = {v}" for k, v in rounded.items()))
+    target = os.environ.get(RESULTS_ENV)
+    if target:
+        path = Path(target)
+        table = json.loads(path.read_text()) if path.exists() else {}
+        table.setdefault(lesson, {}).update(rounded)
+        path.write_text(json.dumps(table, indent=2, sort_keys=True) + "\n")
+    return rounded
