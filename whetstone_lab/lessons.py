@@ -24,7 +24,7 @@ import numpy as np
 from .sharpening import spiking_layers
 from .validation import check_int, check_model
 
-__all__ = ["RESULTS_ENV", "describe_model", "report", "results_table"]
+__all__ = ["RESULTS_ENV", "deterministic", "describe_model", "report", "results_table"]
 
 #: Environment variable naming the JSON file :func:`report` adds a lesson's numbers to.
 #: ``make notebooks`` sets it, so the stored course and ``notebooks/results.json`` agree.
@@ -126,3 +126,24 @@ def report(lesson: str, **numbers: float) -> dict[str, float]:
         table.setdefault(lesson, {}).update(rounded)
         path.write_text(json.dumps(table, indent=2, sort_keys=True) + "\n")
     return rounded
+
+
+def deterministic(seed: int = 0) -> int:
+    """Seed Python, NumPy and the backend, and make TensorFlow's kernels deterministic.
+
+    With both, re-running a lesson on the same machine prints the same numbers. Op
+    determinism costs little on a CPU; on other backends only the seeds are set.
+
+    Args:
+        seed: the seed (a non-negative integer).
+
+    Returns:
+        The seed.
+    """
+    seed = check_int(seed, "seed", minimum=0)
+    keras.utils.set_random_seed(seed)
+    if keras.backend.backend() == "tensorflow":
+        import tensorflow as tf  # the backend-specific path
+
+        tf.config.experimental.enable_op_determinism()
+    return seed

@@ -16,12 +16,15 @@ Modules, by what they draw:
 * :mod:`~whetstone_lab.plots.rasters`: one layer's spikes (raster, feature maps);
 * :mod:`~whetstone_lab.plots.network`: one input through the whole network;
 * :mod:`~whetstone_lab.plots.curves`: training history, score against sharpness;
-* :mod:`~whetstone_lab.plots.tasks`: reconstructions, segmentation, activity per layer.
+* :mod:`~whetstone_lab.plots.tasks`: reconstructions, segmentation, activity per layer;
+* :mod:`~whetstone_lab.plots.schedules`: sharpness during training, layer by layer;
+* :mod:`~whetstone_lab.plots.distributions`: activation histograms, Lorenz curves.
 
 Two views keep their artists so the dashboards can update them in place instead of
 redrawing: :class:`ActivationPlot` and :class:`NetworkOverview`.
 """
 
+from . import distributions, schedules
 from .activation import ActivationPlot, activation, activation_family
 from .curves import history, score_vs_sharpness
 from .figure import (
@@ -38,6 +41,8 @@ from .rasters import spike_maps, spike_raster
 from .tasks import activity_bars, reconstructions, segmentation
 
 __all__ = [
+    "distributions",
+    "schedules",
     "SPIKE_CMAP",
     "SPIKE_NORM",
     "new_figure",
