@@ -48,23 +48,26 @@ def export_nir(model, path: str | os.PathLike | None = None, *, neuron: str = "l
     so the graph spikes like Keras at every time step:
 
     * ``"lif"`` (default): ``LIF(tau=dt, r=1, v_leak=0, v_threshold=t)``. Runs in snnTorch
-      1.0.0 (``snntorch.import_from_nir``; its step is fixed at ``dt = 1e-4``, the default
-      here) and Norse 1.1.0 (``norse.torch.from_nir(graph, dt=1e-4)``, the same ``dt``): both
-      agreed 100 % with Keras in every layer of dense and conv networks, at one step and at
-      each of 3 steps.
-    * ``"threshold"``: ``Threshold(t)``, NIR's exact stateless semantics, no ``dt``.
-      snnTorch 1.0.0 refuses the node ("Unknown node type"), Norse 1.1.0 fails on it, Spyx
-      1.0.0 drops it silently: for NIR itself and :func:`run_nir`.
-    * ``"li_threshold"``: ``LI(tau=dt, r=1, v_leak=0)`` (named ``<layer>_li``) followed by
-      ``Threshold(t)``, for Spyx 1.0.0 (whose own neurons spike from the membrane before
-      adding the input: one step of delay per layer); its import of this flavour was exact
-      for the dense network at one step. Spyx flattens conv maps in HWC order while NIR's
-      Affine columns are CHW, so conv networks do not import correctly there.
+      1.0.0 (``snntorch.import_nir.import_from_nir``; its step is fixed at ``dt = 1e-4``, the
+      default here) and Norse 1.1.0 (``norse.torch.from_nir(graph, dt=1e-4)``, the same
+      ``dt``): both agreed 100 % with Keras in every layer of dense and conv networks, at
+      each of 5 steps (``make interop``, benchmarks/results/interop.md).
     * ``"cuba_lif"``: ``CubaLIF(tau_syn=dt, tau_mem=dt, r=1, v_leak=0, w_in=1,
       v_threshold=t)``; NIR semantics with the current updated before the membrane (as
-      :func:`run_nir` does); not measured in any toolchain.
+      :func:`run_nir` does). Runs in snnTorch 1.0.0 and Norse 1.1.0 like ``"lif"`` (the same
+      100 % agreement).
+    * ``"threshold"``: ``Threshold(t)``, NIR's exact stateless semantics, no ``dt``.
+      snnTorch 1.0.0 refuses the node ("Unknown node type"), Norse 1.1.0 fails on it
+      (``KeyError``), Spyx 1.0.0 drops it silently: for NIR itself and :func:`run_nir`.
+    * ``"li_threshold"``: ``LI(tau=dt, r=1, v_leak=0)`` (named ``<layer>_li``) followed by
+      ``Threshold(t)``, for Spyx 1.0.0 (``spyx.nir.from_nir(graph, x, dt=1e-4)``), which
+      reads the pair as its ``PSU_LIF`` neuron (it integrates, then spikes): exact for dense
+      networks at every step. Spyx's own LIF and CuBaLIF spike from the membrane before
+      adding the input (one step of delay per layer), so ``"lif"`` does not run there. Spyx
+      runs channels-last and flattens conv maps in HWC order while NIR's Affine columns are
+      CHW: conv networks load, but the dense layer after the Flatten reads permuted inputs.
 
-    Flatten: NIR shapes have no batch axis, so the Flatten of a conv map has
+    Flatten: NIR shapes have no batch axis, so the Flatten of an image or a conv map has
     ``start_dim = 0``. snnTorch's and Norse's importers build ``torch.nn.Flatten(0, -1)``
     from it, which flattens the batch too; set ``start_dim = 1`` on that module after
     import (writing 1 into the file breaks NIR's own type check, so the file keeps 0).

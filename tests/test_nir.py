@@ -1,0 +1,106 @@
+"""The scoring of ``benchmarks/interop.py`` (``make interop``), without any toolchain.
+
+The toolchains themselves (torch, snnTorch, Norse, JAX, Spyx) live in their own virtualenvs
+and are exercised by ``make interop``; here a toolchain's run is written by hand so the
+comparison with Keras, the decoding and the report can be checked in ``make test``.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="module")
+def interop():
+    spec = importlib.util.spec_from_file_location("interop", ROOT / "benchmarks" / "interop.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _workdir(tmp_path: Path, interop, spikes_by_toolchain: dict) -> tuple[Path, dict]:
+    rng = np.random.default_rng(0)
+    n, width = 12, 4
+    key = np.zeros((2, width), np.int8)
+    key[0, :2] = key[1, 2:] = 1
+    classes = rng.integers(0, 2, n)
+    out = key[classes].astype(np.uint8)  # output spikes that decode to `classes`
+    hidden = rng.integers(0, 2, (n, 3, 3, 2)).astype(np.uint8)
+    folder = tmp_path / "dense"
+    folder.mkdir()
+    np.savez(folder / "reference.npz", x=np.zeros((n, 3, 3, 1), np.float32), y=classes,
+             key=key, classes=classes, hidden=hidden, out=out)
+    manifest = {"networks": ["dense"], "flavours": ["lif"], "dt": 1e-4,
+                "steps": interop.STEPS, "layers": {"dense": ["hidden", "out"]},
+                "keras_accuracy": {"dense": 1.0}}
+    for toolchain, change in spikes_by_toolchain.items():
+        run = tmp_path / toolchain / "dense"
+        run.mkdir(parents=True)
+        arrays = {"hidden": np.stack([hidden] * interop.STEPS),
+                  "out": np.stack([out] * interop.STEPS)}
+        arrays = change(arrays)
+        arrays["output"] = arrays["out"]
+        np.savez(run / "lif.npz", **arrays)
+        (run / "lif.json").write_text(json.dumps(
+            {"imported": True, "ran": True, "error": "", "workarounds": ["Flatten"]}))
+    return tmp_path, manifest
+
+
+def test_a_run_equal_to_keras_scores_100_and_a_changed_one_less(interop, tmp_path):
+    def flip_first_sample(arrays):
+        arrays["out"] = arrays["out"].copy()
+        arrays["out"][:, 0] = 1 - arrays["out"][:, 0]  # sample 0: every output neuron flipped
+        return arrays
+
+    def delay_hidden(arrays):
+        arrays["hidden"] = arrays["hidden"].copy()
+        arrays["hidden"][0] = 0  # a silent first step
+        return arrays
+
+    workdir, manifest = _workdir(tmp_path, interop, {"snntorch": lambda a: a,
+                                                     "norse": flip_first_sample,
+                                                     "spyx": delay_hidden})
+    same = interop.score(workdir, manifest, "snntorch", "dense", "lif")
+    assert same["layer_agreement_all_steps"] == {"hidden": 1.0, "out": 1.0}
+    assert same["class_agreement"] == 1.0 and same["accuracy"] == 1.0
+    flipped = interop.score(workdir, manifest, "norse", "dense", "lif")
+    assert flipped["layer_agreement_step1"]["out"] == pytest.approx(11 / 12)
+    assert flipped["class_agreement"] == pytest.approx(11 / 12)
+    delayed = interop.score(workdir, manifest, "spyx", "dense", "lif")
+    assert delayed["layer_agreement_step1"]["hidden"] < 1.0
+    assert delayed["layer_agreement_last_step"]["hidden"] == 1.0
+    missing = interop.score(workdir, manifest, "other", "dense", "lif")
+    assert missing["imported"] is False and "not installed" in missing["error"]
+    # The goal needs both torch toolchains at 100 % on every network.
+    rows = [dict(same, network=net, toolchain=tc) for net in interop.NETWORKS
+            for tc in ("snntorch", "norse")]
+    assert interop.goal_met(rows)
+    rows[-1] = dict(flipped, network=interop.NETWORKS[-1])
+    assert not interop.goal_met(rows)
+    text = interop.render([same, flipped, delayed, missing], manifest | {
+        "keras_accuracy": {"dense": 1.0, "conv": 1.0}}, {"nir": "1"}, 1.0, "0.0", False)
+    assert "| snntorch | lif (default) | dense | yes | yes | 100.0 / 100.0 |" in text
+    assert "**not met**" in text
+
+
+def test_the_benchmark_module_imports_no_toolchain_and_not_the_lab():
+    # The same file is the worker inside the toolchains' environments, where neither
+    # whetstone_lab nor Keras is installed: importing it must need NumPy only.
+    script = str(ROOT / "benchmarks" / "interop.py")
+    code = ("import importlib.util, sys; "
+            f"spec = importlib.util.spec_from_file_location('interop', {script!r}); "
+            "m = importlib.util.module_from_spec(spec); spec.loader.exec_module(m); "
+            "print(sorted(n for n in ('torch', 'snntorch', 'norse', 'jax', 'spyx', 'keras', "
+            "'tensorflow', 'whetstone_lab') if n in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, timeout=120)
+    assert out.stdout.strip() == "[]"
