@@ -655,3 +655,90 @@ def cell_durations(notebook: dict) -> list[tuple[float, str]]:
         source = "".join(cell["source"]).strip().splitlines() or [""]
         timed.append((seconds, source[0][:80]))
     return sorted(timed, reverse=True)
+
+
+# ---------------------------------------------------------------------------------------------
+# Dashboards: run a lesson up to its dashboard and drive the dashboard's controls.
+
+
+def first_cell_calling(notebook_path: Path, call: str) -> int:
+    """Index (among all cells) of the first code cell whose source contains ``call``.
+
+    The lessons change while they are being written, so the dashboard is found by what its
+    cell calls, never by a fixed position.
+
+    Example::
+
+        index = first_cell_calling(root / "02_dense_classifier.ipynb", "sharpness_explorer(")
+    """
+    cells = json.loads(Path(notebook_path).read_text())["cells"]
+    for i, cell in enumerate(cells):
+        if cell["cell_type"] == "code" and call in "".join(cell["source"]):
+            return i
+    raise LookupError(f"no code cell of {Path(notebook_path).name} calls {call!r}")
+
+
+def notebook_cell(page: Page, index: int) -> Locator:
+    """The ``index``-th cell (markdown and code alike) of the open notebook."""
+    return page.locator(".jp-Notebook .jp-Cell").nth(index)
+
+
+def select_cell(page: Page, index: int) -> Locator:
+    """Select cell ``index`` in command mode (a click on its prompt) and return it."""
+    cell = notebook_cell(page, index)
+    cell.scroll_into_view_if_needed()
+    cell.locator(".jp-InputPrompt").first.click()
+    return cell
+
+
+def start_run_above(page: Page, index: int) -> None:
+    """Select cell ``index`` and start *Run All Above Selected Cell*, without waiting.
+
+    Example::
+
+        start_run_above(page, index)
+        cell = finish_through_cell(page, index)
+    """
+    select_cell(page, index)
+    click_menu(page, "Run", "Run All Above Selected Cell")
+
+
+def finish_through_cell(page: Page, index: int, timeout_s: float = 240.0) -> Locator:
+    """Wait for the run started by :func:`start_run_above`, then run cell ``index`` itself.
+
+    Returns the cell once its widget is shown and the kernel is idle. Cells below it never
+    run, so a lesson's later, slower cells cost no time.
+    """
+    wait_for_run(page, timeout_s=timeout_s)
+    errors = visible_errors(page)
+    if errors:
+        raise AssertionError(f"a cell above cell {index} failed: {errors}")
+    cell = select_cell(page, index)
+    page.keyboard.press("Control+Enter")  # run the selected cell, stay on it
+    cell.locator(".widget-slider").first.wait_for(state="visible", timeout=timeout_s * 1000)
+    page.wait_for_function(_KERNEL_IDLE_JS, timeout=timeout_s * 1000)
+    return cell
+
+
+def run_through_cell(page: Page, index: int, timeout_s: float = 240.0) -> Locator:
+    """Run every cell above cell ``index``, then that cell; return the cell once it is shown.
+
+    Example::
+
+        cell = run_through_cell(page, first_cell_calling(path, "sharpness_explorer("))
+    """
+    start_run_above(page, index)
+    return finish_through_cell(page, index, timeout_s)
+
+
+def play_for(page: Page, output: Locator, seconds: float) -> None:
+    """Press the ``Play`` control of ``output``, let it run ``seconds``, then pause it.
+
+    Example::
+
+        play_for(page, cell.locator(".jp-OutputArea-output").first, 3)
+    """
+    play = output.locator(".widget-play button").first  # play, and pause when playing
+    play.click()
+    page.wait_for_timeout(seconds * 1000)
+    play.click()

@@ -1,13 +1,17 @@
-"""The first two lessons in a real JupyterLab, in headless Chromium, as an attendee uses them.
+"""The lessons in a real JupyterLab, in headless Chromium, as an attendee uses them.
 
 Headless widget tests cannot show that the widget front-end extension is installed, that a
 slider reaches the kernel and that the new picture reaches the page. Here JupyterLab runs
 from this environment on a copy of the notebooks (fast mode, isolated Jupyter directories),
 each notebook is run from the *Run* menu, and the sharpness slider of lesson 01 is moved
-from the keyboard. Neither the page nor the browser console may show an error.
+from the keyboard. The sharpness dashboards of the classification (02), autoencoder (05)
+and segmentation (06) lessons are driven too: each lesson runs up to its first cell calling
+``sharpness_explorer``, then the slider is moved and Play pressed, and the picture must
+change. Neither the page nor the browser console may show an error.
 
 Screenshots land in ``test-artifacts/browser/``. With ``WHETSTONE_DOCS_SCREENSHOT=1`` the
-picture of the lab in use is also written to ``docs/images/lab_screenshot.png``.
+picture of the lab in use is also written to ``docs/images/lab_screenshot.png`` and each
+dashboard to ``docs/images/dashboard_<task>.png``.
 """
 
 from __future__ import annotations
@@ -31,13 +35,17 @@ from browser_helpers import (
     changed_pixel_fraction,
     collect_console_errors,
     copy_notebooks,
+    finish_through_cell,
+    first_cell_calling,
     isolated_environment,
     lab_server,
     move_slider_with_keyboard,
     output_with_slider,
+    play_for,
     save_notebook,
     scroll_to_cell_of,
     slider_value,
+    start_run_above,
     start_run_all,
     stop_process,
     visible_errors,
@@ -51,6 +59,13 @@ REPO = Path(__file__).resolve().parents[1]
 NOTEBOOKS = REPO / "notebooks"
 WELCOME = "00_welcome.ipynb"
 ACTIVATION = "01_the_sharpening_activation.ipynb"
+#: The lessons whose sharpness dashboards are driven, by the task they show.
+DASHBOARDS = {
+    "classification": "02_dense_classifier.ipynb",
+    "autoencoder": "05_spiking_autoencoder.ipynb",
+    "segmentation": "06_spiking_segmentation.ipynb",
+}
+DASHBOARD_CALL = "sharpness_explorer("
 ARTIFACTS = REPO / "test-artifacts" / "browser"
 DOCS_SCREENSHOT = REPO / "docs" / "images" / "lab_screenshot.png"
 VIEWPORT = {"width": 1400, "height": 900}
@@ -81,12 +96,13 @@ def phases() -> Phases:
 
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory, phases):
-    """JupyterLab on a temporary copy of lessons 00 and 01, stopped at the end of the module."""
+    """JupyterLab on a temporary copy of the lessons, stopped at the end of the module."""
     reason = browser_unavailable_reason()
     if reason:
         pytest.skip(reason)
     tmp = tmp_path_factory.mktemp("lab")
-    root = copy_notebooks(NOTEBOOKS, tmp / "notebooks", [WELCOME, ACTIVATION])
+    root = copy_notebooks(NOTEBOOKS, tmp / "notebooks",
+                          [WELCOME, ACTIVATION, *DASHBOARDS.values()])
     with lab_server(root, tmp / "jupyter", env={"WHETSTONE_FAST": "1"}) as server:
         phases.mark("JupyterLab answers")
         yield server
@@ -160,7 +176,9 @@ def check_run(page, lab, name: str, phases: Phases) -> None:
     # What the lab itself recorded: every code cell has an execution count, none an error.
     saved = save_notebook(page, lab.root / name)
     write_timing(name, saved)
-    code = [c for c in saved["cells"] if c["cell_type"] == "code"]
+    # An empty code cell (a learner's exercise cell) is skipped by the lab: not counted.
+    code = [c for c in saved["cells"]
+            if c["cell_type"] == "code" and "".join(c["source"]).strip()]
     assert executed == len(code), f"{name}: ran {executed} of {len(code)} code cells"
     assert all(isinstance(c["execution_count"], int) for c in code)
     assert [o for c in code for o in c["outputs"] if o["output_type"] == "error"] == []
@@ -212,6 +230,79 @@ def test_sharpness_slider_redraws_the_activation_plot(lab, lessons, phases):
     )
     assert slider_value(slider) == new_value != old_value
     assert changed > 0.0, "the plot did not change"
+    assert visible_errors(page) == []
+    assert page.console_errors == []
+
+
+@pytest.fixture(scope="module")
+def dashboards(lab, browser, phases):
+    """Lessons 02, 05 and 06, each in its own window, run up to their dashboard cell.
+
+    All three run at once (in a full run the first two lessons are idle by then); each
+    window's last state is saved as a screenshot.
+    """
+    pages, cells = {}, {}
+    try:
+        for task, name in DASHBOARDS.items():
+            pages[task] = browser.new_context(viewport=VIEWPORT).new_page()
+            pages[task].console_errors = collect_console_errors(pages[task])
+            pages[task].goto(lab.notebook_url(name), wait_until="commit")
+        index = {task: first_cell_calling(lab.root / name, DASHBOARD_CALL)
+                 for task, name in DASHBOARDS.items()}
+        for task, page in pages.items():
+            wait_for_notebook(page, timeout_s=OPEN_TIMEOUT_S)
+            start_run_above(page, index[task])
+            phases.mark(f"{DASHBOARDS[task]}: running the cells above {index[task]}")
+        for task, page in pages.items():
+            cells[task] = finish_through_cell(page, index[task], timeout_s=2 * RUN_TIMEOUT_S)
+            phases.mark(f"{DASHBOARDS[task]}: ran through cell {index[task]} (the dashboard)")
+        yield {task: (pages[task], cells[task]) for task in pages}
+    finally:
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        for task, page in pages.items():
+            try:
+                (ARTIFACTS / f"dashboard_{task}-console.txt").write_text(
+                    "\n".join(page.console_errors) + "\n")
+                page.screenshot(path=ARTIFACTS / f"dashboard_{task}-last.png")
+            finally:
+                page.context.close()
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("task", list(DASHBOARDS))
+def test_dashboard_moves_plays_and_redraws(dashboards, phases, task):
+    page, cell = dashboards[task]
+    assert visible_errors(page) == [], f"{DASHBOARDS[task]} shows errors"
+    output = cell.locator(".jp-OutputArea-output").filter(has=page.locator(".widget-slider"))
+    # The live widget: the overview is the last image, the score curve beside the controls.
+    images = output.locator("img.widget-image")
+    assert images.count() == 2, "expected the score curve and the network overview"
+    image = images.last
+    image.scroll_into_view_if_needed()
+    slider = output.locator(".widget-slider").first
+    before = image.screenshot()
+    old_src = image.get_attribute("src")
+    old_value, new_value = move_slider_with_keyboard(page, slider)
+    wait_for_new_image(page, image, old_src, timeout_s=REDRAW_TIMEOUT_S)
+    moved = image.screenshot()
+    phases.mark(f"{task}: slider {old_value} -> {new_value}, overview redrawn")
+    assert changed_pixel_fraction(before, moved) > 0.0, "the slider did not change the picture"
+
+    value_before_play, src_before_play = slider_value(slider), image.get_attribute("src")
+    play_for(page, output, seconds=4)
+    wait_for_new_image(page, image, src_before_play, timeout_s=REDRAW_TIMEOUT_S)
+    played = image.screenshot()
+    phases.mark(f"{task}: Play swept {value_before_play} -> {slider_value(slider)}")
+    assert slider_value(slider) != value_before_play, "Play did not move the slider"
+    assert changed_pixel_fraction(moved, played) > 0.0, "Play did not change the picture"
+
+    scroll_to_cell_of(output, margin_px=0)
+    page.wait_for_timeout(300)
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    shot = ARTIFACTS / f"dashboard_{task}.png"
+    output.screenshot(path=shot)
+    if os.environ.get("WHETSTONE_DOCS_SCREENSHOT") == "1":
+        shutil.copyfile(shot, REPO / "docs" / "images" / f"dashboard_{task}.png")
     assert visible_errors(page) == []
     assert page.console_errors == []
 

@@ -11,6 +11,7 @@ from matplotlib.figure import Figure
 import whetstone_lab as wl
 from whetstone_lab import metrics, plots, spikes, widgets
 from whetstone_lab.layers import find_decoder
+from whetstone_lab.plots.figure import ACCENT
 
 
 @pytest.fixture(scope="module")
@@ -48,14 +49,14 @@ def test_activation_explorer_slider_redraws():
     explorer.slider.value = 0.9
     assert explorer.image.value != before
     assert "sharpness 0.900" in explorer.view.ax.get_title()
-    assert explorer.slider.continuous_update is False
+    assert explorer.slider.continuous_update is True
     assert isinstance(explorer.snapshot(), Figure)
 
 
 def test_slider_sets_sharpness_and_redraws(dense, x, y):
     explorer = widgets.sharpness_explorer(dense, x, y)
     assert explorer.task == "classification"
-    assert explorer.slider.continuous_update is False
+    assert explorer.slider.continuous_update is True  # live while dragging
     before = explorer.image.value
     explorer.slider.value = 0.5
     assert wl.get_sharpness(dense) == pytest.approx([1.0, 0.5, 0.0])
@@ -131,7 +132,7 @@ def test_static_fallbacks(dense, x, y):
     assert base64.b64decode(bundle["image/png"]) == explorer.image.value
     fig = explorer.snapshot()
     assert isinstance(fig, Figure) and len(fig.axes) == 6
-    assert "global sharpness 1.00" in fig.get_suptitle()
+    assert fig.get_suptitle().startswith("snapshot: global sharpness 1.00 (bottom-up)")
     # The snapshot shows what the widget shows: same titles, same spike images.
     live = explorer.view.figure.axes
     assert [ax.get_title() for ax in fig.axes] == [ax.get_title() for ax in live]
@@ -293,3 +294,137 @@ def test_explicit_task_is_kept(x):
     assert explorer.task == "segmentation"
     assert explorer.current_score()[0] == "mean IoU"
     assert widgets.sharpness_explorer(model, x, task="segmentation").current_score() is None
+
+
+def _conv_model():
+    keras.utils.set_random_seed(0)
+    return wl.models.conv_classifier((8, 8, 1), 10)
+
+
+def _png_width(png: bytes) -> int:
+    import io
+
+    from PIL import Image
+    return Image.open(io.BytesIO(png)).size[0]
+
+
+def _smallest_text_px(fig) -> float:
+    import matplotlib.text
+    sizes = [t.get_fontsize() for t in fig.findobj(matplotlib.text.Text)
+             if t.get_visible() and t.get_text().strip()]
+    return min(sizes) * fig.dpi / 72
+
+
+@pytest.mark.parametrize("task", ["dense", "conv", "autoencoder", "segmentation"])
+def test_dashboards_fit_a_notebook_cell_with_readable_text(task, x, y):
+    if task == "dense":
+        keras.utils.set_random_seed(0)
+        model, args = wl.models.dense_classifier((8, 8, 1)), (x, y)
+    elif task == "conv":
+        model, args = _conv_model(), (x, y)
+    elif task == "autoencoder":
+        keras.utils.set_random_seed(0)
+        model = wl.models.autoencoder((8, 8, 1), filters=(32, 32), code_channels=16)
+        args = (x,)
+    else:
+        keras.utils.set_random_seed(0)
+        model = wl.models.segmenter((8, 8, 1), 3, filters=(8, 16))
+        args = (x, (x[..., 0] * 3).astype(int).clip(0, 2))
+    explorer = widgets.sharpness_explorer(model, *args, class_names=(
+        ["bg", "a", "b"] if task == "segmentation" else None))
+    explorer.slider.value = 0.5
+    # The picture is at most 950 px wide (a notebook cell), so the browser never shrinks it.
+    assert 800 <= _png_width(explorer.image.value) <= 950
+    assert _png_width(explorer.curve_image.value) <= 320
+    # Every text, as rendered, is at least 10 px high.
+    assert _smallest_text_px(explorer.view.figure) >= 10 - 1e-9
+    assert _smallest_text_px(explorer.curve.figure) >= 10 - 1e-9
+    if task in ("conv", "autoencoder"):
+        titles = [ax.get_title() for ax in explorer.view.layer_axes.values()]
+        assert "channels 1–8 of 32" in titles[0]
+    if task == "segmentation":  # the colour key names the mask classes
+        legend = explorer.view.figure.axes[-1].get_legend()
+        assert [t.get_text() for t in legend.get_texts()] == ["bg", "a", "b"]
+        assert "IoU" in explorer.verdict.value
+    if task == "autoencoder":
+        assert "MSE" in explorer.verdict.value
+    explorer.close()
+
+
+def test_play_sweeps_up_and_back(dense, x, y):
+    explorer = widgets.sharpness_explorer(dense, x, y)
+    play, n = explorer.play, explorer.play.max // 2
+    assert play.repeat and play.min == 0
+    play.value = n // 2
+    assert explorer.slider.value == pytest.approx(0.5)
+    play.value = n
+    assert explorer.slider.value == pytest.approx(1.0)
+    assert wl.get_sharpness(dense) == pytest.approx([1.0, 1.0, 1.0])
+    play.value = 2 * n - 1
+    assert explorer.slider.value == pytest.approx(1 / n)
+    play.value = 2 * n
+    assert explorer.slider.value == pytest.approx(0.0)
+
+
+def test_score_curve_is_computed_once_and_its_marker_follows(dense, x, y):
+    explorer = widgets.sharpness_explorer(dense, x, y)
+    lines = explorer.curve.ax.lines[:2]
+    sweep = metrics.sharpness_sweep(dense, x, y, values=np.linspace(0, 1, 11))
+    for line, mode in zip(lines, ("bottom_up", "uniform"), strict=True):
+        np.testing.assert_allclose(line.get_ydata(), sweep[mode], atol=1e-6)
+    before = explorer.curve_image.value
+    explorer.slider.value = 0.7
+    acc = metrics.accuracy(y, dense.predict(x, verbose=0))
+    np.testing.assert_allclose(explorer.curve.marker.get_xydata(), [[0.7, acc]], atol=1e-6)
+    assert explorer.curve_image.value != before
+    assert spikes.recorder(dense).trace_count == 1  # the sweep used the same compiled function
+
+
+def test_verdict_and_sample_buttons(dense, x, y):
+    explorer = widgets.sharpness_explorer(dense, x, y, class_names=list("abcdefghij"))
+    pred = dense.predict(x, verbose=0).argmax(-1)
+    for i in (0, 1):
+        explorer.sample.value = i
+        word = "correct" if pred[i] == y[i] else "wrong"
+        assert f"{word}: decoded {'abcdefghij'[pred[i]]}" in explorer.verdict.value
+        assert f"label {'abcdefghij'[y[i]]}" in explorer.verdict.value
+    explorer.sample.value = 0
+    explorer.next_button.click()
+    assert explorer.sample.value == 1
+    explorer.prev_button.click()
+    explorer.prev_button.click()
+    assert explorer.sample.value == len(x) - 1  # wraps around
+    explorer.sample.value = 0
+    wrong = np.flatnonzero(pred != y)
+    assert wrong.size  # an untrained network gets some wrong
+    explorer.mistake_button.click()
+    assert explorer.sample.value == wrong[wrong > 0][0]
+    assert "wrong" in explorer.verdict.value
+    # The figure says it too, in red.
+    title = explorer.view.verdict_ax.title
+    assert title.get_text().startswith("wrong, decoded") and title.get_color() == ACCENT
+
+
+def test_per_layer_mode_names_every_layer(dense, x, y):
+    explorer = widgets.sharpness_explorer(dense, x, y, per_layer=True)
+    explorer.layer_sliders["spikes_1"].value = 1.0
+    explorer.layer_sliders["spikes_2"].value = 1.0
+    assert "spikes_0 0.00 · spikes_1 1.00 · spikes_2 1.00" in explorer.score.value
+    caption = explorer.snapshot().get_suptitle()
+    assert caption.startswith("snapshot: layer sharpness spikes_0 0.00 · spikes_1 1.00")
+    assert "global" not in caption and "0.67" not in caption
+    assert explorer.slider.description == "all layers"
+    # Every slider's label has one width, so the tracks line up.
+    sliders = [explorer.slider, *explorer.layer_sliders.values()]
+    assert {s.style.description_width for s in sliders} == {widgets.common.LABEL_WIDTH}
+
+
+def test_an_unchanged_setting_is_not_redrawn(dense, x, y):
+    explorer = widgets.sharpness_explorer(dense, x, y)
+    explorer.slider.value = 1.0
+    frames = []
+    explorer.image.observe(lambda change: frames.append(change["new"]), names="value")
+    explorer.mode.value = "uniform"  # fully sharp either way: the same picture, no frame
+    assert frames == []
+    explorer.slider.value = 0.4  # a new setting: one frame
+    assert len(frames) == 1

@@ -20,13 +20,13 @@ Modules, by what they draw:
 * :mod:`~whetstone_lab.plots.schedules`: sharpness during training, layer by layer;
 * :mod:`~whetstone_lab.plots.distributions`: activation histograms, Lorenz curves.
 
-Two views keep their artists so the dashboards can update them in place instead of
-redrawing: :class:`ActivationPlot` and :class:`NetworkOverview`.
+Three views keep their artists so the dashboards can update them in place instead of
+redrawing: :class:`ActivationPlot`, :class:`NetworkOverview` and :class:`ScoreCurve`.
 """
 
 from . import distributions, schedules
 from .activation import ActivationPlot, activation, activation_family
-from .curves import history, score_vs_sharpness
+from .curves import ScoreCurve, history, score_vs_sharpness
 from .figure import (
     SPIKE_CMAP,
     SPIKE_NORM,
@@ -58,6 +58,7 @@ __all__ = [
     "network_overview",
     "history",
     "score_vs_sharpness",
+    "ScoreCurve",
     "reconstructions",
     "segmentation",
     "activity_bars",

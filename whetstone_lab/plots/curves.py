@@ -1,4 +1,8 @@
-"""Curves of training and evaluation: the history per epoch and the score against sharpness."""
+"""Curves of training and evaluation: the history per epoch and the score against sharpness.
+
+:class:`ScoreCurve` is the small live version the dashboards show beside their picture: the
+sweep drawn once, a marker that follows the sharpness slider.
+"""
 
 from __future__ import annotations
 
@@ -8,10 +12,10 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
-from ..validation import check_array, describe
+from ..validation import check_array, check_number, describe
 from .figure import ACCENT, SHARPNESS_COLOR, target_ax, target_fig
 
-__all__ = ["history", "score_vs_sharpness"]
+__all__ = ["history", "score_vs_sharpness", "ScoreCurve"]
 
 
 def _history_dict(history) -> dict[str, list[float]]:
@@ -85,14 +89,8 @@ def history(history, *, fig: Figure | None = None) -> Figure:
     return fig
 
 
-def score_vs_sharpness(sweep: Mapping, *, ax=None, label: str | None = None) -> Figure:
-    """Score against global sharpness, one line per mode, from :func:`metrics.sharpness_sweep`.
-
-    Call it again with the same ``ax`` and another ``label`` to compare models.
-
-    Example:
-        >>> fig = score_vs_sharpness(sharpness_sweep(model, x, y), label="sharpened")
-    """
+def _sweep_scores(sweep) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """``(values, {mode: scores})`` of a :func:`metrics.sharpness_sweep` result, checked."""
     if not isinstance(sweep, Mapping) or "values" not in sweep:
         raise TypeError("sweep must be the dict sharpness_sweep() returns, with 'values' "
                         f"and one entry per mode, got {describe(sweep)}.")
@@ -108,6 +106,19 @@ def score_vs_sharpness(sweep: Mapping, *, ax=None, label: str | None = None) -> 
         if len(scores[mode]) != len(values):
             raise ValueError(f"sweep[{mode!r}] must hold one score per sharpness value "
                              f"({len(values)}), got {len(scores[mode])}.")
+    return values, scores
+
+
+def score_vs_sharpness(sweep: Mapping, *, ax=None, label: str | None = None) -> Figure:
+    """Score against global sharpness, one line per mode, from :func:`metrics.sharpness_sweep`.
+
+    Call it again with the same ``ax`` and another ``label`` to compare models.
+
+    Example:
+        >>> fig = score_vs_sharpness(sharpness_sweep(model, x, y), label="sharpened")
+    """
+    values, scores = _sweep_scores(sweep)
+    modes = list(scores)
     fig, ax = target_ax(ax, (5.2, 3.6))
     # One colour per sweep drawn on this axes (both modes share it), from the public lines.
     color = f"C{len({line.get_color() for line in ax.get_lines()}) % 10}"
@@ -125,3 +136,62 @@ def score_vs_sharpness(sweep: Mapping, *, ax=None, label: str | None = None) -> 
     ax.set_title(f"{metric} as the network is sharpened")
     ax.legend(fontsize=8)
     return fig
+
+
+class ScoreCurve:
+    """A small score-against-sharpness plot with a marker at the current setting.
+
+    The sweep (from :func:`metrics.sharpness_sweep`) is drawn once, one line per mode;
+    :meth:`update` moves the marker (a dot at the current sharpness and score, a dotted
+    line at the score) and rewrites the title. Every text is at least 9 pt.
+
+    Args:
+        sweep: ``{"values": ..., "<mode>": scores, "metric": name}``.
+        sharpness: where the marker starts (the x of the dot).
+        score: the score there (the y of the dot and of the dotted line).
+        samples: how many samples the scores are computed on (said in the title).
+        fig: a Figure to draw into (cleared first).
+
+    Example:
+        >>> curve = ScoreCurve(sharpness_sweep(model, x, y), 0.0, 0.93, samples=len(x))
+        >>> curve.update(0.5, 0.91)
+    """
+
+    def __init__(self, sweep: Mapping, sharpness: float, score: float, *,
+                 samples: int | None = None, fig: Figure | None = None):
+        values, scores = _sweep_scores(sweep)
+        self.metric = str(sweep.get("metric", "score"))
+        self.samples = samples
+        self.figure = target_fig(fig, (3.7, 2.7))
+        ax = self.ax = self.figure.add_subplot()
+        for (mode, ys), ls in zip(scores.items(), ("-", "--"), strict=False):
+            ax.plot(values, ys, ls=ls, color="#34495e", lw=1.5, marker="o", ms=3,
+                    label=mode.replace("_", "-"))
+        ax.set_xlim(-0.04, 1.04)
+        finite = np.concatenate([ys[np.isfinite(ys)] for ys in scores.values()] + [[0.0]])
+        if self.metric == "accuracy" or "IoU" in self.metric:
+            ax.set_ylim(-0.02, 1.02)
+        else:
+            ax.set_ylim(0.0, max(1e-6, float(finite.max())) * 1.1)
+        ax.set_xlabel("global sharpness", fontsize=9)
+        ax.set_ylabel(self.metric, fontsize=9)
+        ax.tick_params(labelsize=9)
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=9, loc="best", labelcolor="#111111")
+        self.hline = ax.axhline(score, color=ACCENT, lw=1, ls=":")
+        (self.marker,) = ax.plot([sharpness], [score], "o", color=ACCENT, ms=8, zorder=5)
+        self.update(sharpness, score)
+
+    def update(self, sharpness: float, score: float, *, note: str | None = None) -> None:
+        """Move the marker to ``(sharpness, score)``; ``note`` ends the title."""
+        sharpness = check_number(sharpness, "sharpness", minimum=0.0, maximum=1.0)
+        score = float(score)
+        self.marker.set_data([sharpness], [score])
+        self.hline.set_ydata([score, score])
+        on = f" on {self.samples} samples" if self.samples else ""
+        self.ax.set_title(f"{self.metric}{on}: {score:.3f}" + (f" {note}" if note else ""),
+                          fontsize=10, color="black")
+
+    def dynamic_artists(self) -> list:
+        """The artists :meth:`update` changes (for :class:`BlitRenderer`)."""
+        return [self.hline, self.marker, self.ax.title]

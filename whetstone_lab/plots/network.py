@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 from matplotlib.figure import Figure
+from matplotlib.patches import Patch
 
 from ..layers import decoder_probabilities
 from ..validation import check_array, check_int, check_number, check_same_length, describe
@@ -28,24 +29,38 @@ from .figure import (
     target_fig,
 )
 
-__all__ = ["NetworkOverview", "network_overview"]
+__all__ = ["NetworkOverview", "network_overview", "OVERVIEW_WIDTH", "GOOD", "TEXT_SIZE"]
 
 _BAR_COLOR = "#95a5a6"
+#: Width of the overview in inches: 944 px at the dashboards' 80 dpi (a notebook cell).
+OVERVIEW_WIDTH = 11.8
+#: Spiking layers per row of the overview.
+_PER_ROW = 6
+#: Smallest font size of the overview in points (10 px at 80 dpi).
+TEXT_SIZE = 9
+#: Colour of a correct verdict (wrong ones use :data:`ACCENT`).
+GOOD = "#1e7b34"
+_LEGEND = ("spikes: white = 0, black = 1, grey = inside the ramp (0 < a < 1).   Conv layers: "
+           "the first channels side by side, beige gaps between channels.")
 
 
 class NetworkOverview:
     """One input travelling through the network: input, every spiking layer, the output.
 
-    Drawn from a recording, never from the model. Dense layers are drawn as a grid of
-    neurons, convolutional layers as a mosaic of their first channels (one-pixel gaps
-    between channels). The output panels depend on the data: with an N-hot ``key`` and a
-    per-sample output of ``classes`` probabilities, the output code arranged by class (row c
-    holds the neurons of class c in the key) and the class probabilities, decoded class in
-    red; with per-pixel probabilities, the predicted class mask; otherwise the output as an
-    image. Without ``output`` the probabilities are decoded from the last layer of
-    ``spikes`` with :func:`~whetstone_lab.layers.decoder_probabilities` at ``temperature``
-    (pass the model's :class:`~whetstone_lab.layers.SoftmaxDecode` temperature so the bars
-    match the model); without ``output`` and ``key`` there is no output panel.
+    Drawn from a recording, never from the model. The figure is 944 px wide at 80 dpi (a
+    notebook cell) and has two rows: the spiking layers (six per row), then the input and
+    the output panels. Dense layers are drawn as a grid of neurons, convolutional layers as
+    a mosaic of their first channels (one-pixel beige gaps between channels, the title
+    says which channels: "channels 1–8 of 32"). Every text is at least 9 pt. The output
+    panels depend on the data: with an N-hot ``key`` and a per-sample output of ``classes``
+    probabilities, the output code arranged by class (row c holds the neurons the key gives
+    class c) and the class probabilities, decoded class in red; with per-pixel
+    probabilities, the predicted class mask, the true one and a colour key of the classes;
+    otherwise the output as an image. Without ``output`` the probabilities are decoded
+    from the last layer of ``spikes`` with
+    :func:`~whetstone_lab.layers.decoder_probabilities` at ``temperature`` (pass the
+    model's :class:`~whetstone_lab.layers.SoftmaxDecode` temperature so the bars match the
+    model); without ``output`` and ``key`` there is no output panel.
 
     The artists are kept: :meth:`update` swaps in a new sample or recording.
 
@@ -102,8 +117,7 @@ class NetworkOverview:
         rec, out, code = self._sample(i)
         self.kind = self._output_kind(out, code)
         self._build(fig, rec, out, code)
-        self.figure.supxlabel("spikes: white = 0, black = 1, grey = inside the ramp (0 < a < 1)",
-                              fontsize=8, color="#555555")
+        self.figure.supxlabel(_LEGEND, fontsize=TEXT_SIZE, color="#222222")
         self.update(i)
 
     # -- data ------------------------------------------------------------------------
@@ -189,25 +203,62 @@ class NetworkOverview:
     # -- drawing ---------------------------------------------------------------------
     def _build(self, fig, rec, out, code):
         names = list(rec)
+        rows = -(-len(names) // _PER_ROW) if names else 0
         n_out = {"none": 0, "classes": 2}.get(self.kind, 2 if self.y is not None else 1)
-        panels = 1 + len(names) + n_out
-        self.figure = target_fig(fig, (2.15 * panels, 2.9))
-        axes = self.figure.subplots(1, panels, squeeze=False)[0]
-        self.input_ax = axes[0]
-        self.layer_axes = dict(zip(names, axes[1:1 + len(names)], strict=True))
-        self.out_axes = list(axes[1 + len(names):])
+        legend = self.kind == "mask"
+        self.figure = target_fig(fig, (OVERVIEW_WIDTH, 2.25 * rows + 2.55))
+        if rows:
+            top, bottom = self.figure.subfigures(2, 1, height_ratios=[2.25 * rows, 2.55])
+        else:
+            top, bottom = None, self.figure
+        ratios = [1.0] + ([1.7, 1.7] if self.kind == "classes" else [1.0] * n_out)
+        ratios += [0.8] if legend else []
+        grid = bottom.add_gridspec(1, len(ratios), width_ratios=ratios)
+        # Axes in reading order (input, layers, outputs): figure.axes lists them so.
+        self.input_ax = bottom.add_subplot(grid[0, 0])
+        layer_axes = []
+        if rows:
+            cols = min(len(names), _PER_ROW)
+            layer_grid = top.add_gridspec(rows, cols)
+            layer_axes = [top.add_subplot(layer_grid[k // cols, k % cols])
+                          for k in range(len(names))]
+        axes = [self.input_ax] + [bottom.add_subplot(grid[0, k]) for k in range(1, len(ratios))]
+        self.layer_axes = dict(zip(names, layer_axes, strict=True))
+        self.out_axes = list(axes[1: 1 + n_out])
         self.input_im = self.input_ax.imshow(as_image(self.x[0]), cmap=INPUT_CMAP,
                                              vmin=0.0, vmax=1.0, interpolation="nearest")
         bare(self.input_ax)
         self.layer_ims = {}
+        self._note_texts = {}
         for name in names:
             ax = self.layer_axes[name]
             self.layer_ims[name] = spike_image(ax, self._layer_image(rec[name]))
             bare(ax)
+            self._note_texts[name] = ax.text(0.5, -0.04, " ", transform=ax.transAxes,
+                                              ha="center", va="top", fontsize=TEXT_SIZE)
         if self.kind == "classes":
             self._build_classes(code, out)
         elif self.kind != "none":
             self._build_image_output(out)
+        if legend:
+            self._build_mask_key(axes[-1], out.shape[-1])
+        for ax in self.figure.axes:
+            ax.title.set_fontsize(TEXT_SIZE + 1)
+            ax.tick_params(labelsize=TEXT_SIZE)
+            ax.xaxis.label.set_fontsize(TEXT_SIZE)
+            ax.yaxis.label.set_fontsize(TEXT_SIZE)
+
+    def _build_mask_key(self, ax, classes: int) -> None:
+        cmap, _ = class_colors(classes)
+        names = self.class_names or [str(c) for c in range(classes)]
+        if len(names) != classes:
+            raise ValueError(f"class_names has {len(names)} names but the output has "
+                             f"{classes} classes per pixel.")
+        ax.axis("off")
+        handles = [Patch(facecolor=cmap(c), edgecolor="#222222", label=str(nm))
+                   for c, nm in enumerate(names)]
+        ax.legend(handles=handles, loc="center left", fontsize=TEXT_SIZE, title="class",
+                  title_fontsize=TEXT_SIZE + 1, frameon=False, labelcolor="#111111")
 
     def _layer_image(self, a: np.ndarray) -> np.ndarray:
         if a.ndim == 3:
@@ -227,13 +278,14 @@ class NetworkOverview:
     def _build_classes(self, code, probs):
         code_ax, prob_ax = self.out_axes
         self.code_im = spike_image(code_ax, self._code_grid(code), aspect="auto")
-        code_ax.set_yticks(range(self.key.shape[0]), self._names(), fontsize=7)
+        code_ax.set_yticks(range(self.key.shape[0]), self._names())
         code_ax.set_xticks([])
-        code_ax.set_xlabel("neurons of each class")
-        code_ax.set_title("output code vs key")
+        code_ax.set_ylabel("class")
+        code_ax.set_xlabel("row c: the output neurons the key\ngives class c (black = fired)")
+        code_ax.set_title("output code, grouped by the key")
         ticks = np.arange(self.key.shape[0])
         self.bars = prob_ax.barh(ticks, probs, color=_BAR_COLOR)
-        prob_ax.set_yticks(ticks, self._names(), fontsize=7)
+        prob_ax.set_yticks(ticks, self._names())
         prob_ax.invert_yaxis()
         prob_ax.set_xlim(0, 1)
         prob_ax.set_xlabel("probability")
@@ -299,31 +351,62 @@ class NetworkOverview:
         rec, out, code = self._sample(i)
         self.index = i
         self.input_im.set_data(as_image(self.x[i]))
-        self.input_ax.set_title(f"input #{i}{self._label(i)}")
+        self.input_ax.set_title(f"input #{i}{self._label(i)}", fontsize=TEXT_SIZE + 1)
         for name, a in rec.items():
             self.layer_ims[name].set_data(self._layer_image(a))
-            self.layer_axes[name].set_title(f"{name}\n{binary_note(a)}s", fontsize=9)
+            # The name and channels never change (drawn once); the spike count below does.
+            ax = self.layer_axes[name]
+            ax.set_title(self._layer_title(name, a), fontsize=TEXT_SIZE + 1)
+            self._note_texts[name].set_text(f"{binary_note(a)}s")
         if self.kind == "classes":
             self.code_im.set_data(self._code_grid(code))
             winner = int(np.argmax(out))
             for c, bar in enumerate(self.bars):
                 bar.set_width(float(out[c]))
                 bar.set_color(ACCENT if c == winner else _BAR_COLOR)
-            self.out_axes[1].set_title(f"decoded: {self._names()[winner]}")
+            self.out_axes[1].set_title(f"decoded: {self._names()[winner]}", color="black",
+                                        fontsize=TEXT_SIZE + 1)
         elif self.kind != "none":
             self.out_im.set_data(self._mask_image(out))
             if self.y is not None:
                 self.target_im.set_data(self.y[i] if self.kind == "mask"
                                         else as_image(self.y[i]))
 
+    def _layer_title(self, name: str, a: np.ndarray) -> str:
+        if a.ndim == 3:
+            k, c = min(a.shape[-1], self.max_channels), a.shape[-1]
+            return f"{name}\n" + (f"channels 1–{k} of {c}" if k < c else f"all {c} channels")
+        return name
+
+    def layer_notes(self) -> dict[str, str]:
+        """``{layer: "k of n spikes" or "p% in ramps"}`` as shown under each layer."""
+        return {n: t.get_text() for n, t in self._note_texts.items()}
+
+    @property
+    def verdict_ax(self):
+        """The panel :meth:`mark` titles: the class probabilities, or the model's output."""
+        if not self.out_axes:
+            raise ValueError("this overview has no output panel to mark.")
+        return self.out_axes[1] if self.kind == "classes" else self.out_axes[0]
+
+    def mark(self, text: str, good: bool | None = None) -> None:
+        """Title the last output panel with a verdict on the sample shown.
+
+        Args:
+            text: e.g. ``"decoded: 8, wrong (label 7)"`` or ``"predicted, IoU 0.71"``.
+            good: True draws it green, False red, None black.
+        """
+        color = "black" if good is None else (GOOD if good else ACCENT)
+        self.verdict_ax.set_title(str(text), color=color, fontsize=TEXT_SIZE + 1)
+
     def dynamic_artists(self) -> list:
         """The artists :meth:`update` changes (for :class:`~whetstone_lab.plots.BlitRenderer`)."""
         images = [self.input_im, *self.layer_ims.values()]
-        titles = [self.input_ax.title, *(ax.title for ax in self.layer_axes.values())]
+        titles = [self.input_ax.title, *self._note_texts.values()]
         extra = []
+        titles += [ax.title for ax in self.out_axes]
         if self.kind == "classes":
             images.append(self.code_im)
-            titles.append(self.out_axes[1].title)
             extra = list(self.bars)
         elif self.kind != "none":
             images += [self.out_im] + ([self.target_im] if self.y is not None else [])

@@ -2,38 +2,107 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 from matplotlib.figure import Figure
 
-from ..validation import check_array, check_int
-from .figure import bare, binary_note, grid_shape, spike_image, target_ax, target_fig
+from ..validation import check_array, check_int, describe
+from .figure import ACCENT, bare, binary_note, grid_shape, spike_image, target_ax, target_fig
 
 __all__ = ["spike_raster", "spike_maps"]
 
 
-def spike_raster(spikes, *, ax=None, title: str | None = None) -> Figure:
+def spike_raster(spikes, *, ax=None, title: str | None = None, key=None,
+                 neurons_per_group: int | None = None,
+                 group_names: Sequence[str] | None = None, ylabel: str = "sample",
+                 row_names: Sequence[str] | None = None) -> Figure:
     """Spikes of a layer as a samples × neurons image (white 0, black 1, grey between).
+
+    Output neurons can be grouped by class, so each class's codeword is one block: with
+    ``key`` (the N-hot key, whose neurons are spread over the layer) the columns are put
+    in class order (class 0's neurons first; neurons of no class last), with
+    ``neurons_per_group`` the neurons already sit in consecutive groups of that size.
+    Groups are separated by red lines and labelled below with ``group_names``.
 
     Args:
         spikes: array ``(samples, neurons)``; one sample ``(neurons,)`` gives one row;
             higher-rank outputs are flattened per sample.
         ax: an Axes to draw into.
         title: axes title (e.g. the layer name).
+        key: an N-hot key ``(classes, neurons)`` to group the columns by class.
+        neurons_per_group: group consecutive neurons, this many per group.
+        group_names: a name per group (default: the class numbers).
+        ylabel: what a row is: ``"sample"``, or ``"class"`` when plotting a key.
+        row_names: a label per row (e.g. class names for a key).
 
     Example:
         >>> fig = spike_raster(record(model, x[:50])["spikes_0"], title="spikes_0")
+        >>> key = wl.make_key(10, 20)
+        >>> fig = spike_raster(key, key=key, ylabel="class", title="the key")
     """
     a = check_array(spikes, "spikes", min_samples=1, finite=False, dtype=np.float32)
     a = a.reshape(1, -1) if a.ndim == 1 else a.reshape(a.shape[0], -1)
     if a.size == 0:
         raise ValueError(f"spikes must hold at least one neuron per sample, got shape "
                          f"{np.shape(spikes)}.")
+    if not isinstance(ylabel, str):
+        raise TypeError(f"ylabel must be a string, got {describe(ylabel)}.")
+    order, bounds = _groups(a.shape[1], key, neurons_per_group)
+    groups = len(bounds) - 1 if bounds else 0
+    named = np.shape(key)[0] if key is not None else groups  # the key's spare neurons: "none"
+    names = _names(group_names, named, "group_names") + ["none"] * (groups - named)
+    rows = _names(row_names, a.shape[0], "row_names") if row_names is not None else None
     fig, ax = target_ax(ax, (6.0, 3.2))
-    spike_image(ax, a, aspect="auto")
-    ax.set_xlabel("neuron")
-    ax.set_ylabel("sample")
+    spike_image(ax, a[:, order], aspect="auto")
+    ax.set_ylabel(ylabel)
     ax.set_title(title or f"spikes: {binary_note(a)}s")
+    if rows is not None:
+        ax.set_yticks(range(len(rows)), rows[: a.shape[0]])
+    elif ylabel == "class" and a.shape[0] <= 30:
+        ax.set_yticks(range(a.shape[0]))
+    if not bounds:
+        ax.set_xlabel("neuron")
+        return fig
+    for b in bounds[1:-1]:
+        ax.axvline(b - 0.5, color=ACCENT, lw=1.2)
+    centres = [(lo + hi - 1) / 2 for lo, hi in zip(bounds[:-1], bounds[1:], strict=True)]
+    ax.set_xticks(centres, names[: len(centres)])
+    ax.tick_params(axis="x", length=0)
+    ax.set_xlabel("neurons, grouped by class" if key is not None else
+                  f"neurons, in groups of {neurons_per_group}")
     return fig
+
+
+def _groups(width: int, key, per_group) -> tuple[np.ndarray, list[int]]:
+    """Column order and group boundaries (``[0, b1, ..., width]``; ``[]``: no groups)."""
+    if key is not None and per_group is not None:
+        raise ValueError("pass key or neurons_per_group, not both.")
+    if key is not None:
+        key = check_array(key, "key", ndim=2, integer=True)
+        if key.shape[1] != width:
+            raise ValueError(f"key must have one column per neuron ({width}), got shape "
+                             f"{key.shape}.")
+        cols = [np.flatnonzero(row) for row in key]
+        rest = np.setdiff1d(np.arange(width), np.concatenate(cols))
+        order = np.concatenate(cols + [rest]).astype(int)
+        bounds = np.cumsum([0] + [len(c) for c in cols]).tolist()
+        return order, bounds + ([width + 0] if len(rest) else [])
+    if per_group is None:
+        return np.arange(width), []
+    n = check_int(per_group, "neurons_per_group", minimum=1, maximum=width)
+    return np.arange(width), [*range(0, width, n), width]
+
+
+def _names(names, count: int, what: str) -> list[str]:
+    if names is None:
+        return [str(i) for i in range(count)]
+    if isinstance(names, str) or not isinstance(names, Sequence):
+        raise TypeError(f"{what} must be a sequence of names, got {describe(names)}.")
+    if len(names) < count:
+        raise ValueError(f"{what} has {len(names)} names but there are {count} "
+                         f"{'rows' if what == 'row_names' else 'groups'}.")
+    return [str(n) for n in names]
 
 
 def spike_maps(maps, *, max_channels: int = 16, fig: Figure | None = None,
