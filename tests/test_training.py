@@ -62,8 +62,49 @@ def test_float_snapshot_keeps_the_last_float_epoch():
     assert snap.epoch == 1
     before = snap.float_model()
     assert sharpening.get_sharpness(before) == [0.0, 0.0]
-    assert not np.array_equal(before.get_layer("dense_0").kernel.numpy(),
-                              model.get_layer("dense_0").kernel.numpy())
+    assert not np.array_equal(keras.ops.convert_to_numpy(before.get_layer("dense_0").kernel),
+                              keras.ops.convert_to_numpy(model.get_layer("dense_0").kernel))
+
+
+def test_float_snapshot_looks_once_per_epoch_and_follows_a_per_epoch_schedule():
+    from whetstone_lab import models
+
+    looks = []
+
+    class Counting(training.FloatSnapshot):
+        def _all_float(self):
+            looks.append(self.epoch)
+            return super()._all_float()
+
+    # Per epoch, the sharpness first rises at the end of the last warm-up epoch (epoch 1),
+    # which therefore trained at 0.
+    recipe = training.Recipe(warmup_epochs=2, sharpen_epochs=2, per="epoch", batch_size=4)
+    model = models.dense_classifier((4,), 2, hidden=(3,), neurons_per_class=2)
+    x = np.random.default_rng(3).random((16, 4)).astype("float32")
+    snap = Counting()
+    training.fit(model, x, np.arange(16) % 2, recipe, callbacks=[snap], seed=0,
+                 progress=False)
+    assert snap.epoch == 1
+    assert len(looks) <= 2 * recipe.epochs  # at the epoch's start and before its last batch
+
+
+@pytest.mark.skipif(keras.backend.backend() != "jax", reason="runs in the JAX suite")
+def test_fit_off_tensorflow_never_imports_it():
+    import subprocess
+    import sys
+
+    code = ("import sys, numpy as np\n"
+            "from whetstone_lab import models, training\n"
+            "m = models.dense_classifier((4,), 2, hidden=(3,), neurons_per_class=2)\n"
+            "x = np.random.default_rng(0).random((16, 4)).astype('float32')\n"
+            "training.fit(m, x, np.arange(16) % 2, training.Recipe(warmup_epochs=1, "
+            "sharpen_epochs=1), seed=0, progress=False)\n"
+            "print('tensorflow' in sys.modules)\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.strip() == "False"
+    assert done.stderr == ""
 
 def test_recipe_rejects_bad_fields():
     with pytest.raises(ValueError, match="per must be"):
@@ -98,9 +139,9 @@ def test_train_passes_sample_weights_to_the_loss():
     y = np.arange(16) % 2
     for weight, changes in ((0.0, False), (1.0, True)):  # zero weights: no gradient at all
         model = models.dense_classifier((4,), 2, hidden=(3,), neurons_per_class=2)
-        before = model.get_layer("dense_0").kernel.numpy().copy()
+        before = keras.ops.convert_to_numpy(model.get_layer("dense_0").kernel).copy()
         training.fit(model, x, y, recipe, seed=0, sample_weight=np.full(16, weight, "float32"))
-        after = model.get_layer("dense_0").kernel.numpy()
+        after = keras.ops.convert_to_numpy(model.get_layer("dense_0").kernel)
         assert np.array_equal(after, before) != changes
     with pytest.raises(ValueError, match="sample_weight must match"):
         training.fit(model, x, y, recipe, sample_weight=np.ones(15))

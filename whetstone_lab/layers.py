@@ -22,6 +22,7 @@ __all__ = [
     "SpikingBReLU",
     "SpikingSigmoid",
     "SoftmaxDecode",
+    "DecoderCrossEntropy",
     "make_key",
     "decode",
     "decoder_logits",
@@ -435,6 +436,10 @@ class SoftmaxDecode(keras.layers.Layer):
     fully sharp accuracy rises by several points). The temperature never changes which class
     wins, so decoding (:func:`decode`, a spiking simulator) is the same for every T.
 
+    The layer returns probabilities on every backend; a loss that needs logits takes
+    ``log p``, logits of the same softmax (:class:`DecoderCrossEntropy`, which training uses
+    off TensorFlow).
+
     Args:
         key: 0/1 array of shape ``(num_classes, width)``, e.g. from :func:`make_key`.
         temperature: positive number dividing the logits (1.0: the paper's decoder).
@@ -477,6 +482,39 @@ class SoftmaxDecode(keras.layers.Layer):
         config["key"] = self.key.tolist()
         config["temperature"] = self.temperature
         return config
+
+
+@keras.saving.register_keras_serializable(package="whetstone_lab")
+class DecoderCrossEntropy(keras.losses.Loss):
+    """Sparse categorical cross-entropy of the decoder's probabilities, taken from logits.
+
+    The model keeps returning probabilities ``p = softmax(z)``
+    (:class:`~whetstone_lab.layers.SoftmaxDecode`); the loss hands Keras ``log p`` with
+    ``from_logits=True``. ``log p = z − logsumexp(z)`` are logits of the same softmax
+    (``softmax(log p) = p``), so the loss is the same cross-entropy ``−log p_y``.
+
+    Why: Keras' TensorFlow backend already computes the probability loss from the softmax's
+    logits; on JAX and PyTorch it takes the log of probabilities clipped to
+    ``[1e-7, 1 − 1e-7]``, and on PyTorch (Keras 3.15.1) its backward pass fails for per-pixel
+    targets of shape ``(n, h, w)`` ("grad_input must be contiguous"), so segmenters could not
+    train. :func:`whetstone_lab.training.compile_model` uses it for classifiers and
+    segmenters on every backend but TensorFlow, so all three train on the same loss.
+
+    Example:
+        >>> model.compile("adam", loss=DecoderCrossEntropy())
+    """
+
+    def __init__(self, name: str = "decoder_cross_entropy",
+                 reduction: str = "sum_over_batch_size", dtype=None):
+        super().__init__(name=name, reduction=reduction, dtype=dtype)
+
+    def call(self, y_true, y_pred):
+        tiny = float(np.finfo(np.float32).tiny)  # log 0 would be -inf
+        logits = ops.log(ops.maximum(y_pred, tiny))
+        return keras.losses.sparse_categorical_crossentropy(y_true, logits, from_logits=True)
+
+    def get_config(self) -> dict:
+        return {"name": self.name, "reduction": self.reduction}
 
 
 def decode(spikes, key) -> np.ndarray:

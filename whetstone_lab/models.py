@@ -267,7 +267,9 @@ def segmenter(
     still spikes, so every hidden layer communicates in binary spikes once sharp.
 
     The output is ``(height, width, num_classes)`` class probabilities; train with
-    ``"sparse_categorical_crossentropy"`` on integer masks ``(n, height, width)``, weighting
+    ``"sparse_categorical_crossentropy"`` on integer masks ``(n, height, width)`` (on JAX or
+    PyTorch :class:`~whetstone_lab.layers.DecoderCrossEntropy`, the same loss from the
+    decoder's logits, which ``training.fit`` picks by itself), weighting
     the pixels with ``sample_weight=data.pixel_weights(masks)``: unweighted, background
     (most of a scene) wins the loss and the foreground output neurons stop learning.
 

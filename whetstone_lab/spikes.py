@@ -46,17 +46,22 @@ class Recorder:
     batch dimension of unknown size, so batches of any size reuse the same trace; sharpness
     lives in variables, so changing it needs no new trace either. ``trace_count`` counts the
     traces (it stays at 1 in normal use). On TensorFlow the function is a ``tf.function``, on
-    JAX a ``jax.jit`` of a stateless call that takes the variables as inputs; JAX traces once
-    per batch shape, so the last batch is padded to the size of the first (a recording of
-    another number of samples below ``batch_size`` traces once more); other backends run
-    eagerly.
+    JAX a ``jax.jit`` of a stateless call that takes the variables as inputs; JAX compiles
+    once per batch shape, so there every call runs in blocks of ``jax_block`` samples (the
+    last block padded), whatever ``batch_size`` asks, and one trace serves every call. Other
+    backends run eagerly (``trace_count`` then counts the calls).
 
     Args:
         model: a single-input Keras model whose spiking layers are reachable from its input
             (Sequential or Functional; spiking layers inside nested sub-models are not).
+        jax_block: samples per compiled call on JAX (ignored elsewhere).
+
+    Example:
+        >>> rec = Recorder(model)
+        >>> spikes, probabilities = rec(x_test)
     """
 
-    def __init__(self, model: keras.Model):
+    def __init__(self, model: keras.Model, *, jax_block: int = 256):
         layers = spiking_layers(model)
         if not layers:
             raise ValueError(
@@ -77,7 +82,8 @@ class Recorder:
         self.layer_names = [layer.name for layer in layers]
         self.input_shape = tuple(inputs.shape[1:])
         self.trace_count = 0
-        self._pad = keras.backend.backend() == "jax"
+        self._block = (check_int(jax_block, "jax_block", minimum=1)
+                       if keras.backend.backend() == "jax" else None)
         self._fn = self._compile()
 
     def _forward(self, x):
@@ -120,11 +126,11 @@ class Recorder:
         x = check_samples(x, self.input_shape)
         batch_size = check_int(batch_size, "batch_size", minimum=1)
         parts: list[list[np.ndarray]] = []
-        size = min(batch_size, len(x))
-        for start in range(0, len(x), batch_size):
-            chunk = x[start:start + batch_size]
+        size = batch_size if self._block is None else self._block
+        for start in range(0, len(x), size):
+            chunk = x[start:start + size]
             n = len(chunk)
-            if n < size and self._pad:  # one batch shape, so jax.jit traces once
+            if n < size and self._block is not None:  # one shape: jax.jit traces once
                 chunk = np.concatenate([chunk, np.zeros((size - n, *chunk.shape[1:]),
                                                         chunk.dtype)])
             out = self._fn(chunk)

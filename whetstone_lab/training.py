@@ -22,6 +22,8 @@ from __future__ import annotations
 
 import logging
 import math
+import random
+import sys
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, replace
@@ -29,6 +31,7 @@ from dataclasses import asdict, dataclass, replace
 import keras
 import numpy as np
 
+from .layers import DecoderCrossEntropy
 from .metrics import detect_task
 from .models import float_twin
 from .sharpening import (
@@ -71,7 +74,6 @@ __all__ = [
 #: Optimizers of the lessons and the learning rate each one works well with on digits.
 #: Adadelta's Keras 3 default (1e-3) barely moves; 1.0 is the value of its paper and of Keras 2.
 OPTIMIZERS: dict[str, float] = {"adam": 1e-3, "rmsprop": 1e-3, "adadelta": 1.0, "sgd": 0.02}
-
 
 
 def make_optimizer(name: str = "adam", learning_rate: float | None = None):
@@ -379,11 +381,20 @@ class FloatSnapshot(keras.callbacks.Callback):
     def _all_float(self) -> bool:
         return not any(layer.get_sharpness() > 0 for layer in spiking_layers(self.model))
 
+    def on_train_begin(self, logs=None):
+        # Schedules never lower a layer within an epoch: an epoch starting at 0 is float iff
+        # its last batch ran at 0. One look per epoch (on JAX a look syncs the trainer's state
+        # into the variables); every call is looked at when the batch count is unknown.
+        steps = (self.params or {}).get("steps")
+        per_call = getattr(self.model, "steps_per_execution", 1)
+        self._look_at = steps - 1 if steps and per_call == 1 else None
+
     def on_epoch_begin(self, epoch, logs=None):
         self._float = self._all_float()
 
     def on_train_batch_begin(self, batch, logs=None):
-        if self._float and not self._all_float():
+        if self._float and (self._look_at is None or batch >= self._look_at) \
+                and not self._all_float():
             self._float = False
 
     def on_epoch_end(self, epoch, logs=None):
@@ -438,16 +449,36 @@ def _format_logs(logs: Mapping[str, float]) -> str:
 # ----------------------------------------------------------------------------------------
 # Compile and fit
 # ----------------------------------------------------------------------------------------
-_LOSSES = {"classification": "sparse_categorical_crossentropy",
-           "segmentation": "sparse_categorical_crossentropy", "autoencoder": "mse"}
+def _default_loss(task: str):
+    if task == "autoencoder":
+        return "mse"
+    tf = keras.backend.backend() == "tensorflow"
+    return "sparse_categorical_crossentropy" if tf else DecoderCrossEntropy()
+
+
+def _seed(seed: int) -> None:
+    """Seed as ``keras.utils.set_random_seed`` does, without importing TensorFlow (and its
+    stderr lines) off TensorFlow: Python's generator (Keras draws unseeded layers' seeds from
+    it), NumPy's (it shuffles arrays off TensorFlow) and torch's."""
+    if keras.backend.backend() == "tensorflow" or "tensorflow" in sys.modules:
+        return keras.utils.set_random_seed(seed)
+    random.seed(seed)
+    np.random.seed(seed)  # noqa: NPY002 - Keras shuffles with NumPy's global generator
+    if keras.backend.backend() == "torch":
+        __import__("torch").manual_seed(seed)
 
 
 def compile_model(model: keras.Model, recipe: Recipe | None = None, *, loss=None,
                   task: str = "auto") -> keras.Model:
     """Compile ``model`` with the recipe's optimizer and the loss of its task.
 
-    Classifiers and segmenters (integer labels) get sparse categorical cross-entropy,
+    Classifiers and segmenters (integer labels) get sparse categorical cross-entropy (off
+    TensorFlow as :class:`~whetstone_lab.layers.DecoderCrossEntropy`, the same loss taken
+    from the decoder's logits),
     classifiers also an ``accuracy`` metric; autoencoders get the mean squared error.
+
+    Example:
+        >>> compile_model(model, recipe("lesson"))
     """
     r = globals()["recipe"]() if recipe is None else recipe
     if not isinstance(r, Recipe):
@@ -455,7 +486,7 @@ def compile_model(model: keras.Model, recipe: Recipe | None = None, *, loss=None
     task = detect_task(check_model(model), None, task)
     metrics = ["accuracy"] if task == "classification" else None
     model.compile(optimizer=make_optimizer(r.optimizer, r.learning_rate_at(0)),
-                  loss=_LOSSES[task] if loss is None else loss, metrics=metrics)
+                  loss=_default_loss(task) if loss is None else loss, metrics=metrics)
     return model
 
 
@@ -523,7 +554,7 @@ def fit(model: keras.Model, x, y=None, recipe: Recipe | None = None, *, loss=Non
         raise TypeError("validation_data must be an (x, y) pair, got "
                         f"{type(validation_data).__name__}.")
     if seed is not None:
-        keras.utils.set_random_seed(check_int(seed, "seed", minimum=0))
+        _seed(check_int(seed, "seed", minimum=0))
     compile_model(model, r, loss=loss, task=task)
     cbs = [LearningRates(r)]
     if sharpen:
