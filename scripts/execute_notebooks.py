@@ -11,15 +11,31 @@ Each notebook runs in a fresh ``python3`` kernel of the interpreter that runs th
 unset (unless ``--fast``) and TensorFlow's C++ logging off. The stored outputs must be clean:
 no error, no stderr, no warning, no machine path, no progress-bar debris. A notebook whose
 outputs are not clean is reported and left unwritten, and the script exits with status 1.
+
+Two files record what the runs measured:
+
+* ``notebooks/results.json``: each lesson's headline numbers, ``{"<stem>": {"<metric>":
+  value}}``. The kernel runs with ``WHETSTONE_RESULTS`` (``whetstone_lab.lessons.RESULTS_ENV``)
+  naming a scratch file that ``lessons.report`` fills; a full-mode run whose outputs were
+  clean and written in place replaces that lesson's entry with it. Fast-mode numbers are
+  never recorded.
+* ``notebooks/timings.json``: per lesson and mode (``"full"``, ``"fast"``), the wall time, the
+  kernel's CPU time and the load average (``os.getloadavg()``) before and after the run, for
+  every run that finished cleanly without ``--output-dir`` (``--check-only`` included: the
+  timing is a measurement, not an output). ``scripts/lesson_numbers.py`` renders the
+  workshop kit's timing table from it.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import re
 import resource
+import shutil
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -29,6 +45,11 @@ from nbclient.exceptions import CellExecutionError
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = ROOT / "notebooks"
+RESULTS = NOTEBOOKS / "results.json"
+TIMINGS = NOTEBOOKS / "timings.json"
+#: The environment variable ``whetstone_lab.lessons.report`` reads (``lessons.RESULTS_ENV``;
+#: not imported, so that this script does not load TensorFlow).
+RESULTS_ENV = "WHETSTONE_RESULTS"
 
 #: What must never appear in a stored text output, with the reason shown on failure.
 FORBIDDEN = [
@@ -92,17 +113,43 @@ def _children_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def execute(path: Path, *, fast: bool, timeout: int
+def _read_json(path: Path) -> dict:
+    return json.loads(path.read_text()) if path.exists() and path.read_text().strip() else {}
+
+
+def _write_json(path: Path, table: dict) -> None:
+    path.write_text(json.dumps(table, indent=2, sort_keys=True, ensure_ascii=False) + "\n")
+
+
+def merge_results(stem: str, numbers: dict, path: Path = RESULTS) -> None:
+    """Replace lesson ``stem``'s entry of the results file with ``numbers``."""
+    table = _read_json(path)
+    table[stem] = dict(sorted(numbers.items()))
+    _write_json(path, table)
+
+
+def record_timing(stem: str, mode: str, timing: dict, path: Path = TIMINGS) -> None:
+    """Store one run's timing (wall, CPU, load before/after) under ``stem`` and ``mode``."""
+    table = _read_json(path)
+    table.setdefault(stem, {})[mode] = timing
+    _write_json(path, table)
+
+
+def execute(path: Path, *, fast: bool, timeout: int, results_file: Path | None = None
             ) -> tuple[nbformat.NotebookNode, float, float]:
     """Run one notebook in a fresh kernel; return it with outputs, wall and kernel CPU time.
 
     The CPU time (user + system of the finished kernel process) is what a quiet machine
     would need at most in wall time with one core; on a busy machine wall time overstates.
+    ``results_file``, when given, is where the kernel's ``lessons.report`` calls record.
     """
     nb = nbformat.read(path, as_version=4)
     env_before = os.environ.copy()
     os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
     os.environ.pop("MPLBACKEND", None)  # the kernel's inline backend draws the figures
+    os.environ.pop(RESULTS_ENV, None)
+    if results_file is not None:
+        os.environ[RESULTS_ENV] = str(results_file)
     if fast:
         os.environ["WHETSTONE_FAST"] = "1"
     else:
@@ -133,16 +180,25 @@ def main(argv: list[str] | None = None) -> int:
 
     failed = False
     timings = []
+    mode = "fast" if args.fast else "full"
+    in_place = args.output_dir is None
+    scratch = Path(tempfile.mkdtemp(prefix="whetstone-results-"))
     for path in find_notebooks(args.notebooks):
         name = path.name
-        print(f"running {name} ({'fast' if args.fast else 'full'} mode) ...", flush=True)
+        results_file = scratch / f"{path.stem}.json"
+        print(f"running {name} ({mode} mode) ...", flush=True)
+        load_before = os.getloadavg()
         try:
-            nb, seconds, cpu = execute(path, fast=args.fast, timeout=args.timeout)
+            nb, seconds, cpu = execute(path, fast=args.fast, timeout=args.timeout,
+                                       results_file=results_file)
         except CellExecutionError as err:
-            print(f"FAILED {name}: a cell raised\n{str(err)[-2000:]}", flush=True)
+            text = str(err)  # the failing cell's source comes first, the traceback's end last
+            shown = text if len(text) <= 3000 else f"{text[:1000]}\n...\n{text[-2000:]}"
+            print(f"FAILED {name}: a cell raised\n{shown}", flush=True)
             failed = True
             timings.append((name, None, None))
             continue
+        load_after = os.getloadavg()
         problems = output_problems(nb)
         timings.append((name, seconds, cpu))
         if problems:
@@ -150,12 +206,26 @@ def main(argv: list[str] | None = None) -> int:
             print(f"NOT WRITTEN {name}: its outputs are not clean:", flush=True)
             for line in problems:
                 print("   ", line)
-        elif not args.check_only:
-            target = path if args.output_dir is None else args.output_dir / name
-            target.parent.mkdir(parents=True, exist_ok=True)
-            nbformat.write(nb, target)
-        print(f"{name}: {seconds:.1f} s wall, {cpu:.1f} s kernel CPU", flush=True)
+        else:
+            if not args.check_only:
+                target = path if in_place else args.output_dir / name
+                target.parent.mkdir(parents=True, exist_ok=True)
+                nbformat.write(nb, target)
+                numbers = _read_json(results_file).get(path.stem)
+                if in_place and not args.fast and numbers:
+                    merge_results(path.stem, numbers)
+                    print(f"{name}: {len(numbers)} numbers recorded in {RESULTS.name}")
+            if in_place:
+                record_timing(path.stem, mode, {
+                    "wall_s": round(seconds, 1), "cpu_s": round(cpu, 1),
+                    "load_before": [round(v, 2) for v in load_before],
+                    "load_after": [round(v, 2) for v in load_after],
+                    "date": time.strftime("%Y-%m-%d"),
+                })
+        print(f"{name}: {seconds:.1f} s wall, {cpu:.1f} s kernel CPU, load "
+              f"{load_before[0]:.1f} -> {load_after[0]:.1f}", flush=True)
 
+    shutil.rmtree(scratch, ignore_errors=True)
     print(f"\n{'notebook':55s} {'wall':>8s} {'CPU':>8s}")
     for name, seconds, cpu in timings:
         if seconds is None:

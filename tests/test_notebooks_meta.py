@@ -1,11 +1,14 @@
-"""The lesson notebooks' structure, the notebook runner's output checks, and lessons.py.
+"""The lesson notebooks' structure, the notebook runner, the result markers, and lessons.py.
 
-No kernel is started here: nbval runs the notebooks themselves (``make test``).
+No kernel is started here: nbval runs the notebooks themselves (``make test``). One test
+re-runs a lesson's training cell twice in-process to check that the lessons are
+deterministic.
 """
 
 from __future__ import annotations
 
 import importlib.util
+import json
 import re
 from pathlib import Path
 
@@ -19,6 +22,7 @@ NOTEBOOKS = ROOT / "notebooks"
 LESSONS = [
     "00_welcome.ipynb",
     "01_the_sharpening_activation.ipynb",
+    "01b_whetstone_in_plain_keras.ipynb",
     "02_dense_classifier.ipynb",
     "03_convolutional_classifier.ipynb",
     "04_adaptive_sharpening_and_optimizers.ipynb",
@@ -29,12 +33,15 @@ LESSONS = [
 ]
 
 
-def _runner():
-    spec = importlib.util.spec_from_file_location(
-        "execute_notebooks", ROOT / "scripts" / "execute_notebooks.py")
+def _script(name: str):
+    spec = importlib.util.spec_from_file_location(name, ROOT / "scripts" / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+def _runner():
+    return _script("execute_notebooks")
 
 
 def _read(name: str) -> nbformat.NotebookNode:
@@ -117,6 +124,41 @@ def test_stored_outputs_are_clean(name):
     assert _runner().output_problems(nb) == []
 
 
+@pytest.mark.parametrize("name", LESSONS)
+def test_lesson_says_what_is_the_papers_and_what_the_lab_added(name):
+    assert "From the paper, and what this lab adds" in _markdown(_read(name)), name
+
+
+@pytest.mark.parametrize("name", LESSONS)
+def test_lesson_seeds_deterministically_and_reports_its_numbers(name):
+    code = "\n".join(c.source for c in _read(name).cells if c.cell_type == "code")
+    assert "wl.lessons.deterministic(0)" in code, f"{name} must seed with lessons.deterministic"
+    assert "set_random_seed" not in code, f"{name}: use wl.lessons.deterministic instead"
+    stem = name.removesuffix(".ipynb")
+    assert re.search(rf"lessons\.report\(\s*[\"']{re.escape(stem)}[\"']", code), (
+        f"{name} must report its headline numbers with lessons.report({stem!r}, ...)")
+
+
+@pytest.mark.parametrize("name", LESSONS)
+def test_no_test_directive_in_learner_code(name):
+    for i, cell in enumerate(_read(name).cells):
+        if cell.cell_type == "code":
+            assert "NBVAL" not in cell.source, f"{name} cell {i}: use a cell tag instead"
+
+
+@pytest.mark.parametrize("name", LESSONS)
+def test_every_exercise_is_followed_by_its_solution(name):
+    cells = _read(name).cells
+    for i, cell in enumerate(cells):
+        found = re.match(r"#+\s*Exercise (\d+)", cell.source) if cell.cell_type == "markdown" \
+            else None
+        if not found:
+            continue
+        later = [c for c in cells[i + 1:] if c.cell_type == "markdown"]
+        assert later and re.match(rf"#+\s*Solution {found.group(1)}\b", later[0].source), (
+            f"{name}: Exercise {found.group(1)} must be followed by Solution {found.group(1)}")
+
+
 def test_lesson_01_shows_the_activation_explorer():
     assert "widgets.activation_explorer(" in "\n".join(
         c.source for c in _read(LESSONS[1]).cells)
@@ -165,6 +207,78 @@ def test_runner_selects_notebooks_by_prefix():
     assert [p.name for p in runner.find_notebooks(["01"])] == [LESSONS[1]]
     with pytest.raises(SystemExit, match="no lesson notebook matches"):
         runner.find_notebooks(["99"])
+# ----------------------------------------------------------------------------------------
+# One source for the numbers: results.json, the markers in the prose, timings.json
+# ----------------------------------------------------------------------------------------
+def test_prose_numbers_agree_with_results_json():
+    numbers = _script("lesson_numbers")
+    results = json.loads((NOTEBOOKS / "results.json").read_text())
+    problems = [p for path in numbers.prose_files() for p in numbers.check_file(path, results)]
+    assert problems == [], "run scripts/lesson_numbers.py after make notebooks:\n" + "\n".join(
+        problems)
+
+
+def test_kit_tables_are_rendered_from_timings_and_results_json():
+    numbers = _script("lesson_numbers")
+    text = (NOTEBOOKS / "README.md").read_text()
+    assert "<!--timings-->" in text and "<!--results-->" in text
+    timings = json.loads((NOTEBOOKS / "timings.json").read_text())
+    results = json.loads((NOTEBOOKS / "results.json").read_text())
+    assert numbers.render_tables(text, results, timings) == text, (
+        "run scripts/lesson_numbers.py")
+    for name in LESSONS:  # every lesson has a row in both tables
+        assert text.count(f"]({name})") >= 3, name  # lesson list, timings, results
+
+
+def test_markers_are_checked_and_filled_at_their_written_precision():
+    numbers = _script("lesson_numbers")
+    results = {"02_dense": {"acc": 0.96944, "ties": 3}}
+    good = "<!--r 02_dense.acc-->0.969<!--/r--> and <!--r 02_dense.ties-->3<!--/r-->"
+    assert numbers.check_text(good, results) == []
+    stale = "<!--r 02_dense.acc-->0.958<!--/r-->"
+    assert "written '0.958'" in numbers.check_text(stale, results)[0]
+    assert "no number 'loss'" in numbers.check_text("<!--r 02_dense.loss-->1<!--/r-->",
+                                                    results)[0]
+    assert "no lesson '09_x'" in numbers.check_text("<!--r 09_x.a-->1<!--/r-->", results)[0]
+    filled, missing = numbers.fill_text(stale + " <!--r 02_dense.acc-->96.9%<!--/r-->",
+                                        results)
+    assert filled == ("<!--r 02_dense.acc-->0.969<!--/r--> "
+                      "<!--r 02_dense.acc-->96.9%<!--/r-->") and missing == []
+
+
+def test_runner_merges_results_and_records_timings(tmp_path):
+    runner = _runner()
+    results, timings = tmp_path / "results.json", tmp_path / "timings.json"
+    results.write_text(json.dumps({"00_a": {"x": 1.0}, "01_b": {"old": 2.0}}))
+    runner.merge_results("01_b", {"y": 0.5}, results)
+    assert json.loads(results.read_text()) == {"00_a": {"x": 1.0}, "01_b": {"y": 0.5}}
+    timing = {"wall_s": 3.0, "cpu_s": 2.0, "load_before": [1, 1, 1], "load_after": [2, 1, 1]}
+    runner.record_timing("01_b", "full", timing, timings)
+    runner.record_timing("01_b", "fast", timing, timings)
+    assert set(json.loads(timings.read_text())["01_b"]) == {"full", "fast"}
+
+
+def test_a_lesson_training_cell_is_deterministic():
+    # Lesson 02's dense network and recipe (fast mode), trained twice from the same seed.
+    import whetstone_lab as wl
+    from whetstone_lab import metrics, training
+
+    data = wl.data.load("digits")
+    x_train, y_train, x_val, y_val = training.validation_split(data.x_train, data.y_train)
+
+    def run():
+        wl.lessons.deterministic(0)
+        net = wl.models.dense_classifier(data.input_shape, data.num_classes)
+        history = training.fit(net, x_train, y_train,
+                               training.recipe("digits_dense", fast=True),
+                               validation_data=(x_val, y_val), progress=False, seed=0)
+        return history.history, metrics.evaluate(net, data.x_test, data.y_test)
+
+    first, second = run(), run()
+    assert first[0] == second[0]
+    assert first[1] == second[1]
+
+
 def test_results_table_aligns_columns():
     table = lessons.results_table([{"optimizer": "adam", "sharp": 0.97512},
                                    {"optimizer": "sgd", "sharp": 0.5}])
