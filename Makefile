@@ -10,7 +10,7 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 # JupyterLab refuses to run as root unless told so explicitly.
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
-.PHONY: install browser lab test lint format notebooks figures benchmarks clean
+.PHONY: install browser lab test test-torch lint format notebooks figures benchmarks interop wheelhouse clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -29,13 +29,46 @@ lab: install
 browser:
 	@bash scripts/install_browser.sh
 
-# Every test: unit, integration, browser and the lesson notebooks (fast mode) under nbval.
+# Every test: unit, integration, browser and the lesson notebooks (fast mode) under nbval on
+# TensorFlow, then the unit and integration suites again on JAX (KERAS_BACKEND=jax). The JAX
+# run leaves out what no backend changes: lint, the architecture and notebook-metadata checks,
+# the datasets (no Keras), the browser.
+BACKEND_TESTS := -p no:nbval tests -m "not browser" --ignore=tests/test_browser.py
 test: install browser
 	WHETSTONE_FAST=1 $(PY) -m pytest -q --nbval-lax --nbval-current-env --durations=15
+	KERAS_BACKEND=jax WHETSTONE_FAST=1 $(PY) -m pytest -q $(BACKEND_TESTS) --durations=10 \
+		--ignore=tests/test_lint.py --ignore=tests/test_architecture.py \
+		--ignore=tests/test_notebooks_meta.py --ignore=tests/test_data.py
 
-# Re-run every notebook in full mode and store its outputs (what visitors read).
+# Opt-in: the unit and integration suites on PyTorch (KERAS_BACKEND=torch) in their own
+# virtualenv. PyPI's Linux torch wheel brings CUDA (several GB); name a CPU-only build with
+# TORCH_SPEC, e.g. TORCH_SPEC="torch --index-url https://download.pytorch.org/whl/cpu".
+TORCH_VENV ?= .venv-torch
+TORCH_SPEC ?= torch
+$(TORCH_VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(TORCH_VENV)
+	$(TORCH_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(TORCH_VENV)/bin/python -m pip install --quiet $(TORCH_SPEC)
+	$(TORCH_VENV)/bin/python -m pip install --quiet -e ".[test,torch]"
+	touch $@
+
+test-torch: $(TORCH_VENV)/.installed
+	KERAS_BACKEND=torch WHETSTONE_FAST=1 $(TORCH_VENV)/bin/python -m pytest -q $(BACKEND_TESTS) \
+		--durations=10 --ignore=tests/test_lint.py --ignore=tests/test_architecture.py \
+		--ignore=tests/test_notebooks_meta.py --ignore=tests/test_data.py
+
+# Re-run every notebook in full mode and store its outputs (what visitors read), its numbers
+# (notebooks/results.json) and timings (notebooks/timings.json); then fill the prose's numbers.
 notebooks: install
 	$(PY) scripts/execute_notebooks.py
+	$(PY) scripts/lesson_numbers.py
+
+# Every wheel an install needs, for installing later with no network (notebooks/README.md):
+# pip install --no-index --find-links wheelhouse -e ".[test]". Build it on the platform of
+# the machines that will use it.
+WHEELHOUSE ?= wheelhouse
+wheelhouse: install
+	$(PY) -m pip wheel --wheel-dir $(WHEELHOUSE) ".[test]" pip setuptools wheel
 
 # The README's pictures, and the screenshot of the lab in use (from the browser test).
 figures: install browser
@@ -48,6 +81,26 @@ benchmarks: install
 	$(PY) benchmarks/retention.py
 	$(PY) benchmarks/widget_latency.py
 	$(PY) benchmarks/spiking_inference.py
+
+# Opt-in, not part of `make test`: export the lesson networks to NIR and load them into
+# snnTorch and Norse (torch, several GB) and Spyx (JAX), each in its own virtualenv.
+INTEROP_VENV ?= .venv-interop
+SPYX_VENV    ?= .venv-spyx
+
+$(INTEROP_VENV)/.installed: benchmarks/requirements-interop.txt
+	$(PYTHON) -m venv $(INTEROP_VENV)
+	$(INTEROP_VENV)/bin/python -m pip install --quiet -r benchmarks/requirements-interop.txt
+	touch $@
+
+$(SPYX_VENV)/.installed: benchmarks/requirements-spyx.txt
+	$(PYTHON) -m venv $(SPYX_VENV)
+	$(SPYX_VENV)/bin/python -m pip install --quiet -r benchmarks/requirements-spyx.txt
+	touch $@
+
+interop: install $(INTEROP_VENV)/.installed
+	$(MAKE) $(SPYX_VENV)/.installed || echo "Spyx did not install; interop.py reports it as missing."
+	$(PY) benchmarks/interop.py --torch-python $(INTEROP_VENV)/bin/python \
+		--spyx-python $(SPYX_VENV)/bin/python
 
 lint: install
 	$(VENV)/bin/ruff check whetstone_lab tests benchmarks scripts notebooks

@@ -2,7 +2,7 @@
 
 Usage:
     python scripts/execute_notebooks.py              # every notebooks/NN_*.ipynb, full mode
-    python scripts/execute_notebooks.py 00 02        # only the lessons whose name starts so
+    python scripts/execute_notebooks.py 00 01b      # only these lessons (number or prefix)
     python scripts/execute_notebooks.py --fast --check-only   # time fast mode, write nothing
     python scripts/execute_notebooks.py 01 --output-dir /tmp/out   # keep the originals
 
@@ -62,8 +62,9 @@ FORBIDDEN = [
 
 
 def find_notebooks(selectors: list[str]) -> list[Path]:
-    """Lesson notebooks in order; ``selectors`` are name prefixes (``"01"``) or paths."""
-    lessons = sorted(NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
+    """Lesson notebooks in order; ``selectors`` are lesson numbers (``"01"``, ``"01b"``),
+    name prefixes (``"02_dense"``) or paths."""
+    lessons = sorted(NOTEBOOKS.glob("[0-9][0-9]*_*.ipynb"))
     if not selectors:
         return lessons
     chosen: list[Path] = []
@@ -72,7 +73,9 @@ def find_notebooks(selectors: list[str]) -> list[Path]:
         if path.suffix == ".ipynb" and path.exists():
             chosen.append(path.resolve())
             continue
-        matches = [nb for nb in lessons if nb.name.startswith(Path(sel).name)]
+        name = Path(sel).name
+        matches = [nb for nb in lessons if nb.stem.split("_")[0] == name
+                   or ("_" in name and nb.name.startswith(name))]
         if not matches:
             names = ", ".join(nb.name for nb in lessons) or "none"
             raise SystemExit(f"no lesson notebook matches {sel!r}; the lessons are: {names}")

@@ -119,7 +119,7 @@ def test_near_ties_follow_the_keras_call_they_are_resolved_against(conv_case, di
     result = net.run(x)
     names = net.layer_names
     probe = keras.Model(net.source.input, [net.source.get_layer(n).output for n in names])
-    reference = dict(zip(names, (np.asarray(o) for o in probe(x)), strict=True))
+    reference = dict(zip(names, (keras.ops.convert_to_numpy(o) for o in probe(x)), strict=True))
     _assert_same_spikes(result.spikes, reference)
 
 
@@ -186,7 +186,8 @@ def test_event_product_and_patches_match_keras_conv_geometry(padding, strides, d
     # Sparse real-valued inputs of both signs (a first layer): 15 % non-zero.
     x = (rng.normal(0, 1, (9, 7, 6, 3)) * (rng.random((9, 7, 6, 3)) < 0.15)).astype(np.float32)
     stage = deploy.to_spiking(model).synapses[0]
-    pre = np.asarray(conv(x)).reshape(-1, 5) - conv.get_weights()[1]  # Keras, no bias
+    pre = keras.ops.convert_to_numpy(conv(x)).reshape(-1, 5)
+    pre = pre - conv.get_weights()[1]  # Keras, no bias
     rows = products.patches(stage, x)
     np.testing.assert_allclose(rows @ stage.weights, pre, atol=1e-5)
     flat = x.reshape(9, -1)
@@ -198,7 +199,7 @@ def test_event_product_and_patches_match_keras_conv_geometry(padding, strides, d
     reached = (products.patches(stage, ones).reshape(len(ones), -1) != 0).sum(axis=1)
     np.testing.assert_array_equal(stage.fan_out, reached * 5)
     net = deploy.to_spiking(model)
-    reference = np.asarray(model(x))
+    reference = keras.ops.convert_to_numpy(model(x))
     for density in (1.0, -1.0):
         result = _run_with(monkeypatch, net, x, density=density)
         np.testing.assert_array_equal(result.spikes["spikes"], reference)
@@ -340,7 +341,7 @@ def test_conv_kernel_layout_and_same_padding_with_a_hand_made_2x2_conv(tmp_path)
     expected = np.zeros((2, 3, 3, 2), np.uint8)
     expected[0, 0, 0, 0] = 1
     expected[1, 1, 0, 1] = 1
-    keras_out = np.asarray(model(x))
+    keras_out = keras.ops.convert_to_numpy(model(x))
     np.testing.assert_array_equal(keras_out, expected)
     result = deploy.to_spiking(model).run(x)
     np.testing.assert_array_equal(result.spikes["spikes"], expected)
@@ -371,7 +372,7 @@ def test_flatten_after_conv_permutes_the_dense_rows_from_hwc_to_chw(tmp_path):
     assert np.count_nonzero(weight) == 12
     rng = np.random.default_rng(0)
     x = (rng.random((16, 2, 3, 1)) < 0.5).astype(np.float32)
-    keras_out = np.asarray(model(x))
+    keras_out = keras.ops.convert_to_numpy(model(x))
     assert 0 < keras_out.mean() < 1
     np.testing.assert_array_equal(deploy.run_nir(tmp_path / "flat.nir", x).spikes["spikes"],
                                   keras_out)
@@ -389,7 +390,7 @@ def test_dense_kernel_is_transposed_and_sigmoid_threshold_is_inclusive_at_zero()
     x = np.array([[0, 0, 0], [1, 0, 0], [0, 0, 1], [1, 1, 1], [0, 1, 0]], np.float32)
     expected = (x @ kernel + [0.0, -0.5] >= 0).astype(np.uint8)  # exact: dyadic weights
     assert expected[0, 0] == 1 and expected[2, 1] == 1  # ties at exactly 0 fire
-    np.testing.assert_array_equal(np.asarray(model(x)), expected)
+    np.testing.assert_array_equal(keras.ops.convert_to_numpy(model(x)), expected)
     np.testing.assert_array_equal(deploy.to_spiking(model).run(x).output, expected)
     np.testing.assert_array_equal(deploy.run_nir(graph, x).output, expected)
 
@@ -439,7 +440,7 @@ def test_run_nir_integrates_if_and_leaky_neurons_and_names_unknown_nodes():
     dense.set_weights([np.array([[0.5, 0.25, -1.0], [0.0, 0.25, 1.0]], np.float32),
                        np.array([0.0, 0.0, 0.5], np.float32)])
     x = np.array([[1, 0], [1, 1], [0, 1], [0, 0]], np.float32)
-    expected = np.asarray(model(x))
+    expected = keras.ops.convert_to_numpy(model(x))
     np.testing.assert_array_equal(expected, [[1, 0, 0], [1, 1, 1], [0, 0, 1], [0, 0, 1]])
     graph = deploy.export_nir(model)  # LIF, dt = 1e-4
     dt = float(graph.metadata["dt"])
@@ -529,7 +530,8 @@ def test_counts_match_formulas_on_a_tiny_conv_network():
     x = (rng.random((5, 4, 4, 1)) < 0.4).astype(np.float32)
     result = deploy.to_spiking(model).run(x)
     s1 = result.spikes["s1"].astype(int)
-    np.testing.assert_array_equal(s1, np.asarray(model.layers[1](model.layers[0](x))))
+    hidden = keras.ops.convert_to_numpy(model.layers[1](model.layers[0](x)))
+    np.testing.assert_array_equal(s1, hidden)
     # A spike at (h, w) reaches every output whose 3×3 window covers it: the window-sums of
     # the spike map (zero padded) count the spikes each output receives, times 3 channels.
     padded = np.pad(s1.sum(-1), ((0, 0), (1, 1), (1, 1)))

@@ -205,6 +205,8 @@ def test_runner_accepts_clean_outputs():
 def test_runner_selects_notebooks_by_prefix():
     runner = _runner()
     assert [p.name for p in runner.find_notebooks(["01"])] == [LESSONS[1]]
+    assert [p.name for p in runner.find_notebooks(["01b"])] == [LESSONS[2]]
+    assert len(runner.find_notebooks([])) == len(LESSONS)
     with pytest.raises(SystemExit, match="no lesson notebook matches"):
         runner.find_notebooks(["99"])
 # ----------------------------------------------------------------------------------------

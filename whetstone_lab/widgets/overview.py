@@ -112,6 +112,21 @@ def activation_explorer(sharpness: float = 0.0) -> ActivationExplorer:
 # ----------------------------------------------------------------------------------------
 # Watching training
 # ----------------------------------------------------------------------------------------
+class _LiveView(PngFallback, widgets.VBox):
+    """LiveTraining's view; outside a widget renderer it shows a short text and a picture
+    instead of the images' raw bytes."""
+
+    def __init__(self, image: widgets.Image, history_image: widgets.Image):
+        super().__init__([image, history_image])
+        self.image = image
+
+    def _repr_mimebundle_(self, **kwargs):
+        data = super()._repr_mimebundle_(**kwargs)
+        if data is not None:
+            data["text/plain"] = "LiveTraining: the spikes of one input, redrawn every epoch"
+        return data
+
+
 class LiveTraining(keras.callbacks.Callback):
     """Redraw one sample's spikes and the training curves after every epoch.
 
@@ -147,7 +162,7 @@ class LiveTraining(keras.callbacks.Callback):
         self.layers = layers
         self.spikes_image = widgets.Image(format="png")
         self.history_image = widgets.Image(format="png")
-        self.widget = widgets.VBox([self.spikes_image, self.history_image])
+        self.widget = _LiveView(self.spikes_image, self.history_image)
         self.history: dict[str, list[float]] = {}
         self.view: plots.NetworkOverview | None = None
         self._history_fig = plots.new_figure((10.0, 3.4))
