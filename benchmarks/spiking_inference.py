@@ -160,7 +160,7 @@ def report(rows: list[dict], quick: bool, seconds: float, plan: tuple, repeats: 
         f"`python benchmarks/spiking_inference.py{' --quick' if quick else ''}` — digits, "
         f"canonical split, 360 test images, seed {SEED}; TensorFlow {tf.__version__}, "
         f"Keras {keras.__version__}, Python {platform.python_version()}, "
-        f"{os.cpu_count()} CPU cores (shared with other jobs while measured); "
+        f"{os.cpu_count()} CPU cores (the load average is given beside each throughput row); "
         f"{seconds:.0f} s in all.",
         "",
         f"Networks trained fully sharp, batch 32: {plan[0]} warm-up epochs at Adam 1e-3, "

@@ -148,8 +148,7 @@ recorder's function was traced over all updates (1 = never re-traced). CPU ms is
 process's CPU time during the update (all threads), which a busy machine does not inflate
 as much as the wall time. Written by
 `benchmarks/widget_latency.py`; untrained models (the latency does not depend on the
-weights). The machine is shared: read each run with its load average; a run on a quiet
-machine replaces these numbers.
+weights). Read each run with its load average: on a busy machine the wall times grow.
 
 """
 
