@@ -57,6 +57,13 @@ FLATTEN_FIX = "Flatten start_dim 0 → 1"
 # ----------------------------------------------------------------------------------------
 # Workers (run inside the toolchains' environments)
 # ----------------------------------------------------------------------------------------
+def _ran(record: dict, outputs: list, layers: dict) -> dict:
+    """Mark a worker's record as run, with its output and per-layer spikes over the steps."""
+    record["ran"] = True
+    record["arrays"] = {"output": np.stack(outputs), **layers}
+    return record
+
+
 def _error(err: BaseException) -> str:
     text = f"{type(err).__name__}: {err}".replace("\n", " ")
     return text if len(text) <= 160 else text[:157] + "..."
@@ -125,13 +132,9 @@ def _torch_run(toolchain: str, graph_path: Path, x: np.ndarray, layers: list[str
     except Exception as err:  # noqa: BLE001
         record["error"] = _error(err)
         return record
-    record["ran"] = True
-    record["arrays"] = {"output": np.stack(outputs)}
-    for name, steps in seen.items():
-        if len(steps) == STEPS:
-            a = np.stack(steps)
-            record["arrays"][name] = a.transpose(0, 1, 3, 4, 2) if a.ndim == 5 else a
-    return record
+    stacked = {name: np.stack(steps) for name, steps in seen.items() if len(steps) == STEPS}
+    return _ran(record, outputs, {  # torch maps are NCHW; Keras' are NHWC
+        name: a.transpose(0, 1, 3, 4, 2) if a.ndim == 5 else a for name, a in stacked.items()})
 
 
 def _spyx_run(graph_path: Path, x: np.ndarray, layers: list[str], dt: float) -> dict:
@@ -189,11 +192,7 @@ def _spyx_run(graph_path: Path, x: np.ndarray, layers: list[str], dt: float) -> 
     except Exception as err:  # noqa: BLE001
         record["error"] = _error(err)
         return record
-    record["ran"] = True
-    record["arrays"] = {"output": np.stack(outputs)}
-    for name, steps in per_layer.items():
-        record["arrays"][name] = np.stack(steps)
-    return record
+    return _ran(record, outputs, {name: np.stack(steps) for name, steps in per_layer.items()})
 
 
 def worker(kind: str, workdir: Path) -> None:
@@ -249,8 +248,8 @@ def build_networks(fast: bool):
     models["dense"] = dense
     wl.lessons.deterministic(0)
     conv = wl.models.conv_classifier(data.input_shape, data.num_classes, name="conv")
-    training.fit(conv, x_train, y_train, training.recipe("digits_conv", fast=fast),
-                 validation_data=(x_val, y_val), seed=0, progress=False)
+    training.fit(conv, data.x_train, data.y_train, training.recipe("digits_conv", fast=fast),
+                 seed=0, progress=False)  # lesson 03: the whole training split
     models["conv"] = conv
     for model in models.values():
         assert wl.is_fully_sharp(model)

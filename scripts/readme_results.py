@@ -68,11 +68,69 @@ def retention(results: dict) -> str:
     return "\n".join(lines)
 
 
+def _interop_cell(row: dict | None) -> str:
+    if row is None:
+        return "not run"
+    if not row["imported"] or not row["ran"]:
+        error = row.get("error", "")
+        if "Unknown node type" in error:
+            return "refused (`Threshold`)"
+        if error.startswith("KeyError"):
+            return "fails (`KeyError`)"
+        return "import fails"
+    steps = row.get("layer_agreement_all_steps") or {}
+    if not steps or any(v is None for v in steps.values()):
+        return f"drops `Threshold`; classes {100 * row['class_agreement']:.1f}"
+    return f"{100 * min(steps.values()):.1f} · {100 * row['class_agreement']:.1f}"
+
+
+def interop(results: dict) -> str:
+    toolchains = {"snntorch": "snnTorch", "norse": "Norse", "spyx": "Spyx"}
+    versions = results.get("versions", {})
+    header = " | ".join(f"{name} {versions.get(tc, '')}".strip()
+                        for tc, name in toolchains.items())
+    lines = [f"| `neuron=` | network | {header} |", "|---|---|---|---|---|"]
+    rows = {(r["toolchain"], r["flavour"], r["network"]): r for r in results["rows"]}
+    for flavour in ("lif", "cuba_lif", "li_threshold", "threshold"):
+        label = f'`"{flavour}"`' + (" (default)" if flavour == "lif" else "")
+        for network in ("dense", "conv"):
+            cells = [_interop_cell(rows.get((tc, flavour, network))) for tc in toolchains]
+            lines.append(f"| {label} | {network} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def backends(results: dict) -> str:
+    """Median fit time per backend and its ratio to TensorFlow's, per network."""
+    names = {"tensorflow": "TensorFlow", "jax": "JAX", "torch": "PyTorch"}
+    runs = results["results"]
+    present = [b for b in names if any(b in per for per in runs.values())]
+    lines = ["| network | epochs | " + " | ".join(names[b] for b in present) + " |",
+             "|---|---|" + "---|" * len(present)]
+    for network, per in runs.items():
+        tf = float(np.median([r["fit_seconds"] for r in per["tensorflow"]]))
+        cells = []
+        for b in present:
+            if b not in per:
+                cells.append("—")
+                continue
+            t = float(np.median([r["fit_seconds"] for r in per[b]]))
+            cells.append(f"{t:.1f} s" + ("" if b == "tensorflow" else f" ({t / tf:.2f}×)"))
+        epochs = per["tensorflow"][0]["epochs"]
+        lines.append(f"| {network} | {epochs} | " + " | ".join(cells) + " |")
+    load = ", ".join(f"{v:.1f}" for v in results["load_before"])
+    lines.append("")
+    lines.append(f"Median of {results['repeats']} interleaved runs per cell; load average "
+                 f"(1, 5, 15 min) {load} before the runs.")
+    return "\n".join(lines)
+
+
 #: block name → (results file stem, renderer)
 BLOCKS = {
     "quickstart": ("defaults", quickstart),
     "defaults": ("defaults", defaults),
     "retention": ("retention", retention),
+    "interop": ("interop", interop),
+    "backends": ("backends", backends),
 }
 
 
