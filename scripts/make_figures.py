@@ -40,6 +40,7 @@ RECIPE = training.recipe("lesson", fast=False)
 
 def train(data):
     x, y, x_val, y_val = training.validation_split(data.x_train, data.y_train)
+    keras.utils.set_random_seed(0)  # the initial weights too, not only the training
     model = wl.models.dense_classifier((8, 8, 1), temperature=wl.models.TEMPERATURE)
     hist = training.fit(model, x, y, RECIPE, validation_data=(x_val, y_val),
                         spiking_evaluator=True, progress=False)

@@ -167,6 +167,8 @@ def test_network_overview_dense(dense, x):
     assert min(t.get_fontsize() for t in fig.findobj(matplotlib.text.Text)
                if t.get_text() and t.get_visible()) >= 9
     assert all(_binary(a) for a in view.spike_images().values())
+    # The legend explains only what is drawn: no channel mosaics in a dense network.
+    assert "Conv layers" not in fig.get_supxlabel()
     probs = dense.predict(x[2:3], verbose=0)[0]
     assert titles[5] == f"decoded: {'abcdefghij'[int(np.argmax(probs))]}"
     np.testing.assert_allclose([b.get_width() for b in view.bars], probs, atol=1e-5)
@@ -223,6 +225,7 @@ def test_network_overview_conv_and_errors(dense, x):
     view = plots.NetworkOverview(x[:2], rec, out, key=decoder.key, max_channels=4)
     assert len(view.figure.axes) == 1 + 4 + 2
     assert all(_binary(a) for a in view.spike_images().values())
+    assert "beige gaps between channels" in view.figure.get_supxlabel()
 
     rec, out, decoder = _recording(dense, x)
     key = decoder.key

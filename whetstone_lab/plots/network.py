@@ -40,8 +40,8 @@ _PER_ROW = 6
 TEXT_SIZE = 9
 #: Colour of a correct verdict (wrong ones use :data:`ACCENT`).
 GOOD = "#1e7b34"
-_LEGEND = ("spikes: white = 0, black = 1, grey = inside the ramp (0 < a < 1).   Conv layers: "
-           "the first channels side by side, beige gaps between channels.")
+_LEGEND = "spikes: white = 0, black = 1, grey = inside the ramp (0 < a < 1)."
+_CONV_LEGEND = "   Conv layers: the first channels side by side, beige gaps between channels."
 
 
 class NetworkOverview:
@@ -117,7 +117,10 @@ class NetworkOverview:
         rec, out, code = self._sample(i)
         self.kind = self._output_kind(out, code)
         self._build(fig, rec, out, code)
-        self.figure.supxlabel(_LEGEND, fontsize=TEXT_SIZE, color="#222222")
+        # the mosaic's legend only where a shown layer is a mosaic (conv: (h, w, channels))
+        conv = any(rec[name].ndim >= 3 for name in self.layer_names)
+        self.figure.supxlabel(_LEGEND + (_CONV_LEGEND if conv else ""), fontsize=TEXT_SIZE,
+                              color="#222222")
         self.update(i)
 
     # -- data ------------------------------------------------------------------------
