@@ -290,13 +290,25 @@ unless more seeds are named; the table above is the test split.
   per layer (60) 96.1 (seeds 0–2). On the test split (seeds 0–2) the previous recipe scored
   97.2 and the 41-epoch schedule 97.6 against the kept recipe's number in the table: the
   seeds spread by about ±0.5 points, as large as the differences between recipes. Tried
-  since (`benchmarks/dense_variants.py`; validation, seeds 0–2, fully sharp; the kept
+  since (`benchmarks/classifier_variants.py`; validation, seeds 0–2, fully sharp; the kept
   recipe scored 97.57 there): hidden
   layers 512/128 97.45; 35 sharpening epochs and a 10-epoch straight-through fine-tune
   decaying 1e-3 → 1e-4 96.88, the same with 512/256 hidden 97.22; BatchNorm 95.83; the
   training images with their four one-pixel shifts added (5 × the data; the float twin rose
-  from 97.11 to 97.69) 94.91, and with 6 float + 20 sharpening epochs 95.72. None beat the
-  kept recipe, so the dense goal of 97.5 on the test split stays missed at 96.9.
+  from 97.11 to 97.69) 94.91, and with 6 float + 20 sharpening epochs 95.72. Then
+  cross-validated (`--cv`: 5 held-out splits of 288 digits, seeds 0–4, so one split's
+  luck weighs less): the kept recipe 97.78 and its float twin 97.36; 20 output neurons per
+  class at T = 20 97.57, at T = 40 97.08; T = 10 97.15, T = 40 97.15; hidden 256/128 96.67,
+  1024/64 97.36; batch 16 95.83; RMSprop 97.15; 15 float epochs 96.60; a warm-up rate of
+  3e-4 96.32; 48 sharpening epochs 96.25; AdamW (weight decay 0.004) 97.01, (0.04) 96.67;
+  averaged weights (Adam's EMA, momentum 0.99) 97.78 with the same predictions as without,
+  (0.995) 97.78; uniform instead of bottom-up 55.6 (on the test digits, seed 0: 94.7
+  at sharpness 0.89, 32.2 fully sharp: every layer takes the last step at once). None beat
+  the kept recipe, and on these splits it is 0.4 points *above* its float twin: sharpening
+  costs this network nothing measurable there. On the 360 test digits (one digit is 0.28
+  points) the float twin itself scores 97.7, so 97.5 fully sharp would need a better
+  network, not a better sharpening; the dense goal of 97.5 on the test split stays missed
+  at 96.9.
 * **Digits conv.** With 2 × 2 max-pooling after each convolution the gap was 0.9 ± 0.7
   points on test (float 98.1, Whetstone 97.1). Max-pooling spikes is an OR: it keeps
   whether any neuron of the window fired and drops how many. Without pooling (the 8 × 8
@@ -304,7 +316,13 @@ unless more seeds are named; the table above is the test split.
   0.7 / 0.0 / 0.7 / 0.0 against 1.0 / 2.8 / 0.0 / 1.7 with pooling, and the float network
   did not get worse (97.6 against 97.8 on validation; 98.7 on test in the table, against
   98.1 with pooling before). Decaying the fine-tune learning rate did not help here (seed 0:
-  gap 2.8 against 1.0).
+  gap 2.8 against 1.0). Cross-validated since (`benchmarks/classifier_variants.py --cv`, 5
+  held-out splits; float twin − Whetstone, each twin with the same epochs and rates): the
+  kept recipe 98.06 − 97.50 = 0.56; the fine-tune decaying 1e-3 → 1e-4 98.19 − 97.08 =
+  1.11; 20 fine-tune epochs 98.06 − 97.29 = 0.77; the same 30 epochs split 8/14/8 0.77,
+  8/5/17 0.91, 4/14/12 0.35; 20 output neurons per class 98.26 − 97.78 = 0.48. The
+  spread between folds (±0.5 points) is as large as these differences, so the recipe was
+  kept, and the table's 0.6 ± 0.6 against the 0.5-point goal is within that noise.
 * **Segmentation.** Without pixel weights the float segmenter learned only the background
   at T = 8 (shapes 21.9, digit scenes 7.7 mean IoU on test) and, on digit scenes, at T = 1
   too (8.5); on shapes at T = 1 it reached 88.1 ± 13.6 with the sharp network at 45.4 ± 8.0
