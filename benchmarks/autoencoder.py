@@ -46,7 +46,7 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from common import machine  # noqa: E402  (benchmarks/common.py)
+from common import machine, mean_sd  # noqa: E402  (benchmarks/common.py)
 
 import whetstone_lab as wl  # noqa: E402
 from whetstone_lab import metrics, spikes, training  # noqa: E402
@@ -417,10 +417,7 @@ def _cached(s: Setting, kind: str, split: str, seed: int, cache: Path) -> dict |
 
 def _ms(values, digits: int = 4) -> str:
     """mean ± sd (population sd, as benchmarks/results/retention.md)."""
-    v = np.asarray(values, dtype=float)
-    if len(v) == 1:
-        return f"{v[0]:.{digits}f}"
-    return f"{v.mean():.{digits}f} ± {v.std():.{digits}f}"
+    return mean_sd(values, 1.0, digits)
 
 
 def _summary(s: Setting, split: str, seeds, cache: Path) -> dict | None:
@@ -474,6 +471,10 @@ def report(cache: Path) -> None:
              if (x := _summary(s, "test", SEEDS, cache))]
     diagnostics = [{"setting": s.name, "float_layers": s.float_layers, "mse_whetstone": r["mse"]}
                    for s in DIAGNOSTICS if (r := _cached(s, "whetstone", "val", 0, cache))]
+    if not final:
+        # Nothing to report from: keep the results files rather than overwrite them empty.
+        raise SystemExit(f"no final runs in the cache {cache} (run the 'final' stage first, or "
+                         f"pass --cache DIR); results/autoencoder.* left as they are.")
     out = {"benchmark": "digits autoencoder: float vs Whetstone vs straight-through",
            "diagnostics": diagnostics,
            "chosen": asdict(chosen()), "chosen_recipe": chosen().training_recipe().as_dict(),

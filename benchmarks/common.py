@@ -1,4 +1,4 @@
-"""What every benchmark report states about the machine it ran on."""
+"""What every benchmark report shares: the machine it ran on, and how a mean ± sd reads."""
 
 from __future__ import annotations
 
@@ -25,3 +25,17 @@ def machine() -> str:
     return (f"{cpu}, {os.cpu_count()} cores visible; Python {platform.python_version()}, "
             f"TensorFlow {tf.__version__}, Keras {keras.__version__}, NumPy {np.__version__}, "
             f"scikit-learn {sklearn.__version__}, {platform.system()} {platform.release()}")
+
+
+def mean_sd(values, scale: float = 100.0, digits: int = 1) -> str:
+    """``"mean ± sd"`` of ``values × scale`` (population sd), or just the value for one.
+
+    Example:
+        >>> mean_sd([0.969, 0.975, 0.962])
+        '96.9 ± 0.5'
+    """
+    import numpy as np
+
+    v = scale * np.asarray(values, dtype=float)
+    spread = f" ± {v.std():.{digits}f}" if len(v) > 1 else ""
+    return f"{v.mean():.{digits}f}{spread}"

@@ -28,6 +28,8 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from common import mean_sd  # noqa: E402  (benchmarks/common.py)
+
 import whetstone_lab as wl  # noqa: E402
 from whetstone_lab import metrics  # noqa: E402
 
@@ -119,11 +121,6 @@ def main(argv=None) -> None:
             {"rows": rows, "quickstart": qs, "seeds": seeds, "seconds": total}, indent=1))
 
 
-def _pm(values) -> str:
-    v = 100 * np.asarray(values)
-    return f"{v.mean():.1f} ± {v.std():.1f}" if len(v) > 1 else f"{v.mean():.1f}"
-
-
 def report(rows, qs, seeds, seconds: float) -> str:
     lines = [
         "# What the defaults give",
@@ -139,12 +136,12 @@ def report(rows, qs, seeds, seconds: float) -> str:
     for r in rows:
         gap = 100 * (np.mean(r["float"]) - np.mean(r["whetstone"]))
         sched = ", ".join(f"{k}={v}" for k, v in r["sharpener"].items()) or "its defaults"
-        lines.append(f"| {r['setting']} | {sched} | {r['epochs']} | {_pm(r['float'])} | "
-                     f"{_pm(r['whetstone'])} | {gap:.1f} pt |")
+        lines.append(f"| {r['setting']} | {sched} | {r['epochs']} | {mean_sd(r['float'])} | "
+                     f"{mean_sd(r['whetstone'])} | {gap:.1f} pt |")
     if qs:
         lines += ["", f"README quickstart (`wl.models.dense_classifier()` trained with "
                       f"`wl.training.fit` and the `digits_dense` recipe): "
-                      f"**{_pm(qs)}** fully sharp."]
+                      f"**{mean_sd(qs)}** fully sharp."]
     lines += ["", f"Wall time {seconds:.0f} s (rows kept from an earlier run with `--only` not "
                   "counted), with other training jobs sharing the 2 cores."]
     return "\n".join(lines) + "\n"

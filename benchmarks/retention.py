@@ -36,7 +36,7 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from common import machine  # noqa: E402  (benchmarks/common.py)
+from common import machine, mean_sd  # noqa: E402  (benchmarks/common.py)
 
 import whetstone_lab as wl  # noqa: E402
 from whetstone_lab import metrics, models, spikes, training  # noqa: E402
@@ -221,10 +221,7 @@ FLOAT_LEARNED = 0.3
 
 
 def _fmt(values, metric):
-    scale, digits_ = (100.0, 1) if metric != "mse" else (1.0, 4)
-    v = np.asarray(values) * scale
-    spread = f" ± {v.std():.{digits_}f}" if len(v) > 1 else ""
-    return f"{v.mean():.{digits_}f}{spread}"
+    return mean_sd(values, *((100.0, 1) if metric != "mse" else (1.0, 4)))
 
 
 def _met(met) -> str:

@@ -22,18 +22,15 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 README = ROOT / "README.md"
 RESULTS = ROOT / "benchmarks" / "results"
-
-
-def _pm(values, scale: float = 100.0, digits: int = 1) -> str:
-    v = scale * np.asarray(values, dtype=float)
-    spread = f" ± {v.std():.{digits}f}" if len(v) > 1 else ""
-    return f"{v.mean():.{digits}f}{spread}"
+sys.path.insert(0, str(ROOT / "benchmarks"))
+from common import mean_sd  # noqa: E402  (benchmarks/common.py: the reports' own format)
 
 
 def quickstart(results: dict) -> str:
     qs = results["quickstart"]
-    return (f"Seeds {', '.join(map(str, results['seeds']))} give **{_pm(qs)} %** fully sharp on "
-            "the test digits (mean ± sd; `benchmarks/results/defaults.md`).")
+    seeds = ", ".join(map(str, results["seeds"]))
+    return (f"Seeds {seeds} give **{mean_sd(qs)} %** fully sharp on the test digits "
+            "(mean ± sd; `benchmarks/results/defaults.md`).")
 
 
 def defaults(results: dict) -> str:
@@ -41,8 +38,8 @@ def defaults(results: dict) -> str:
              "| Whetstone, fully sharp |", "|---|---|---|---|---|"]
     for row in results["rows"]:
         sched = ", ".join(f"{k}={v}" for k, v in row["sharpener"].items()) or "its defaults"
-        lines.append(f"| {row['setting']} | {sched} | {row['epochs']} | {_pm(row['float'])} % "
-                     f"| {_pm(row['whetstone'])} % |")
+        lines.append(f"| {row['setting']} | {sched} | {row['epochs']} | {mean_sd(row['float'])} % "
+                     f"| {mean_sd(row['whetstone'])} % |")
     return "\n".join(lines)
 
 
@@ -62,7 +59,7 @@ def retention(results: dict) -> str:
             cells = [f"{a.mean():.4f}", f"{b.mean():.4f}", f"{c.mean():.3f}",
                      f"{(b / a).mean():.2f} ×", f"≤ {bound:g} ×"]
         else:
-            cells = [f"{_pm(a)} %", f"{_pm(b)} %", f"{_pm(c)} %",
+            cells = [f"{mean_sd(a)} %", f"{mean_sd(b)} %", f"{mean_sd(c)} %",
                      f"{100 * (a - b).mean():.1f} pt", f"≤ {100 * bound:g} pt"]
         lines.append(f"| {label} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
