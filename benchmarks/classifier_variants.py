@@ -17,7 +17,6 @@ out more of the split's luck than one split with 3 seeds.
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import os
 import sys
@@ -56,8 +55,8 @@ def shifted(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 def variants(x, y) -> dict:
     base = training.recipe("digits_dense", fast=False)
-    st10 = dataclasses.replace(base, sharpen_epochs=35, finetune_epochs=10,
-                               finetune_learning_rate=1e-3, finetune_learning_rate_end=1e-4)
+    st10 = base.with_(sharpen_epochs=35, finetune_epochs=10, finetune_learning_rate=1e-3,
+                      finetune_learning_rate_end=1e-4)
     xa, ya = shifted(x, y)
     conv = training.recipe("digits_conv", fast=False)
     conv_decay = conv.with_(finetune_learning_rate_end=1e-4)
@@ -71,8 +70,7 @@ def variants(x, y) -> dict:
         "wide512_256_st10": ({"hidden": (512, 256)}, st10, x, y, True),
         "bn": ({"batchnorm": True}, base, x, y, True),
         "aug5": ({}, base, xa, ya, True),
-        "aug5_short": ({}, dataclasses.replace(base, warmup_epochs=6, sharpen_epochs=20),
-                       xa, ya, True),
+        "aug5_short": ({}, base.with_(warmup_epochs=6, sharpen_epochs=20), xa, ya, True),
         "npc20_t40": ({"neurons_per_class": 20, "temperature": 40.0}, base, x, y, True),
         "npc20_t20": ({"neurons_per_class": 20}, base, x, y, True),
         "t10": ({"temperature": 10.0}, base, x, y, True),

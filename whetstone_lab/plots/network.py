@@ -44,6 +44,11 @@ _LEGEND = "spikes: white = 0, black = 1, grey = inside the ramp (0 < a < 1)."
 _CONV_LEGEND = "   Conv layers: the first channels side by side, beige gaps between channels."
 
 
+def _is_mosaic(a: np.ndarray) -> bool:
+    """A convolutional layer's spikes of one sample, ``(h, w, channels)``: drawn as a mosaic."""
+    return a.ndim == 3
+
+
 class NetworkOverview:
     """One input travelling through the network: input, every spiking layer, the output.
 
@@ -117,8 +122,8 @@ class NetworkOverview:
         rec, out, code = self._sample(i)
         self.kind = self._output_kind(out, code)
         self._build(fig, rec, out, code)
-        # the mosaic's legend only where a shown layer is a mosaic (conv: (h, w, channels))
-        conv = any(rec[name].ndim >= 3 for name in self.layer_names)
+        # the mosaic's legend only where a shown layer is drawn as one
+        conv = any(_is_mosaic(rec[name]) for name in self.layer_names)
         self.figure.supxlabel(_LEGEND + (_CONV_LEGEND if conv else ""), fontsize=TEXT_SIZE,
                               color="#222222")
         self.update(i)
@@ -264,7 +269,7 @@ class NetworkOverview:
                   title_fontsize=TEXT_SIZE + 1, frameon=False, labelcolor="#111111")
 
     def _layer_image(self, a: np.ndarray) -> np.ndarray:
-        if a.ndim == 3:
+        if _is_mosaic(a):
             return mosaic(a, self.max_channels)
         return as_grid(a.ravel())
 
@@ -376,7 +381,7 @@ class NetworkOverview:
                                         else as_image(self.y[i]))
 
     def _layer_title(self, name: str, a: np.ndarray) -> str:
-        if a.ndim == 3:
+        if _is_mosaic(a):
             k, c = min(a.shape[-1], self.max_channels), a.shape[-1]
             return f"{name}\n" + (f"channels 1–{k} of {c}" if k < c else f"all {c} channels")
         return name
