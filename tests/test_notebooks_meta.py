@@ -248,6 +248,68 @@ def test_markers_are_checked_and_filled_at_their_written_precision():
                       "<!--r 02_dense.acc-->96.9%<!--/r-->") and missing == []
 
 
+#: A stand-in for benchmarks/results/: one file with per-seed rows, as retention.json has.
+_BENCHMARKS = {"retention": {"rows": [
+    {"task": "digits dense", "temperature": 20.0, "seed": s, "whetstone": w, "float": f}
+    for s, (w, f) in enumerate([(0.975, 0.986), (0.9639, 0.978), (0.9667, 0.967)])],
+    "versions": {"snntorch": "1.0.0"}}}
+_DENSE = "retention.rows[task=digits dense][temperature=20].whetstone"
+
+
+def test_benchmark_markers_are_rendered_as_the_benchmarks_tables_render_them():
+    numbers = _script("lesson_numbers")
+    good = (f"<!--b {_DENSE}-->96.9 ± 0.5 %<!--/b--> (mean <!--b {_DENSE}-->96.85 %<!--/b-->, "
+            f"as a fraction <!--b {_DENSE}-->0.969<!--/b-->), snnTorch "
+            "<!--b retention.versions.snntorch-->1.0.0<!--/b-->")
+    assert numbers.check_text(good, {}, _BENCHMARKS) == []
+    # The benchmarks' own format: benchmarks/common.py's mean_sd (population sd).
+    seeds = [r["whetstone"] for r in _BENCHMARKS["retention"]["rows"]]
+    assert numbers.format_benchmark(seeds, "0.0 ± 0.0 %") == numbers.mean_sd(seeds) + " %"
+    assert numbers.format_benchmark([4.273, 4.003, 4.338], "4.20 ± 0.15 ×") == "4.20 ± 0.15 ×"
+    assert numbers.format_benchmark(0.0732, "7.0 points") == "7.3 points"
+
+
+def test_a_stale_benchmark_marker_is_reported_and_corrected():
+    numbers = _script("lesson_numbers")
+    stale = f"over 3 seeds <!--b {_DENSE}-->97.2 ± 0.4 %<!--/b--> fully sharp"
+    problems = numbers.check_text(stale, {}, _BENCHMARKS)
+    assert len(problems) == 1 and "written '97.2 ± 0.4 %'" in problems[0]
+    assert "'96.9 ± 0.5 %'" in problems[0]
+    filled, missing = numbers.fill_text(stale, {}, _BENCHMARKS)
+    assert filled == f"over 3 seeds <!--b {_DENSE}-->96.9 ± 0.5 %<!--/b--> fully sharp"
+    assert missing == []
+    # both kinds of marker in one text
+    both = stale + " <!--r 02_dense.acc-->0.958<!--/r-->"
+    assert len(numbers.check_text(both, {"02_dense": {"acc": 0.969}}, _BENCHMARKS)) == 2
+
+
+@pytest.mark.parametrize("address, message", [
+    ("defaults.rows[setting=x].whetstone", "no results file defaults.json (there are retention)"),
+    ("retention.rows[task=digits conv].whetstone",
+     "has no row with task='digits conv' (its tasks: digits dense)"),
+    ("retention.rows[task=digits dense].naive", "the rows of retention.json.rows[task=digits "
+                                                "dense] have no 'naive' (they have task,"),
+    ("retention.rows", "retention.json.rows is not a number, a list of numbers or a string"),
+    ("retention.versions.norse", "retention.json.versions has no 'norse' (it has snntorch)"),
+    ("retention rows", "is not <results file>.key[key=value]..."),
+])
+def test_an_unknown_benchmark_key_is_a_clear_error(address, message):
+    numbers = _script("lesson_numbers")
+    marker = f"<!--b {address}-->96.9 %<!--/b-->"
+    problems = numbers.check_text(marker, {}, _BENCHMARKS)
+    assert len(problems) == 1 and message in problems[0], problems
+    filled, missing = numbers.fill_text(marker, {}, _BENCHMARKS)
+    assert filled == marker and len(missing) == 1 and message in missing[0]
+
+
+def test_the_prose_quotes_benchmark_numbers_through_markers():
+    # A "mean ± sd" in a lesson's markdown comes from a benchmark: it must sit in a marker.
+    numbers = _script("lesson_numbers")
+    for name in LESSONS:
+        prose = numbers.BENCHMARK_MARKER.sub("", _markdown(_read(name)))
+        assert not re.search(r"\d ± \d", prose), (name, re.findall(r".{30}\d ± \d.{10}", prose))
+
+
 def test_runner_merges_results_and_records_timings(tmp_path):
     runner = _runner()
     results, timings = tmp_path / "results.json", tmp_path / "timings.json"
