@@ -510,6 +510,22 @@ def _final_numbers(out: dict) -> dict:
             "gain": 1 - np.mean(chosen_["mse"]["whetstone"]) / np.mean(lesson["mse"]["whetstone"])}
 
 
+def _retention_numbers(out: dict) -> dict:
+    """The autoencoder row of ``retention.json`` (test split), and how the lesson's final row
+    here compares with it seed by seed."""
+    rows = sorted((r for r in json.loads((RESULTS / "retention.json").read_text())["rows"]
+                   if r["task"] == "digits autoencoder" and r["split"] == "test"),
+                  key=lambda r: r["seed"])
+    lesson = out["final"][-1]
+    same = [r["seed"] for r in rows] == list(lesson["seeds"]) and all(
+        np.isclose(r[key], m, rtol=1e-6)
+        for key in ("float", "whetstone") for r, m in zip(rows, lesson["mse"][key]))
+    return {"float": _ms([r["float"] for r in rows]),
+            "whetstone": _ms([r["whetstone"] for r in rows]),
+            "agreement": "the same numbers, seed by seed" if same
+            else "not identical seed by seed, within its spread"}
+
+
 def _sweep_numbers(out: dict) -> dict:
     by_bits = {x["bits"]: x["mse"] for x in out["sweep"]}
     ratios = [x["ratio_whetstone"][0] for x in out["sweep"]]
@@ -569,7 +585,8 @@ def markdown(out: dict) -> str:
     which = {"code": "the code", "hidden": "the four hidden layers"}
     lines += [f"| {which[d['float_layers']]} | {d['mse_whetstone']:.4f} |"
               for d in out["diagnostics"]]
-    lines += ["", NOTES_DIAGNOSTICS, "", NOTES_RUN, "", f"Machine: {out['machine']}.", ""]
+    lines += ["", NOTES_DIAGNOSTICS, "", NOTES_RUN.format(**_retention_numbers(out)), "",
+              f"Machine: {out['machine']}.", ""]
     return "\n".join(lines)
 
 
@@ -623,8 +640,8 @@ NOTES_SEARCH = """\
 NOTES_RUN = """\
 Run: two processes side by side on 2 cores shared with other training jobs (load average
 6–9), one thread each; a 40-epoch run took 30–90 s (the 128/128 network ~4 minutes). The
-lesson's test row repeats the measurement of `retention.md` (float 0.0075 ± 0.0004,
-Whetstone 0.0319 ± 0.0007 there): not bit-identical, within its spread."""
+lesson's test row repeats the measurement of `retention.md` (float {float}, Whetstone
+{whetstone} there): {agreement}."""
 NOTES_DIAGNOSTICS = """\
 With every hidden layer float and only the 64-bit code binary, Whetstone reaches 0.0205,
 already 2.4 × the float twin's 0.0084; with only the hidden layers binary, 0.0282 (3.4 ×).
