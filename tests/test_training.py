@@ -33,6 +33,21 @@ def test_per_batch_recipe_is_sharp_exactly_at_the_end_of_its_window():
     assert 0.0 < history.history["sharpness"][1] < 1.0
     assert sharpening.is_fully_sharp(model)
 
+def test_fit_takes_an_optimizer_and_still_sets_the_recipes_learning_rates():
+    from whetstone_lab import models
+
+    recipe = training.Recipe(warmup_epochs=1, sharpen_epochs=1, batch_size=8,
+                             learning_rate=1e-2, sharpen_learning_rate=1e-3)
+    model = models.dense_classifier((4,), 2, hidden=(3,), neurons_per_class=2)
+    x = np.random.default_rng(4).random((16, 4)).astype("float32")
+    y = np.arange(16) % 2
+    optimizer = keras.optimizers.AdamW(weight_decay=0.1)
+    history = training.fit(model, x, y, recipe, optimizer=optimizer, seed=0, progress=False)
+    assert model.optimizer is optimizer
+    np.testing.assert_allclose(history.history["learning_rate"], [1e-2, 1e-3])
+    np.testing.assert_allclose(float(optimizer.learning_rate), 1e-3)
+    assert int(optimizer.iterations) == 4  # 2 epochs of 2 batches
+
 def test_straight_through_finetune_is_switched_off_after_training():
     from whetstone_lab import models, sharpening
 

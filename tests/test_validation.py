@@ -160,6 +160,8 @@ def test_fit_refuses_bad_input_before_training():
         training.fit(model, np.full_like(x, np.nan), y, r)
     with pytest.raises(TypeError, match="model must be a Keras model"):
         training.fit("model", x, y, r)
+    with pytest.raises(TypeError, match="optimizer must be a Keras optimizer instance"):
+        training.fit(model, x, y, r, optimizer="adamw")
     assert wl.get_sharpness(model) == [0.0, 0.0, 0.0]  # nothing ran
 
 

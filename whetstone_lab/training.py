@@ -470,6 +470,7 @@ def seed_everything(seed: int) -> None:
 
 
 def compile_model(model: keras.Model, recipe: Recipe | None = None, *, loss=None,
+                  optimizer: keras.optimizers.Optimizer | None = None,
                   task: str = "auto") -> keras.Model:
     """Compile ``model`` with the recipe's optimizer and the loss of its task.
 
@@ -477,6 +478,10 @@ def compile_model(model: keras.Model, recipe: Recipe | None = None, *, loss=None
     TensorFlow as :class:`~whetstone_lab.layers.DecoderCrossEntropy`, the same loss taken
     from the decoder's logits),
     classifiers also an ``accuracy`` metric; autoencoders get the mean squared error.
+
+    Args:
+        optimizer: a fresh Keras optimizer replacing the recipe's named one (e.g. AdamW
+            or an EMA); its learning rate is set to the recipe's first one.
 
     Example:
         >>> compile_model(model, recipe("lesson"))
@@ -486,12 +491,21 @@ def compile_model(model: keras.Model, recipe: Recipe | None = None, *, loss=None
         raise TypeError(f"recipe must be a Recipe (see training.recipe()), got {r!r}.")
     task = detect_task(check_model(model), None, task)
     metrics = ["accuracy"] if task == "classification" else None
-    model.compile(optimizer=make_optimizer(r.optimizer, r.learning_rate_at(0)),
+    if optimizer is None:
+        optimizer = make_optimizer(r.optimizer, r.learning_rate_at(0))
+    elif isinstance(optimizer, keras.optimizers.Optimizer):
+        optimizer.learning_rate = r.learning_rate_at(0)
+    else:
+        raise TypeError("optimizer must be a Keras optimizer instance (e.g. "
+                        "keras.optimizers.AdamW()) or None for the recipe's "
+                        f"{r.optimizer!r}, got {type(optimizer).__name__}.")
+    model.compile(optimizer=optimizer,
                   loss=_default_loss(task) if loss is None else loss, metrics=metrics)
     return model
 
 
 def fit(model: keras.Model, x, y=None, recipe: Recipe | None = None, *, loss=None,
+        optimizer: keras.optimizers.Optimizer | None = None,
         sample_weight=None, validation_data=None, callbacks: Iterable = (),
         progress: bool | int = True, epochs: int | None = None, sharpen: bool = True,
         spiking_evaluator: bool = False, seed: int | None = 0,
@@ -504,6 +518,8 @@ def fit(model: keras.Model, x, y=None, recipe: Recipe | None = None, *, loss=Non
         y: integer labels or masks; None for an autoencoder (it learns to reproduce ``x``).
         recipe: the :class:`Recipe` (default ``recipe("lesson")``).
         loss: a Keras loss replacing the task's default.
+        optimizer: a fresh Keras optimizer instance replacing the recipe's named one; the
+            recipe still sets its learning rate every epoch.
         sample_weight: loss weights per sample, or per pixel for a segmenter (see
             :func:`whetstone_lab.data.pixel_weights`).
         validation_data: ``(x, y)`` for ``val_*`` logs (and the spiking evaluator).
@@ -556,7 +572,7 @@ def fit(model: keras.Model, x, y=None, recipe: Recipe | None = None, *, loss=Non
                         f"{type(validation_data).__name__}.")
     if seed is not None:
         seed_everything(check_int(seed, "seed", minimum=0))
-    compile_model(model, r, loss=loss, task=task)
+    compile_model(model, r, loss=loss, optimizer=optimizer, task=task)
     cbs = [LearningRates(r)]
     if sharpen:
         cbs.insert(0, r.sharpener(len(x), len(spiking_layers(model))))
