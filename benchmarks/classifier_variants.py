@@ -31,7 +31,6 @@ import numpy as np  # noqa: E402
 import whetstone_lab as wl  # noqa: E402
 from whetstone_lab import metrics, training  # noqa: E402
 
-MAKE_OPTIMIZER = training.make_optimizer
 RESULTS = Path(__file__).resolve().parent / "results" / "classifier_variants.jsonl"
 
 
@@ -53,6 +52,61 @@ def shifted(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return np.concatenate(xs), np.concatenate(ys)
 
 
+class FloatPhaseDropout(keras.layers.Layer):
+    """Dropout with a switch: ``active`` is a variable, so the compiled train step sees the
+    :class:`DropoutOff` callback turn it off without being traced again."""
+
+    def __init__(self, rate: float, **kwargs):
+        super().__init__(**kwargs)
+        self.rate = rate
+        self.active = self.add_weight(shape=(), initializer="ones", trainable=False,
+                                      name="active")
+        self.seed_generator = keras.random.SeedGenerator(1)
+
+    def call(self, x, training=None):
+        if not training:
+            return x
+        rate = self.rate * self.active
+        noise = keras.random.uniform(keras.ops.shape(x), seed=self.seed_generator)
+        return x * keras.ops.cast(noise >= rate, x.dtype) / (1.0 - rate)
+
+
+class DropoutOff(keras.callbacks.Callback):
+    """Switch every :class:`FloatPhaseDropout` off from epoch ``epoch`` (0-based) on."""
+
+    def __init__(self, epoch: int):
+        super().__init__()
+        self.epoch = epoch
+
+    def on_epoch_begin(self, epoch, logs=None):
+        if epoch >= self.epoch:
+            for layer in self.model.layers:
+                if isinstance(layer, FloatPhaseDropout):
+                    layer.active.assign(0.0)
+
+
+def regularised(model: keras.Model, dropout: float = 0.0, input_dropout: float = 0.0,
+                noise: float = 0.0, float_phase: bool = False) -> keras.Model:
+    """A copy of ``model`` (a dense classifier, its initial weights kept) with dropout after
+    each hidden spiking layer and on the flattened input, or Gaussian noise before each
+    spiking layer; with ``float_phase`` the dropout is a :class:`FloatPhaseDropout`."""
+    drop = FloatPhaseDropout if float_phase else keras.layers.Dropout
+    last = wl.sharpening.spiking_layers(model)[-1]
+    x = inputs = keras.Input(model.input_shape[1:])
+    for old in model.layers[1:]:
+        if isinstance(old, wl.SpikingBReLU) and noise:
+            x = keras.layers.GaussianNoise(noise)(x)
+        # fresh layers: the spike recorder follows each layer's own graph
+        layer = type(old).from_config(old.get_config())
+        x = layer(x)
+        layer.set_weights(old.get_weights())
+        if isinstance(layer, keras.layers.Flatten) and input_dropout:
+            x = drop(input_dropout)(x)
+        if isinstance(old, wl.SpikingBReLU) and old is not last and dropout:
+            x = drop(dropout)(x)
+    return keras.Model(inputs, x)
+
+
 def variants(x, y) -> dict:
     base = training.recipe("digits_dense", fast=False)
     st10 = base.with_(sharpen_epochs=35, finetune_epochs=10, finetune_learning_rate=1e-3,
@@ -61,8 +115,9 @@ def variants(x, y) -> dict:
     conv = training.recipe("digits_conv", fast=False)
     conv_decay = conv.with_(finetune_learning_rate_end=1e-4)
     conv_ft20 = conv.with_(finetune_epochs=20)
-    # name: (builder options, recipe, x, y, sharpen[, optimizer]); "conv" in the options
-    # builds `conv_classifier` instead of `dense_classifier`
+    # name: (builder options, recipe, x, y, sharpen[, optimizer factory]); "conv" in the options
+    # builds `conv_classifier` instead of `dense_classifier`; "regularise" holds the options
+    # of `regularised`, and its "until" the epoch the float-phase dropout stops
     return {
         "base": ({}, base, x, y, True),
         "wide512_128": ({"hidden": (512, 128)}, base, x, y, True),
@@ -83,14 +138,47 @@ def variants(x, y) -> dict:
         "lr3e-4": ({}, base.with_(learning_rate=3e-4), x, y, True),
         "uniform": ({}, base.with_(mode="uniform"), x, y, True),
         "s48": ({}, base.with_(sharpen_epochs=48), x, y, True),
-        "ema99": ({}, base, x, y, True, lambda lr: keras.optimizers.Adam(
-            lr, use_ema=True, ema_momentum=0.99)),
-        "ema995": ({}, base, x, y, True, lambda lr: keras.optimizers.Adam(
-            lr, use_ema=True, ema_momentum=0.995)),
-        "adamw4e-3": ({}, base, x, y, True, lambda lr: keras.optimizers.AdamW(lr)),
-        "adamw4e-2": ({}, base, x, y, True, lambda lr: keras.optimizers.AdamW(
-            lr, weight_decay=0.04)),
+        "ema99": ({}, base, x, y, True, lambda: keras.optimizers.Adam(
+            use_ema=True, ema_momentum=0.99)),
+        "ema995": ({}, base, x, y, True, lambda: keras.optimizers.Adam(
+            use_ema=True, ema_momentum=0.995)),
+        "adamw4e-3": ({}, base, x, y, True, keras.optimizers.AdamW),
+        "adamw4e-2": ({}, base, x, y, True, lambda: keras.optimizers.AdamW(
+            weight_decay=0.04)),
         "float_base": ({}, base, x, y, False),
+        "drop1": ({"regularise": {"dropout": 0.1}}, base, x, y, True),
+        "drop2": ({"regularise": {"dropout": 0.2}}, base, x, y, True),
+        "drop3": ({"regularise": {"dropout": 0.3}}, base, x, y, True),
+        "indrop1": ({"regularise": {"input_dropout": 0.1}}, base, x, y, True),
+        "indrop2_drop2": ({"regularise": {"input_dropout": 0.2, "dropout": 0.2}}, base, x, y, True),
+        "float_drop2": ({"regularise": {"dropout": 0.2}}, base, x, y, False),
+        "bs64": ({}, base.with_(batch_size=64), x, y, True),
+        "bs128": ({}, base.with_(batch_size=128), x, y, True),
+        "lr2e-3": ({}, base.with_(learning_rate=2e-3), x, y, True),
+        "s30": ({}, base.with_(sharpen_epochs=30), x, y, True),
+        "s36": ({}, base.with_(sharpen_epochs=36), x, y, True),
+        "w6": ({}, base.with_(warmup_epochs=6), x, y, True),
+        "slr3e-4": ({}, base.with_(sharpen_learning_rate=3e-4), x, y, True),
+        "per_batch": ({}, base.with_(per="batch"), x, y, True),
+        "noise1": ({"regularise": {"noise": 0.1}}, base, x, y, True),
+        "noise2": ({"regularise": {"noise": 0.2}}, base, x, y, True),
+        "noise05": ({"regularise": {"noise": 0.05}}, base, x, y, True),
+        "h256_128_64": ({"hidden": (256, 128, 64)},
+                        base.with_(warmup_epochs=8, sharpen_epochs=48), x, y, True),
+        "npc16_t16": ({"neurons_per_class": 16, "temperature": 16.0}, base, x, y, True),
+        "float_noise1": ({"regularise": {"noise": 0.1}}, base, x, y, False),
+        # dropout 0.2 after the hidden layers only while the network is float: off from the
+        # first sharpening epoch (11), from 15 with a 15-epoch warm-up, or from 26 (the first
+        # layer sharp)
+        "float_phase_drop2": ({"regularise": {"dropout": 0.2, "float_phase": True, "until": 11}},
+                              base, x, y, True),
+        "float_phase_drop3": ({"regularise": {"dropout": 0.3, "float_phase": True, "until": 11}},
+                              base, x, y, True),
+        "float_phase_drop2_w15": ({"regularise": {"dropout": 0.2, "float_phase": True,
+                                                  "until": 15}},
+                                  base.with_(warmup_epochs=15), x, y, True),
+        "float_phase_drop2_26": ({"regularise": {"dropout": 0.2, "float_phase": True,
+                                                 "until": 26}}, base, x, y, True),
         "float_aug5": ({}, base, xa, ya, False),
         "conv_base": ({"conv": True}, conv, x, y, True),
         "conv_float_base": ({"conv": True}, conv, x, y, False),
@@ -125,15 +213,18 @@ def main(names: list[str]) -> None:
         for seed in seeds:
             x_tr, y_tr, x_val, y_val = splits[seed]
             options, recipe, x, y, sharpen, *optimizer = variants(x_tr, y_tr)[name]
-            # a variant's own optimizer: replace the recipe's for this run
-            training.make_optimizer = (lambda _name, lr, f=optimizer[0]: f(lr)) if optimizer \
-                else MAKE_OPTIMIZER
             keras.utils.set_random_seed(seed)
             options = dict(options)
             build = wl.models.conv_classifier if options.pop("conv", False) \
                 else wl.models.dense_classifier
+            regularise = dict(options.pop("regularise", {}))
+            until = regularise.pop("until", None)
             model = build(**options)
-            training.fit(model, x, y, recipe, seed=seed, progress=False, sharpen=sharpen)
+            if regularise:
+                model = regularised(model, **regularise)
+            training.fit(model, x, y, recipe, seed=seed, progress=False, sharpen=sharpen,
+                         optimizer=optimizer[0]() if optimizer else None,
+                         callbacks=[DropoutOff(until)] if until is not None else ())
             if sharpen:
                 assert wl.is_fully_sharp(model)
             scores.append(metrics.evaluate(model, x_val, y_val))
