@@ -107,6 +107,29 @@ def regularised(model: keras.Model, dropout: float = 0.0, input_dropout: float =
     return keras.Model(inputs, x)
 
 
+class DecoderTemperature(keras.callbacks.Callback):
+    """Give the decoder the temperature ``schedule[e]`` from epoch ``e`` on; the decoder's T
+    becomes a variable, so the compiled train step sees each change."""
+
+    def __init__(self, model: keras.Model, schedule: dict[int, float]):
+        super().__init__()
+        self.schedule = schedule
+        self.decode = model.get_layer("decode")
+        # untracked (the built layer takes no new state): the TensorFlow graph still reads it
+        self.temperature = keras.Variable(schedule[0], trainable=False, name="temperature")
+        key = self.decode.key
+
+        def call(spikes):
+            logits = wl.layers.decoder_logits(spikes, key, 1.0) / self.temperature
+            return keras.ops.softmax(logits, axis=-1)
+
+        object.__setattr__(self.decode, "call", call)
+
+    def on_epoch_begin(self, epoch, logs=None):
+        if epoch in self.schedule:
+            self.temperature.assign(self.schedule[epoch])
+
+
 def variants(x, y) -> dict:
     base = training.recipe("digits_dense", fast=False)
     st10 = base.with_(sharpen_epochs=35, finetune_epochs=10, finetune_learning_rate=1e-3,
@@ -117,7 +140,8 @@ def variants(x, y) -> dict:
     conv_ft20 = conv.with_(finetune_epochs=20)
     # name: (builder options, recipe, x, y, sharpen[, optimizer factory]); "conv" in the options
     # builds `conv_classifier` instead of `dense_classifier`; "regularise" holds the options
-    # of `regularised`, and its "until" the epoch the float-phase dropout stops
+    # of `regularised`, and its "until" the epoch the float-phase dropout stops; "temperatures"
+    # the decoder's T from each epoch on
     return {
         "base": ({}, base, x, y, True),
         "wide512_128": ({"hidden": (512, 128)}, base, x, y, True),
@@ -170,6 +194,12 @@ def variants(x, y) -> dict:
         # dropout 0.2 after the hidden layers only while the network is float: off from the
         # first sharpening epoch (11), from 15 with a 15-epoch warm-up, or from 26 (the first
         # layer sharp)
+        # the decoder at T = 1 while float (the float twin scores higher at T = 1), T = 20
+        # from the first sharpening epoch (11), or once the output layer sharpens (41)
+        "t1_float_phase": ({"temperatures": {0: 1.0, 11: 20.0}}, base, x, y, True),
+        "t1_until_output": ({"temperatures": {0: 1.0, 41: 20.0}}, base, x, y, True),
+        "t1_float_phase_t10": ({"temperatures": {0: 1.0, 11: 10.0}}, base, x, y, True),
+        "float_t1": ({"temperature": 1.0}, base, x, y, False),
         "float_phase_drop2": ({"regularise": {"dropout": 0.2, "float_phase": True, "until": 11}},
                               base, x, y, True),
         "float_phase_drop3": ({"regularise": {"dropout": 0.3, "float_phase": True, "until": 11}},
@@ -219,12 +249,15 @@ def main(names: list[str]) -> None:
                 else wl.models.dense_classifier
             regularise = dict(options.pop("regularise", {}))
             until = regularise.pop("until", None)
+            temperatures = options.pop("temperatures", None)
             model = build(**options)
             if regularise:
                 model = regularised(model, **regularise)
+            callbacks = [DropoutOff(until)] if until is not None else []
+            if temperatures:
+                callbacks.append(DecoderTemperature(model, temperatures))
             training.fit(model, x, y, recipe, seed=seed, progress=False, sharpen=sharpen,
-                         optimizer=optimizer[0]() if optimizer else None,
-                         callbacks=[DropoutOff(until)] if until is not None else ())
+                         optimizer=optimizer[0]() if optimizer else None, callbacks=callbacks)
             if sharpen:
                 assert wl.is_fully_sharp(model)
             scores.append(metrics.evaluate(model, x_val, y_val))
