@@ -92,6 +92,24 @@ def test_readme_numbers_are_rendered_from_the_results_files():
         assert re.search(r"\d", body), name
 
 
+def test_readme_retention_shows_the_goal_only_for_each_tasks_own_decoder():
+    """A task's run at another decoder temperature (listed after its own in retention.json)
+    is a comparison: the README gives it no goal."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("readme_results",
+                                                  ROOT / "scripts" / "readme_results.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    row = {"task": "digits dense", "metric": "accuracy", "float": 0.98, "whetstone": 0.97,
+           "naive": 0.9}
+    results = {"goals": {"digits dense": {"kind": "gap", "bound": 0.01}},
+               "rows": [{**row, "temperature": 20.0}, {**row, "temperature": 1.0}]}
+    own, other = module.retention(results).splitlines()[2:]
+    assert own.startswith("| digits dense (T = 20) |") and own.endswith("| ≤ 1 pt |")
+    assert other.startswith("| digits dense (T = 1) |") and "— (comparison)" in other
+
+
 def test_importing_the_package_writes_nothing_to_stderr():
     """Notebooks start with `import whetstone_lab as wl`: TensorFlow's start-up lines must not
     reach the first cell's output."""
