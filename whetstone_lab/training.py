@@ -115,8 +115,7 @@ class Recipe:
     Learning rates, by phase (:meth:`learning_rate_at`): ``learning_rate`` in the warm-up,
     ``sharpen_learning_rate`` while sharpening and fully sharp (a smaller step lets the
     layers above follow each change below), ``finetune_learning_rate`` in the fine-tune,
-    decaying geometrically to ``finetune_learning_rate_end`` when that is given. None means
-    "the previous phase's rate".
+    decaying geometrically to ``finetune_learning_rate_end`` if given; None: the previous rate.
 
     Attributes:
         name: a label for tables.
@@ -241,10 +240,9 @@ RECIPES: dict[str, Recipe] = {
     # The 2018 reference recipe: sharpen one layer a fifth at a time, once per epoch.
     "simple_2018": Recipe("simple_2018", warmup_epochs=6, sharpen_epochs=15, per="epoch",
                           learning_rate=1e-3),
-    # The lessons' recipe: the same schedule, for classifiers with the builders' decoder
-    # temperature (models.TEMPERATURE).
-    # At that temperature longer per-batch schedules and a straight-through fine-tune did not
-    # beat it on the validation split (notebooks/README.md, Recipe study), so the shortest wins.
+    # The lessons' recipe: the same schedule, for the builders' decoder temperature; longer
+    # per-batch schedules and a straight-through fine-tune did not beat it on the validation
+    # split there (notebooks/README.md, Recipe study), so the shortest wins.
     "lesson": Recipe("lesson", warmup_epochs=6, sharpen_epochs=15, per="epoch",
                      learning_rate=1e-3),
     # Per-batch sharpening and a straight-through fine-tune, which still pays for the
@@ -253,10 +251,9 @@ RECIPES: dict[str, Recipe] = {
                                finetune_epochs=10, per="batch", learning_rate=1e-3),
     # The recipes of the retention benchmark (benchmarks/results/retention.md), chosen on a
     # validation split carved from the training data (its notes list what was tried).
-    # Dense: slow per-epoch sharpening (15 epochs per layer) and no fine-tune: 97.2 % on the
-    # validation split over 5 seeds, against 96.4-96.8 % for per-batch sharpening with a
-    # straight-through fine-tune (benchmarks/results/retention.md, notes). It is the plain
-    # SimpleSharpener(start_epoch=10, steps=15) of the README.
+    # Dense: slow per-epoch sharpening (15 epochs per layer), no fine-tune (the README's
+    # SimpleSharpener(start_epoch=10, steps=15)): the best of some forty variants
+    # cross-validated (the notes).
     "digits_dense": Recipe("digits_dense", warmup_epochs=11, sharpen_epochs=45, per="epoch",
                            learning_rate=1e-3),
     "digits_conv": Recipe("digits_conv", warmup_epochs=8, sharpen_epochs=10,
@@ -286,9 +283,8 @@ def recipe(name: str = "lesson", *, fast: bool | None = None) -> Recipe:
             ``"lesson"`` (the same schedule, for classifiers with the builders' decoder
             temperature ``whetstone_lab.models.TEMPERATURE``), ``"straight_through"`` (10 float
             epochs, 15 epochs of per-batch bottom-up sharpening, 10 straight-through epochs;
-            35 epochs), or one of
-            the retention benchmark's: ``"digits_dense"``, ``"digits_conv"``,
-            ``"digits_autoencoder"``, ``"segmentation"``, ``"digit_scenes"``.
+            35 epochs), or one of the retention benchmark's: ``"digits_dense"``,
+            ``"digits_conv"``, ``"digits_autoencoder"``, ``"segmentation"``, ``"digit_scenes"``.
         fast: at most 3 warm-up and 3 per-batch sharpening epochs and 1 fine-tune epoch (for
             CI); default: ``whetstone_lab.fast_mode()``.
 
@@ -472,16 +468,11 @@ def seed_everything(seed: int) -> None:
 def compile_model(model: keras.Model, recipe: Recipe | None = None, *, loss=None,
                   optimizer: keras.optimizers.Optimizer | None = None,
                   task: str = "auto") -> keras.Model:
-    """Compile ``model`` with the recipe's optimizer and the loss of its task.
+    """Compile ``model`` with the recipe's optimizer (or ``optimizer``) and its task's loss.
 
     Classifiers and segmenters (integer labels) get sparse categorical cross-entropy (off
-    TensorFlow as :class:`~whetstone_lab.layers.DecoderCrossEntropy`, the same loss taken
-    from the decoder's logits),
-    classifiers also an ``accuracy`` metric; autoencoders get the mean squared error.
-
-    Args:
-        optimizer: a fresh Keras optimizer replacing the recipe's named one (e.g. AdamW
-            or an EMA); its learning rate is set to the recipe's first one.
+    TensorFlow :class:`~whetstone_lab.layers.DecoderCrossEntropy`, the same loss from the
+    decoder's logits), classifiers an ``accuracy`` metric too; autoencoders the MSE.
 
     Example:
         >>> compile_model(model, recipe("lesson"))
@@ -489,27 +480,21 @@ def compile_model(model: keras.Model, recipe: Recipe | None = None, *, loss=None
     r = globals()["recipe"]() if recipe is None else recipe
     if not isinstance(r, Recipe):
         raise TypeError(f"recipe must be a Recipe (see training.recipe()), got {r!r}.")
+    if optimizer is not None and not isinstance(optimizer, keras.optimizers.Optimizer):
+        raise TypeError("optimizer must be a Keras optimizer instance (or None: the "
+                        f"recipe's), got {type(optimizer).__name__}.")
     task = detect_task(check_model(model), None, task)
     metrics = ["accuracy"] if task == "classification" else None
-    if optimizer is None:
-        optimizer = make_optimizer(r.optimizer, r.learning_rate_at(0))
-    elif isinstance(optimizer, keras.optimizers.Optimizer):
-        optimizer.learning_rate = r.learning_rate_at(0)
-    else:
-        raise TypeError("optimizer must be a Keras optimizer instance (e.g. "
-                        "keras.optimizers.AdamW()) or None for the recipe's "
-                        f"{r.optimizer!r}, got {type(optimizer).__name__}.")
-    model.compile(optimizer=optimizer,
+    model.compile(optimizer=optimizer or make_optimizer(r.optimizer, r.learning_rate_at(0)),
                   loss=_default_loss(task) if loss is None else loss, metrics=metrics)
     return model
 
 
 def fit(model: keras.Model, x, y=None, recipe: Recipe | None = None, *, loss=None,
-        optimizer: keras.optimizers.Optimizer | None = None,
-        sample_weight=None, validation_data=None, callbacks: Iterable = (),
-        progress: bool | int = True, epochs: int | None = None, sharpen: bool = True,
-        spiking_evaluator: bool = False, seed: int | None = 0,
-        task: str = "auto") -> keras.callbacks.History:
+        optimizer: keras.optimizers.Optimizer | None = None, sample_weight=None,
+        validation_data=None, callbacks: Iterable = (), progress: bool | int = True,
+        epochs: int | None = None, sharpen: bool = True, spiking_evaluator: bool = False,
+        seed: int | None = 0, task: str = "auto") -> keras.callbacks.History:
     """Compile and train a lesson network with a recipe: the one training loop of the lab.
 
     Args:
@@ -518,8 +503,7 @@ def fit(model: keras.Model, x, y=None, recipe: Recipe | None = None, *, loss=Non
         y: integer labels or masks; None for an autoencoder (it learns to reproduce ``x``).
         recipe: the :class:`Recipe` (default ``recipe("lesson")``).
         loss: a Keras loss replacing the task's default.
-        optimizer: a fresh Keras optimizer instance replacing the recipe's named one; the
-            recipe still sets its learning rate every epoch.
+        optimizer: a fresh Keras optimizer replacing the recipe's (which sets its rates).
         sample_weight: loss weights per sample, or per pixel for a segmenter (see
             :func:`whetstone_lab.data.pixel_weights`).
         validation_data: ``(x, y)`` for ``val_*`` logs (and the spiking evaluator).
