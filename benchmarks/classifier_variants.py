@@ -191,15 +191,15 @@ def variants(x, y) -> dict:
                         base.with_(warmup_epochs=8, sharpen_epochs=48), x, y, True),
         "npc16_t16": ({"neurons_per_class": 16, "temperature": 16.0}, base, x, y, True),
         "float_noise1": ({"regularise": {"noise": 0.1}}, base, x, y, False),
-        # dropout 0.2 after the hidden layers only while the network is float: off from the
-        # first sharpening epoch (11), from 15 with a 15-epoch warm-up, or from 26 (the first
-        # layer sharp)
         # the decoder at T = 1 while float (the float twin scores higher at T = 1), T = 20
         # from the first sharpening epoch (11), or once the output layer sharpens (41)
         "t1_float_phase": ({"temperatures": {0: 1.0, 11: 20.0}}, base, x, y, True),
         "t1_until_output": ({"temperatures": {0: 1.0, 41: 20.0}}, base, x, y, True),
         "t1_float_phase_t10": ({"temperatures": {0: 1.0, 11: 10.0}}, base, x, y, True),
         "float_t1": ({"temperature": 1.0}, base, x, y, False),
+        # dropout 0.2 after the hidden layers only while the network is float: off from the
+        # first sharpening epoch (11), from 15 with a 15-epoch warm-up, or from 26 (the first
+        # layer sharp)
         "float_phase_drop2": ({"regularise": {"dropout": 0.2, "float_phase": True, "until": 11}},
                               base, x, y, True),
         "float_phase_drop3": ({"regularise": {"dropout": 0.3, "float_phase": True, "until": 11}},
