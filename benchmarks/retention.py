@@ -521,7 +521,9 @@ def main(argv=None):
 
 def _write(stem: str, rows: list[dict], args, total: float) -> None:
     record = {"rows": ordered(rows), "machine": machine(), "total_seconds": total,
-              "goals": {name: {"kind": kind, "bound": bound}
+              # a goal holds at its task's own decoder temperature; other rows are comparisons
+              "goals": {name: {"kind": kind, "bound": bound,
+                               "temperature": TASKS[name].temperature}
                         for name, (kind, bound) in GOALS.items()}}
     if args.merge:
         record["part_seconds"] = args.part_seconds

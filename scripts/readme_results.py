@@ -52,13 +52,12 @@ def retention(results: dict) -> str:
         label = row["task"] if t is None else f"{row['task']} (T = {t:g})"
         tasks.setdefault(label, []).append(row)
     goals = results["goals"]
-    seen = set()
     for label, rows in tasks.items():
         a, b, c = (np.array([r[k] for r in rows]) for k in ("float", "whetstone", "naive"))
-        bound = goals[rows[0]["task"]]["bound"]
-        # the file lists each task's own decoder first; its other runs are comparisons
-        own = rows[0]["task"] not in seen
-        seen.add(rows[0]["task"])
+        goal = goals[rows[0]["task"]]
+        bound = goal["bound"]
+        # a goal holds at the task's own decoder temperature; other rows are comparisons
+        own = rows[0].get("temperature") == goal.get("temperature")
         if rows[0]["metric"] == "mse":
             cells = [f"{a.mean():.4f}", f"{b.mean():.4f}", f"{c.mean():.3f}",
                      f"{(b / a).mean():.2f} ×", f"≤ {bound:g} ×"]
