@@ -130,6 +130,34 @@ class DecoderTemperature(keras.callbacks.Callback):
             self.temperature.assign(self.schedule[epoch])
 
 
+class DecayingRate(keras.callbacks.Callback):
+    """A cosine decay of the learning rate from ``start`` to ``end`` over epochs
+    ``first``..``last`` (0-based), overriding the recipe's rate there (it runs after the
+    recipe's :class:`~whetstone_lab.training.LearningRates`)."""
+
+    def __init__(self, first: int, last: int, start: float, end: float):
+        super().__init__()
+        self.first, self.last, self.start, self.end = first, last, start, end
+
+    def on_epoch_begin(self, epoch, logs=None):
+        if self.first <= epoch <= self.last:
+            done = (epoch - self.first) / max(self.last - self.first, 1)
+            rate = self.end + (self.start - self.end) * 0.5 * (1 + np.cos(np.pi * done))
+            self.model.optimizer.learning_rate.assign(rate)
+
+
+def soft_targets(y: np.ndarray, smoothing: float = 0.0, teacher: np.ndarray | None = None,
+                 tau: float = 1.0, alpha: float = 0.5) -> np.ndarray:
+    """One-hot targets, label-smoothed, or mixed with a teacher's softened probabilities:
+    ``alpha · onehot + (1 − alpha) · softmax(log p_teacher / tau)``."""
+    onehot = np.eye(10, dtype=np.float32)[y]
+    if teacher is not None:
+        logits = np.log(np.maximum(teacher, 1e-12)) / tau
+        soft = np.exp(logits - logits.max(axis=1, keepdims=True))
+        onehot = alpha * onehot + (1 - alpha) * soft / soft.sum(axis=1, keepdims=True)
+    return onehot * (1 - smoothing) + smoothing / 10
+
+
 def variants(x, y) -> dict:
     base = training.recipe("digits_dense", fast=False)
     st10 = base.with_(sharpen_epochs=35, finetune_epochs=10, finetune_learning_rate=1e-3,
@@ -210,6 +238,23 @@ def variants(x, y) -> dict:
         "float_phase_drop2_26": ({"regularise": {"dropout": 0.2, "float_phase": True,
                                                  "until": 26}}, base, x, y, True),
         "float_aug5": ({}, base, xa, ya, False),
+        # targets other than the labels: label smoothing, or distillation from a float
+        # teacher (the same network at T = 1, trained with the same recipe, sharpen=False)
+        "smooth1": ({"smoothing": 0.1}, base, x, y, True),
+        "smooth2": ({"smoothing": 0.2}, base, x, y, True),
+        "distill_t2": ({"distill": {"tau": 2.0, "alpha": 0.5}}, base, x, y, True),
+        "distill_t4": ({"distill": {"tau": 4.0, "alpha": 0.5}}, base, x, y, True),
+        "distill_t4_a0": ({"distill": {"tau": 4.0, "alpha": 0.0}}, base, x, y, True),
+        # the rate decays (cosine) over the sharpening of the last layers, 1e-3 to 1e-4
+        "decay_from26": ({"decay": (26, 55, 1e-3, 1e-4)}, base, x, y, True),
+        "decay_from11": ({"decay": (11, 55, 1e-3, 1e-4)}, base, x, y, True),
+        "st_dense": ({}, st10, x, y, True),
+        # other sharpeners in place of the recipe's (windows: ScheduledSharpener's per-layer
+        # epochs, linear per batch; adaptive: the paper's plateau-driven schedule)
+        "win_8_15_22": ({"sharpener": [(11, 19), (19, 34), (34, 56)]}, base, x, y, True),
+        "win_22_15_8": ({"sharpener": [(11, 33), (33, 48), (48, 56)]}, base, x, y, True),
+        "win_15_15_15": ({"sharpener": [(11, 26), (26, 41), (41, 56)]}, base, x, y, True),
+        "adaptive": ({"sharpener": "adaptive"}, base, x, y, True),
         "conv_base": ({"conv": True}, conv, x, y, True),
         "conv_float_base": ({"conv": True}, conv, x, y, False),
         "conv_ft_decay": ({"conv": True}, conv_decay, x, y, True),
@@ -250,13 +295,33 @@ def main(names: list[str]) -> None:
             regularise = dict(options.pop("regularise", {}))
             until = regularise.pop("until", None)
             temperatures = options.pop("temperatures", None)
+            smoothing = options.pop("smoothing", 0.0)
+            distill = options.pop("distill", None)
+            decay = options.pop("decay", None)
+            sharpener = options.pop("sharpener", None)
+            loss, teacher = None, None
+            if distill:
+                teacher = build(**dict(options, temperature=1.0))
+                training.fit(teacher, x, y, recipe, seed=seed, progress=False, sharpen=False)
+                teacher = teacher.predict(x, verbose=0)
+                keras.utils.set_random_seed(seed)
+            if smoothing or distill:
+                y = soft_targets(y, smoothing, teacher, **(distill or {}))
+                loss = keras.losses.CategoricalCrossentropy()
             model = build(**options)
             if regularise:
                 model = regularised(model, **regularise)
             callbacks = [DropoutOff(until)] if until is not None else []
             if temperatures:
                 callbacks.append(DecoderTemperature(model, temperatures))
-            training.fit(model, x, y, recipe, seed=seed, progress=False, sharpen=sharpen,
+            if decay:
+                callbacks.append(DecayingRate(*decay))
+            if sharpener:
+                callbacks.insert(0, wl.sharpening.AdaptiveSharpener(min_init_epochs=11)
+                                 if sharpener == "adaptive"
+                                 else wl.sharpening.ScheduledSharpener(sharpener))
+            training.fit(model, x, y, recipe, loss=loss, seed=seed, progress=False,
+                         sharpen=sharpen and not sharpener,
                          optimizer=optimizer[0]() if optimizer else None, callbacks=callbacks)
             if sharpen:
                 assert wl.is_fully_sharp(model)
