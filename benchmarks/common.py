@@ -1,4 +1,5 @@
-"""What every benchmark report shares: the machine it ran on, and how a mean ± sd reads."""
+"""What every benchmark report shares: the machine it ran on, how a mean ± sd reads, and how
+a task row is named."""
 
 from __future__ import annotations
 
@@ -39,3 +40,10 @@ def mean_sd(values, scale: float = 100.0, digits: int = 1) -> str:
     v = scale * np.asarray(values, dtype=float)
     spread = f" ± {v.std():.{digits}f}" if len(v) > 1 else ""
     return f"{v.mean():.{digits}f}{spread}"
+
+
+def task_label(row: dict) -> str:
+    """A results row's task name, with its decoder temperature when the task has a decoder:
+    ``"digits dense (T = 20)"``."""
+    t = row.get("temperature")
+    return row["task"] if t is None else f"{row['task']} (T = {t:g})"

@@ -36,7 +36,7 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from common import machine, mean_sd  # noqa: E402  (benchmarks/common.py)
+from common import machine, mean_sd, task_label  # noqa: E402  (benchmarks/common.py)
 
 import whetstone_lab as wl  # noqa: E402
 from whetstone_lab import metrics, models, spikes, training  # noqa: E402
@@ -244,17 +244,11 @@ def ordered(rows: list[dict]) -> list[dict]:
                                        not _own_temperature(r)))
 
 
-def _label(row: dict) -> str:
-    """Task name, with the decoder temperature when the task has a decoder."""
-    t = row.get("temperature")
-    return row["task"] if t is None else f"{row['task']} (T = {t:g})"
-
-
 def summarize(rows: list[dict]) -> list[dict]:
     out = []
     rows = ordered(rows)
-    for label in dict.fromkeys(_label(r) for r in rows):
-        rs = [r for r in rows if _label(r) == label]
+    for label in dict.fromkeys(task_label(r) for r in rows):
+        rs = [r for r in rows if task_label(r) == label]
         name, metric = rs[0]["task"], rs[0]["metric"]
         a = np.array([r["float"] for r in rs])
         b = np.array([r["whetstone"] for r in rs])

@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parent.parent
 README = ROOT / "README.md"
 RESULTS = ROOT / "benchmarks" / "results"
 sys.path.insert(0, str(ROOT / "benchmarks"))
-from common import mean_sd  # noqa: E402  (benchmarks/common.py: the reports' own format)
+from common import mean_sd, task_label  # noqa: E402  (benchmarks/common.py: the reports' own format)
 
 
 def quickstart(results: dict) -> str:
@@ -48,9 +48,7 @@ def retention(results: dict) -> str:
              "|---|---|---|---|---|---|"]
     tasks: dict[str, list[dict]] = {}
     for row in results["rows"]:
-        t = row.get("temperature")
-        label = row["task"] if t is None else f"{row['task']} (T = {t:g})"
-        tasks.setdefault(label, []).append(row)
+        tasks.setdefault(task_label(row), []).append(row)
     goals = results["goals"]
     for label, rows in tasks.items():
         a, b, c = (np.array([r[k] for r in rows]) for k in ("float", "whetstone", "naive"))
