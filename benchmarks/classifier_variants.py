@@ -217,6 +217,11 @@ def variants(x, y) -> dict:
         "noise05": ({"regularise": {"noise": 0.05}}, base, x, y, True),
         "h256_128_64": ({"hidden": (256, 128, 64)},
                         base.with_(warmup_epochs=8, sharpen_epochs=48), x, y, True),
+        # one hidden spiking layer: two sharpening stages instead of three
+        "h256": ({"hidden": (256,)}, base, x, y, True),
+        "h512": ({"hidden": (512,)}, base, x, y, True),
+        "h1024": ({"hidden": (1024,)}, base, x, y, True),
+        "float_h512": ({"hidden": (512,)}, base, x, y, False),
         "npc16_t16": ({"neurons_per_class": 16, "temperature": 16.0}, base, x, y, True),
         "float_noise1": ({"regularise": {"noise": 0.1}}, base, x, y, False),
         # the decoder at T = 1 while float (the float twin scores higher at T = 1), T = 20
