@@ -101,12 +101,7 @@ def dense_classifier(
     key = make_key(num_classes, num_classes * neurons_per_class, seed=key_seed)
     inputs = keras.Input(shape)
     x = keras.layers.Flatten(name="flatten")(inputs) if len(shape) > 1 else inputs
-    for i, units in enumerate([*hidden, key.shape[1]]):
-        x = keras.layers.Dense(units, use_bias=not batchnorm, name=f"dense_{i}")(x)
-        if batchnorm:
-            x = keras.layers.BatchNormalization(momentum=BN_MOMENTUM, name=f"bn_{i}")(x)
-        x = SpikingBReLU(name=f"spikes_{i}")(x)
-    outputs = SoftmaxDecode(key, temperature=temperature, name="decode")(x)
+    outputs = _spiking_head(x, hidden, key, batchnorm, temperature)
     return keras.Model(inputs, outputs, name=name)
 
 
@@ -158,13 +153,19 @@ def conv_classifier(
         if pool and min(x.shape[1], x.shape[2]) >= 2:
             x = keras.layers.MaxPooling2D(2, name=f"pool_{i}")(x)
     x = keras.layers.Flatten(name="flatten")(x)
-    for i, units in enumerate([*dense, key.shape[1]]):
+    outputs = _spiking_head(x, dense, key, batchnorm, temperature)
+    return keras.Model(inputs, outputs, name=name)
+
+
+def _spiking_head(x, hidden: Sequence[int], key, batchnorm: bool, temperature: float):
+    """``[Dense → (BN) → SpikingBReLU]*`` through ``hidden`` and the N-hot output layer, then
+    the decoder: the classifiers' common top."""
+    for i, units in enumerate([*hidden, key.shape[1]]):
         x = keras.layers.Dense(units, use_bias=not batchnorm, name=f"dense_{i}")(x)
         if batchnorm:
             x = keras.layers.BatchNormalization(momentum=BN_MOMENTUM, name=f"bn_{i}")(x)
         x = SpikingBReLU(name=f"spikes_{i}")(x)
-    outputs = SoftmaxDecode(key, temperature=temperature, name="decode")(x)
-    return keras.Model(inputs, outputs, name=name)
+    return SoftmaxDecode(key, temperature=temperature, name="decode")(x)
 
 
 def _conv_spikes(x, filters: int, name: str, *, kernel_size: int = 3, batchnorm: bool = False,
