@@ -378,6 +378,13 @@ CHOSEN = Setting("stride, filters 128/128, 2/8/30, batch 16", down="stride",
                            batch_size=16))
 
 
+#: A float reference with a binary bottleneck: the chosen network with only its 64-bit code
+#: spiking (sharpened by Whetstone, or straight-through from the start), every other layer a
+#: bounded ReLU; it measures what binarising the hidden layers costs once the code is binary.
+REFERENCE = replace(CHOSEN, name=f"{CHOSEN.name}, only the code spiking", float_layers="hidden")
+REFERENCE_KINDS = ("whetstone", "straight_through")
+
+
 def sweep_settings(base: Setting) -> list[Setting]:
     return [replace(base, name=f"{base.name}, {4 * c} bits", code_channels=c)
             for c in (4, 8, 16, 32, 64)]
@@ -419,6 +426,8 @@ def main(argv=None) -> None:
         elif stage == "final":
             runs = [(s, kind, seed) for s in dict.fromkeys([chosen(), LESSON])
                     if not only or s.name in only for seed in SEEDS for kind in kinds]
+            runs += [(REFERENCE, kind, seed) for kind in REFERENCE_KINDS for seed in SEEDS
+                     if not only or REFERENCE.name in only]
             for s, kind, seed in reversed(runs) if args.reverse else runs:
                 run(s, kind, "test", seed, cache)
         else:
@@ -495,7 +504,7 @@ def _previous() -> dict[str, dict[str, dict]]:
         return {}
     old = json.loads(path.read_text())
     return {section: {x["setting"]: x for x in old.get(section, [])}
-            for section in ("search", "sweep", "final", "diagnostics")}
+            for section in ("search", "sweep", "final", "diagnostics", "reference")}
 
 
 def report(cache: Path) -> None:
@@ -515,12 +524,13 @@ def report(cache: Path) -> None:
     diagnostics = rows("diagnostics", DIAGNOSTICS, lambda s: (
         {"setting": s.name, "float_layers": s.float_layers, "mse_whetstone": r["mse"]}
         if (r := _cached(s, "whetstone", "val", 0, cache)) else None))
+    reference = rows("reference", [REFERENCE], lambda s: _reference(s, cache))
     if not final:
         # Nothing to report from: keep the results files rather than overwrite them empty.
         raise SystemExit(f"no final runs in the cache {cache} or in results/autoencoder.json "
                          f"(run the 'final' stage first, or pass --cache DIR).")
     out = {"benchmark": "digits autoencoder: float vs Whetstone vs straight-through",
-           "diagnostics": diagnostics,
+           "diagnostics": diagnostics, "reference": reference,
            "chosen": asdict(chosen()), "chosen_recipe": chosen().training_recipe().as_dict(),
            "final": final, "sweep": sweep, "search": search, "machine": machine()}
     RESULTS.mkdir(exist_ok=True)
@@ -529,6 +539,17 @@ def report(cache: Path) -> None:
         figure(sweep, RESULTS / "autoencoder_code_size.png")
     (RESULTS / "autoencoder.md").write_text(markdown(out))
     print(f"wrote {RESULTS / 'autoencoder.md'}")
+
+
+def _reference(s: Setting, cache: Path) -> dict | None:
+    """The reference's test MSEs per kind, once every seed of every kind is cached."""
+    found = {k: [_cached(s, k, "test", seed, cache) for seed in SEEDS] for k in REFERENCE_KINDS}
+    if any(None in runs for runs in found.values()):
+        return None
+    return {"setting": s.name, "bits": s.bits, "seeds": list(SEEDS),
+            "mse": {k: [r["mse"] for r in runs] for k, runs in found.items()},
+            "code_bits_constant": {k: [r["code_bits_constant"] for r in runs]
+                                   for k, runs in found.items()}}
 
 
 def _ratio_row(x: dict) -> str:
@@ -552,6 +573,23 @@ def _final_numbers(out: dict) -> dict:
             "vs_chosen": vs_anchor(chosen_), "vs_lesson": vs_anchor(lesson), "wins": wins,
             "n": len(chosen_["seeds"]),
             "gain": 1 - np.mean(chosen_["mse"]["whetstone"]) / np.mean(lesson["mse"]["whetstone"])}
+
+
+def _reference_numbers(out: dict) -> dict:
+    ref, chosen_ = out["reference"][0], out["final"][0]
+    whetstone, flt = (np.array(chosen_["mse"][k]) for k in ("whetstone", "float"))
+    ref_mse = np.array(ref["mse"]["whetstone"])
+    st_constant = ref["code_bits_constant"]["straight_through"]
+    st = _ms(ref["mse"]["straight_through"])
+    return {"n_last": len(ref["seeds"]) - 1, "whetstone_ref": _ms(ref_mse),
+            "float": _ms(flt), "ref_vs_float": np.mean(ref_mse / flt),
+            "ratio": _ms(whetstone / ref_mse, 2),
+            "met": "met" if np.mean(whetstone / ref_mse) <= 2 else "not met",
+            "straight_through": (
+                f"training collapsed: {st}, every code bit constant on every seed (the "
+                "read-out draws one image for all inputs)" if min(st_constant) == ref["bits"]
+                else f"it scores {st} ({', '.join(map(str, st_constant))} of the "
+                f"{ref['bits']} code bits constant on the seeds)")}
 
 
 def _retention_numbers(out: dict) -> dict:
@@ -605,7 +643,10 @@ def markdown(out: dict) -> str:
               "`retention.md`); ratios are per seed, then averaged.", "", HEADER]
     lines += [_ratio_row(x) for x in out["final"]]
     lines += [""] + [f"* {x['setting']}: {x['network']}; {x['recipe']}." for x in out["final"]]
-    lines += ["", NOTES_FINAL.format(**_final_numbers(out)), "",
+    lines += ["", NOTES_FINAL.format(**_final_numbers(out))]
+    if out.get("reference"):
+        lines += ["", NOTES_REFERENCE.format(**_reference_numbers(out))]
+    lines += ["",
               "## Code size (test split, seed 0)", "",
               "One seed per point. The code is 2 × 2 × code channels bits; everything else as "
               "in the chosen setting.", "",
@@ -644,6 +685,13 @@ The chosen setting lowers Whetstone's test MSE by {gain:.0%} against the lesson'
 but its float twin improves more, so the ratio grows. No setting tried brought the
 ratio below 3.6 × without making the float twin worse (see the diagnostics below: the 64-bit
 code alone, every other layer float, already costs 2.4 ×)."""
+NOTES_REFERENCE = """\
+**Against a float network with a binary code** (a reference, not this benchmark's goal): the
+chosen network with only its 64-bit code spiking, every other layer a bounded ReLU. With the
+code sharpened by Whetstone it scores {whetstone_ref} (test, seeds 0–{n_last}), {ref_vs_float:.1f} ×
+the all-float twin's {float}. Whetstone's all-binary network is {ratio} × this reference: 2 ×
+against it is {met}. With the code straight-through from the first epoch instead,
+{straight_through}."""
 NOTES_SWEEP = """\
 Whetstone and the straight-through anchor stay within {st_spread:.0%} of each other at every
 code size, and {low:.1f}–{high:.1f} × above the float twin of the same code size; the ratio is
