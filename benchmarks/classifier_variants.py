@@ -217,6 +217,9 @@ def variants(x, y) -> dict:
         "noise05": ({"regularise": {"noise": 0.05}}, base, x, y, True),
         "h256_128_64": ({"hidden": (256, 128, 64)},
                         base.with_(warmup_epochs=8, sharpen_epochs=48), x, y, True),
+        # inputs standardised per pixel (training mean and sd) instead of X / 16
+        "standardised": ({"standardise": True}, base, x, y, True),
+        "float_standardised": ({"standardise": True}, base, x, y, False),
         # one hidden spiking layer: two sharpening stages instead of three
         "h256": ({"hidden": (256,)}, base, x, y, True),
         "h512": ({"hidden": (512,)}, base, x, y, True),
@@ -304,6 +307,9 @@ def main(names: list[str]) -> None:
             distill = options.pop("distill", None)
             decay = options.pop("decay", None)
             sharpener = options.pop("sharpener", None)
+            if options.pop("standardise", False):
+                mean, sd = x.mean(axis=0), x.std(axis=0) + 0.1
+                x, x_val = (x - mean) / sd, (x_val - mean) / sd
             loss, teacher = None, None
             if distill:
                 teacher = build(**dict(options, temperature=1.0))
