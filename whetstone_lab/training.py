@@ -252,7 +252,7 @@ RECIPES: dict[str, Recipe] = {
     # The recipes of the retention benchmark (benchmarks/results/retention.md), chosen on a
     # validation split carved from the training data (its notes list what was tried).
     # Dense: slow per-epoch sharpening (15 epochs per layer), no fine-tune (the README's
-    # SimpleSharpener(start_epoch=10, steps=15)): the best of some forty variants
+    # SimpleSharpener(start_epoch=10, steps=15)): the best of some sixty variants
     # cross-validated (the notes).
     "digits_dense": Recipe("digits_dense", warmup_epochs=11, sharpen_epochs=45, per="epoch",
                            learning_rate=1e-3),
