@@ -20,7 +20,8 @@ and a stage that is run again only trains what is missing)::
 
     python benchmarks/autoencoder.py search   # ideas to close the gap, validation split, seed 0
     python benchmarks/autoencoder.py sweep    # code size sweep at the chosen setting, test, seed 0
-    python benchmarks/autoencoder.py final    # chosen setting and the lesson's, test, seeds 0-2
+    python benchmarks/autoencoder.py final    # chosen setting, the lesson's and the binary-code
+                                              # reference, test, seeds 0-2
     python benchmarks/autoencoder.py report   # results/autoencoder.{md,json} and the figure
     python benchmarks/autoencoder.py all      # all of the above in turn
 
@@ -549,8 +550,8 @@ def _reference(s: Setting, cache: Path) -> dict | None:
     if any(None in runs for runs in [*found.values(), *chosen_.values()]):
         return None
     mse = {k: [r["mse"] for r in runs] for k, runs in found.items()}
-    reference, flt, whetstone = (np.array(x) for x in (
-        mse["whetstone"], *([r["mse"] for r in chosen_[k]] for k in ("float", "whetstone"))))
+    reference = np.array(mse["whetstone"])
+    flt, whetstone = (np.array([r["mse"] for r in chosen_[k]]) for k in ("float", "whetstone"))
     return {"setting": s.name, "bits": s.bits, "seeds": list(SEEDS), "mse": mse,
             # per seed: the reference against the chosen float twin, and the chosen
             # all-binary Whetstone network against the reference
