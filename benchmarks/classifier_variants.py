@@ -281,6 +281,62 @@ def variants(x, y) -> dict:
     }
 
 
+def targets(build, options: dict, recipe, x, y, seed: int):
+    """``(y, loss)``: the labels and the task's loss, or soft targets (label smoothing, a
+    float teacher's probabilities) and categorical cross-entropy."""
+    smoothing, distill = options.pop("smoothing", 0.0), options.pop("distill", None)
+    if not (smoothing or distill):
+        return y, None
+    teacher = None
+    if distill:
+        teacher = build(**dict(options, temperature=1.0))
+        training.fit(teacher, x, y, recipe, seed=seed, progress=False, sharpen=False)
+        teacher = teacher.predict(x, verbose=0)
+        keras.utils.set_random_seed(seed)  # the student starts from the usual weights
+    return soft_targets(y, smoothing, teacher, **(distill or {})), \
+        keras.losses.CategoricalCrossentropy()
+
+
+def callbacks_for(model: keras.Model, options: dict, until: int | None) -> list:
+    """The variant's callbacks; a sharpener of its own goes first, as the recipe's would."""
+    callbacks = [DropoutOff(until)] if until is not None else []
+    if temperatures := options.pop("temperatures", None):
+        callbacks.append(DecoderTemperature(model, temperatures))
+    if decay := options.pop("decay", None):
+        callbacks.append(DecayingRate(*decay))
+    if sharpener := options.pop("sharpener", None):
+        callbacks.insert(0, wl.sharpening.AdaptiveSharpener(min_init_epochs=11)
+                         if sharpener == "adaptive"
+                         else wl.sharpening.ScheduledSharpener(sharpener))
+    return callbacks
+
+
+def score(variant: tuple, x_val, y_val, seed: int) -> float:
+    """Train one variant with one seed; its fully sharp (or float) validation accuracy."""
+    options, recipe, x, y, sharpen, *optimizer = variant
+    keras.utils.set_random_seed(seed)
+    options = dict(options)
+    build = wl.models.conv_classifier if options.pop("conv", False) \
+        else wl.models.dense_classifier
+    if options.pop("standardise", False):
+        mean, sd = x.mean(axis=0), x.std(axis=0) + 0.1
+        x, x_val = (x - mean) / sd, (x_val - mean) / sd
+    extra = {k: options.pop(k) for k in ("temperatures", "decay", "sharpener") if k in options}
+    regularise = dict(options.pop("regularise", {}))
+    until = regularise.pop("until", None)
+    y, loss = targets(build, options, recipe, x, y, seed)
+    model = build(**options)
+    if regularise:
+        model = regularised(model, **regularise)
+    training.fit(model, x, y, recipe, loss=loss, seed=seed, progress=False,
+                 sharpen=sharpen and "sharpener" not in extra,
+                 optimizer=optimizer[0]() if optimizer else None,
+                 callbacks=callbacks_for(model, extra, until))
+    if sharpen:
+        assert wl.is_fully_sharp(model)
+    return metrics.evaluate(model, x_val, y_val)
+
+
 def main(names: list[str]) -> None:
     cv = "--cv" in names
     names = [n for n in names if n != "--cv"]
@@ -292,51 +348,9 @@ def main(names: list[str]) -> None:
     for name in names or list(known):
         if name not in known:
             raise SystemExit(f"unknown variant {name!r}; the variants are: {', '.join(known)}")
-        scores, start = [], time.time()
-        for seed in seeds:
-            x_tr, y_tr, x_val, y_val = splits[seed]
-            options, recipe, x, y, sharpen, *optimizer = variants(x_tr, y_tr)[name]
-            keras.utils.set_random_seed(seed)
-            options = dict(options)
-            build = wl.models.conv_classifier if options.pop("conv", False) \
-                else wl.models.dense_classifier
-            regularise = dict(options.pop("regularise", {}))
-            until = regularise.pop("until", None)
-            temperatures = options.pop("temperatures", None)
-            smoothing = options.pop("smoothing", 0.0)
-            distill = options.pop("distill", None)
-            decay = options.pop("decay", None)
-            sharpener = options.pop("sharpener", None)
-            if options.pop("standardise", False):
-                mean, sd = x.mean(axis=0), x.std(axis=0) + 0.1
-                x, x_val = (x - mean) / sd, (x_val - mean) / sd
-            loss, teacher = None, None
-            if distill:
-                teacher = build(**dict(options, temperature=1.0))
-                training.fit(teacher, x, y, recipe, seed=seed, progress=False, sharpen=False)
-                teacher = teacher.predict(x, verbose=0)
-                keras.utils.set_random_seed(seed)
-            if smoothing or distill:
-                y = soft_targets(y, smoothing, teacher, **(distill or {}))
-                loss = keras.losses.CategoricalCrossentropy()
-            model = build(**options)
-            if regularise:
-                model = regularised(model, **regularise)
-            callbacks = [DropoutOff(until)] if until is not None else []
-            if temperatures:
-                callbacks.append(DecoderTemperature(model, temperatures))
-            if decay:
-                callbacks.append(DecayingRate(*decay))
-            if sharpener:
-                callbacks.insert(0, wl.sharpening.AdaptiveSharpener(min_init_epochs=11)
-                                 if sharpener == "adaptive"
-                                 else wl.sharpening.ScheduledSharpener(sharpener))
-            training.fit(model, x, y, recipe, loss=loss, seed=seed, progress=False,
-                         sharpen=sharpen and not sharpener,
-                         optimizer=optimizer[0]() if optimizer else None, callbacks=callbacks)
-            if sharpen:
-                assert wl.is_fully_sharp(model)
-            scores.append(metrics.evaluate(model, x_val, y_val))
+        start = time.time()
+        scores = [score(variants(*splits[seed][:2])[name], *splits[seed][2:], seed)
+                  for seed in seeds]
         line = json.dumps({"variant": name, "cv": cv, "val": [round(s, 4) for s in scores],
                            "mean": round(sum(scores) / len(scores), 4),
                            "s": round(time.time() - start)})
