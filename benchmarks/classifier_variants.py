@@ -217,6 +217,9 @@ def variants(x, y) -> dict:
         "noise05": ({"regularise": {"noise": 0.05}}, base, x, y, True),
         "h256_128_64": ({"hidden": (256, 128, 64)},
                         base.with_(warmup_epochs=8, sharpen_epochs=48), x, y, True),
+        # the anchor: every spiking layer fully sharp with a straight-through gradient (that
+        # of clip(x, 0, 1)) from the first epoch, for the same 56 epochs and rates
+        "straight_through_scratch": ({"straight_through": True}, base, x, y, False),
         # inputs standardised per pixel (training mean and sd) instead of X / 16
         "standardised": ({"standardise": True}, base, x, y, True),
         "float_standardised": ({"standardise": True}, base, x, y, False),
@@ -325,15 +328,22 @@ def score(variant: tuple, x_val, y_val, seed: int) -> float:
     regularise = dict(options.pop("regularise", {}))
     until = regularise.pop("until", None)
     y, loss = targets(build, options, recipe, x, y, seed)
+    straight_through = options.pop("straight_through", False)
     model = build(**options)
     if regularise:
         model = regularised(model, **regularise)
+    if straight_through:
+        wl.set_sharpness(model, 1.0)
+        for layer in wl.spiking_layers(model):
+            layer.straight_through = True
     training.fit(model, x, y, recipe, loss=loss, seed=seed, progress=False,
                  sharpen=sharpen and "sharpener" not in extra,
                  optimizer=optimizer[0]() if optimizer else None,
                  callbacks=callbacks_for(model, extra, until))
-    if sharpen:
+    if sharpen or straight_through:
         assert wl.is_fully_sharp(model)
+    for layer in wl.spiking_layers(model):
+        layer.straight_through = False
     return metrics.evaluate(model, x_val, y_val)
 
 
