@@ -227,6 +227,35 @@ def _benchmarks(benchmarks):
     return BenchmarkResults() if benchmarks is None else benchmarks
 
 
+def _lesson_marker(match: re.Match, results: dict, benchmarks) -> tuple[str | None, str]:
+    """A ``<!--r-->`` marker as it should be written (None: its number is missing), and what
+    to report when it is not written so."""
+    stem, metric, written = match.groups()
+    value, problem = _lookup(results, stem, metric)
+    if problem:
+        return None, problem
+    shown = format_like(value, written)
+    return (f"<!--r {stem}.{metric}-->{shown}<!--/r-->",
+            f"{stem}.{metric} is written {written!r} but {RESULTS.name} has {value} "
+            f"({shown!r})")
+
+
+def _benchmark_marker(match: re.Match, results: dict, benchmarks) -> tuple[str | None, str]:
+    """A ``<!--b-->`` marker as it should be written, as :func:`_lesson_marker`."""
+    address, written = match.groups()
+    value, problem = benchmark_value(address, benchmarks)
+    if problem:
+        return None, f"<!--b {address}-->: {problem}"
+    shown = format_benchmark(value, written)
+    return (f"<!--b {address}-->{shown}<!--/b-->",
+            f"{address} is written {written!r} but {_ADDRESS.fullmatch(address).group(1)}"
+            f".json gives {shown!r}")
+
+
+#: The two kinds of marker and how each is rendered.
+_MARKERS = ((MARKER, _lesson_marker), (BENCHMARK_MARKER, _benchmark_marker))
+
+
 def fill_text(text: str, results: dict, benchmarks=None) -> tuple[str, list[str]]:
     """``text`` with every marker filled; and the markers that name a missing number.
 
@@ -235,24 +264,18 @@ def fill_text(text: str, results: dict, benchmarks=None) -> tuple[str, list[str]
     benchmarks = _benchmarks(benchmarks)
     missing: list[str] = []
 
-    def replace(match: re.Match) -> str:
-        stem, metric, written = match.groups()
-        value, problem = _lookup(results, stem, metric)
-        if problem:
-            missing.append(problem)
-            return match.group(0)
-        return f"<!--r {stem}.{metric}-->{format_like(value, written)}<!--/r-->"
+    def replace(render):
+        def sub(match: re.Match) -> str:
+            filled, problem = render(match, results, benchmarks)
+            if filled is None:
+                missing.append(problem)
+                return match.group(0)
+            return filled
+        return sub
 
-    def replace_benchmark(match: re.Match) -> str:
-        address, written = match.groups()
-        value, problem = benchmark_value(address, benchmarks)
-        if problem:
-            missing.append(f"<!--b {address}-->: {problem}")
-            return match.group(0)
-        return f"<!--b {address}-->{format_benchmark(value, written)}<!--/b-->"
-
-    text = MARKER.sub(replace, text)
-    return BENCHMARK_MARKER.sub(replace_benchmark, text), missing
+    for pattern, render in _MARKERS:
+        text = pattern.sub(replace(render), text)
+    return text, missing
 
 
 def check_text(text: str, results: dict, benchmarks=None) -> list[str]:
@@ -260,23 +283,11 @@ def check_text(text: str, results: dict, benchmarks=None) -> list[str]:
     number (``benchmarks`` as for ``fill_text``)."""
     benchmarks = _benchmarks(benchmarks)
     problems = []
-    for match in MARKER.finditer(text):
-        stem, metric, written = match.groups()
-        value, problem = _lookup(results, stem, metric)
-        if problem:
-            problems.append(problem)
-        elif format_like(value, written) != written:
-            problems.append(f"{stem}.{metric} is written {written!r} but {RESULTS.name} "
-                            f"has {value} ({format_like(value, written)!r})")
-    for match in BENCHMARK_MARKER.finditer(text):
-        address, written = match.groups()
-        value, problem = benchmark_value(address, benchmarks)
-        if problem:
-            problems.append(f"<!--b {address}-->: {problem}")
-        elif format_benchmark(value, written) != written:
-            problems.append(f"{address} is written {written!r} but "
-                            f"{_ADDRESS.fullmatch(address).group(1)}.json gives "
-                            f"{format_benchmark(value, written)!r}")
+    for pattern, render in _MARKERS:
+        for match in pattern.finditer(text):
+            filled, problem = render(match, results, benchmarks)
+            if filled != match.group(0):
+                problems.append(problem)
     return problems
 
 
