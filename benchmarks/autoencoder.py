@@ -525,7 +525,8 @@ def report(cache: Path) -> None:
     diagnostics = rows("diagnostics", DIAGNOSTICS, lambda s: (
         {"setting": s.name, "float_layers": s.float_layers, "mse_whetstone": r["mse"]}
         if (r := _cached(s, "whetstone", "val", 0, cache)) else None))
-    reference = rows("reference", [REFERENCE], lambda s: _reference(s, cache))
+    chosen_final = next((x for x in final if x["setting"] == chosen().name), None)
+    reference = rows("reference", [REFERENCE], lambda s: _reference(s, chosen_final, cache))
     if not final:
         # Nothing to report from: keep the results files rather than overwrite them empty.
         raise SystemExit(f"no final runs in the cache {cache} or in results/autoencoder.json "
@@ -542,16 +543,16 @@ def report(cache: Path) -> None:
     print(f"wrote {RESULTS / 'autoencoder.md'}")
 
 
-def _reference(s: Setting, cache: Path) -> dict | None:
-    """The reference's test MSEs per kind, once every seed of every kind is cached."""
+def _reference(s: Setting, chosen_final: dict | None, cache: Path) -> dict | None:
+    """The reference's test MSEs per kind, and its ratios to the chosen setting's final runs,
+    once every seed of every kind is cached."""
     found = {k: [_cached(s, k, "test", seed, cache) for seed in SEEDS] for k in REFERENCE_KINDS}
-    chosen_ = {k: [_cached(chosen(), k, "test", seed, cache) for seed in SEEDS]
-               for k in ("float", "whetstone")}
-    if any(None in runs for runs in [*found.values(), *chosen_.values()]):
+    if (any(None in runs for runs in found.values()) or chosen_final is None
+            or chosen_final["seeds"] != list(SEEDS)):
         return None
     mse = {k: [r["mse"] for r in runs] for k, runs in found.items()}
     reference = np.array(mse["whetstone"])
-    flt, whetstone = (np.array([r["mse"] for r in chosen_[k]]) for k in ("float", "whetstone"))
+    flt, whetstone = (np.array(chosen_final["mse"][k]) for k in ("float", "whetstone"))
     return {"setting": s.name, "bits": s.bits, "seeds": list(SEEDS), "mse": mse,
             # per seed: the reference against the chosen float twin, and the chosen
             # all-binary Whetstone network against the reference
