@@ -12,7 +12,8 @@ the same network with the same recipe and ``sharpen=False``. The notes in
 
 With ``--cv`` each variant is trained 5 times, on the splits of seeds 0..4 of
 ``training.validation_split`` with the same model seed: the 5 × 288 held-out digits average
-out more of the split's luck than one split with 3 seeds.
+out more of the split's luck than one split with 3 seeds. ``--cv --3`` also trains each split
+with two more model seeds (15 runs), which averages out the initialisation's luck too.
 """
 
 from __future__ import annotations
@@ -198,6 +199,11 @@ def variants(x, y) -> dict:
         "adamw4e-2": ({}, base, x, y, True, lambda: keras.optimizers.AdamW(
             weight_decay=0.04)),
         "float_base": ({}, base, x, y, False),
+        "towers2": ({"towers": 2}, base, x, y, True),
+        "towers3": ({"towers": 3}, base, x, y, True),
+        "towers3_t40": ({"towers": 3, "temperature": 40.0}, base, x, y, True),
+        "towers5": ({"towers": 5}, base, x, y, True),
+        "float_towers3": ({"towers": 3}, base, x, y, False),
         "drop1": ({"regularise": {"dropout": 0.1}}, base, x, y, True),
         "drop2": ({"regularise": {"dropout": 0.2}}, base, x, y, True),
         "drop3": ({"regularise": {"dropout": 0.3}}, base, x, y, True),
@@ -349,7 +355,8 @@ def score(variant: tuple, x_val, y_val, seed: int) -> float:
 
 def main(names: list[str]) -> None:
     cv = "--cv" in names
-    names = [n for n in names if n != "--cv"]
+    model_seeds = 3 if "--3" in names else 1
+    names = [n for n in names if n not in ("--cv", "--3")]
     data = wl.data.load("digits")
     seeds = range(5) if cv else range(3)
     splits = {s: training.validation_split(data.x_train, data.y_train, seed=s if cv else 0)
@@ -359,9 +366,11 @@ def main(names: list[str]) -> None:
         if name not in known:
             raise SystemExit(f"unknown variant {name!r}; the variants are: {', '.join(known)}")
         start = time.time()
-        scores = [score(variants(*splits[seed][:2])[name], *splits[seed][2:], seed)
-                  for seed in seeds]
-        line = json.dumps({"variant": name, "cv": cv, "val": [round(s, 4) for s in scores],
+        # --3: each split also trained with model seeds split + 10 and split + 20
+        scores = [score(variants(*splits[seed][:2])[name], *splits[seed][2:], seed + 10 * k)
+                  for seed in seeds for k in range(model_seeds)]
+        line = json.dumps({"variant": name, "cv": cv, "model_seeds": model_seeds,
+                           "val": [round(s, 4) for s in scores],
                            "mean": round(sum(scores) / len(scores), 4),
                            "s": round(time.time() - start)})
         print(line, flush=True)

@@ -16,14 +16,15 @@ SOURCES = sorted(PACKAGE.rglob("*.py"))
 ALLOWED = {
     "validation": set(),
     "layers": {"validation"},
+    "grouped": {"validation"},
     "sharpening": {"layers", "validation"},
-    "models": {"layers", "sharpening", "validation"},
+    "models": {"grouped", "layers", "sharpening", "validation"},
     "spikes": {"sharpening", "validation", "layers"},
     "metrics": {"layers", "sharpening", "spikes", "validation"},
     # training reads wl.fast_mode() (the package's own switch) when a recipe is asked for.
     "training": {"metrics", "models", "sharpening", "validation", "layers", "__init__"},
     "data": {"validation", "data"},
-    "deploy": {"layers", "sharpening", "models", "validation", "deploy"},
+    "deploy": {"grouped", "layers", "sharpening", "models", "validation", "deploy"},
     "plots": {"layers", "spikes", "validation", "plots"},
     "widgets": {"layers", "sharpening", "models", "spikes", "metrics", "plots", "validation"},
     "lessons": {"layers", "sharpening", "models", "spikes", "metrics", "training",

@@ -44,6 +44,15 @@ def dense_case(digits):
     return _case(_train(model, digits, epochs=3, steps=10), digits)
 
 
+@pytest.fixture(scope="module")
+def towers_case(digits):
+    """Three towers: block-diagonal GroupedDense layers after the first."""
+    keras.utils.set_random_seed(4)
+    model = wl.models.dense_classifier((8, 8, 1), hidden=(32, 16), neurons_per_class=4,
+                                       towers=3)
+    return _case(_train(model, digits, epochs=3, steps=10), digits)
+
+
 def _conv_case(data, seed: int, *, batchnorm: bool, pool: bool) -> Case:
     """A small conv classifier (8/16 channels, dense 32), trained fully sharp."""
     keras.utils.set_random_seed(seed)
@@ -158,7 +167,20 @@ def test_conv_model_without_pooling_or_batchnorm_agrees_with_keras(plain_conv_ca
     np.testing.assert_array_equal(result.classes, reference["decode"].argmax(-1))
 
 
-@pytest.mark.parametrize("which", ["dense_case", "conv_case", "plain_conv_case"])
+def test_towers_agree_with_keras_and_count_only_their_own_synapses(towers_case, digits):
+    result = towers_case.net.run(digits.x_test)
+    _assert_same_spikes(result.spikes, towers_case.reference)
+    _assert_active(result.spikes)
+    np.testing.assert_array_equal(result.classes, towers_case.reference["decode"].argmax(-1))
+    counts = {c.name: c for c in result.counts}
+    # Each spike of a tower reaches only its own tower's next layer (a third of the units).
+    assert counts["spikes_1"].dense_macs == 96 * 16 and counts["spikes_2"].dense_macs == 48 * 40
+    np.testing.assert_array_equal(result.synops["spikes_2"],
+                                  result.spike_counts["spikes_1"] * 40)
+
+
+@pytest.mark.parametrize("which", ["dense_case", "conv_case", "plain_conv_case",
+                                   "towers_case"])
 def test_event_driven_and_blas_products_give_the_same_exact_result(which, request, digits,
                                                                    monkeypatch):
     case = request.getfixturevalue(which)
@@ -264,7 +286,7 @@ _SPIKING_KIND = {"lif": "LIF", "threshold": "Threshold", "li_threshold": "Thresh
 
 
 @pytest.mark.parametrize("neuron", ["lif", "threshold", "li_threshold", "cuba_lif"])
-@pytest.mark.parametrize("which", ["dense_case", "conv_case"])
+@pytest.mark.parametrize("which", ["dense_case", "conv_case", "towers_case"])
 def test_nir_write_read_run_equals_keras(which, neuron, request, digits, tmp_path):
     case = request.getfixturevalue(which)
     net = case.net

@@ -14,6 +14,8 @@ BUILDERS = {
               "class"),
     "dense_bn": (lambda: models.dense_classifier((8, 8, 1), 10, hidden=(16,), batchnorm=True),
                  (8, 8, 1), "class"),
+    "dense_towers": (lambda: models.dense_classifier((8, 8, 1), 10, hidden=(12,), towers=3),
+                     (8, 8, 1), "class"),
     "conv": (lambda: models.conv_classifier((8, 8, 1), 10, filters=(4, 8), dense=(16,)),
              (8, 8, 1), "class"),
     "autoencoder": (lambda: models.autoencoder((8, 8, 1), filters=(4, 8), code_channels=4),

@@ -282,20 +282,24 @@ class SpikingSigmoid(SpikingActivation):
 # N-hot output code
 # ----------------------------------------------------------------------------------------
 def make_key(
-    num_classes: int, width: int, *, overlapping: bool = False, seed: int = 0
+    num_classes: int, width: int, *, overlapping: bool = False, seed: int = 0, groups: int = 1
 ) -> np.ndarray:
     """The N-hot key: which of ``width`` output neurons stand for which class.
 
     Each class gets ``n = width // num_classes`` neurons. Disjoint (default): a seeded
     permutation of the neurons is cut into ``num_classes`` groups of ``n`` (left-over neurons
     belong to no class). Overlapping: each class draws its own ``n`` neurons, so classes may
-    share neurons; codewords are redrawn until they are distinct.
+    share neurons; codewords are redrawn until they are distinct. With ``groups`` > 1 the
+    width is cut into that many equal consecutive blocks, each keyed on its own (seeds
+    ``seed``, ``seed + 1``, …): the key of towers voting together
+    (:mod:`whetstone_lab.grouped`), each block giving every class its share of neurons.
 
     Args:
         num_classes: number of classes (≥ 2).
         width: number of output neurons (≥ ``num_classes``).
         overlapping: let classes share neurons.
         seed: seed of the random assignment; the same seed gives the same key.
+        groups: number of blocks keyed on their own; ``width`` must be a multiple of it.
 
     Returns:
         ``int8`` array of shape ``(num_classes, width)`` with ``n`` ones per row.
@@ -308,6 +312,13 @@ def make_key(
     width = check_int(width, "width", minimum=1)
     overlapping = check_bool(overlapping, "overlapping")
     seed = check_int(seed, "seed", minimum=0)
+    groups = check_int(groups, "groups", minimum=1)
+    if groups > 1:
+        if width % groups:
+            raise ValueError(f"width ({width}) must be a multiple of groups ({groups}): each "
+                             "group keys an equal block of the output neurons.")
+        return np.concatenate([make_key(num_classes, width // groups, overlapping=overlapping,
+                                        seed=seed + g) for g in range(groups)], axis=1)
     if width < num_classes:
         raise ValueError(
             f"width must be at least num_classes: a key of width {width} cannot give each of "

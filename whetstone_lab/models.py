@@ -14,6 +14,7 @@ from collections.abc import Sequence
 import keras
 import numpy as np
 
+from .grouped import GroupedDense
 from .layers import SoftmaxDecode, SpikingActivation, SpikingBReLU, make_key, walk_layers
 from .sharpening import spiking_layers
 from .validation import (
@@ -68,6 +69,7 @@ def dense_classifier(
     hidden: Sequence[int] = (256, 64),
     neurons_per_class: int = 10,
     *,
+    towers: int = 1,
     batchnorm: bool = False,
     key_seed: int = 0,
     temperature: float = TEMPERATURE,
@@ -84,7 +86,11 @@ def dense_classifier(
         input_shape: shape of one sample (e.g. ``(8, 8, 1)`` or ``(64,)``).
         num_classes: number of classes.
         hidden: widths of the hidden spiking layers.
-        neurons_per_class: output neurons per class (the N of N-hot).
+        neurons_per_class: output neurons per class (the N of N-hot), per tower.
+        towers: independent copies of the network side by side, voting through one decoder
+            (:mod:`whetstone_lab.grouped`): every layer ``towers`` times as wide, the layers
+            after the first block-diagonal, the key giving each tower ``neurons_per_class``
+            neurons per class.
         batchnorm: put a BatchNorm between each Dense and its activation.
         key_seed: seed of the N-hot key.
         temperature: divides the decoder's logits (1.0: the paper's decoder). About
@@ -98,10 +104,13 @@ def dense_classifier(
     shape = check_shape(input_shape, "input_shape")
     hidden = check_shape(hidden, "hidden", allow_empty=True)
     _check_common(num_classes, neurons_per_class, batchnorm, key_seed, temperature)
-    key = make_key(num_classes, num_classes * neurons_per_class, seed=key_seed)
+    towers = check_int(towers, "towers", minimum=1)
+    key = make_key(num_classes, num_classes * neurons_per_class * towers, seed=key_seed,
+                   groups=towers)
     inputs = keras.Input(shape)
     x = keras.layers.Flatten(name="flatten")(inputs) if len(shape) > 1 else inputs
-    outputs = _spiking_head(x, hidden, key, batchnorm, temperature)
+    outputs = _spiking_head(x, [units * towers for units in hidden], key, batchnorm,
+                            temperature, towers)
     return keras.Model(inputs, outputs, name=name)
 
 
@@ -157,11 +166,16 @@ def conv_classifier(
     return keras.Model(inputs, outputs, name=name)
 
 
-def _spiking_head(x, hidden: Sequence[int], key, batchnorm: bool, temperature: float):
+def _spiking_head(x, hidden: Sequence[int], key, batchnorm: bool, temperature: float,
+                  towers: int = 1):
     """``[Dense → (BN) → SpikingBReLU]*`` through ``hidden`` and the N-hot output layer, then
-    the decoder: the classifiers' common top."""
+    the decoder: the classifiers' common top. With ``towers`` > 1 every layer after the first
+    is a block-diagonal :class:`~whetstone_lab.grouped.GroupedDense`."""
     for i, units in enumerate([*hidden, key.shape[1]]):
-        x = keras.layers.Dense(units, use_bias=not batchnorm, name=f"dense_{i}")(x)
+        if i and towers > 1:
+            x = GroupedDense(units, groups=towers, use_bias=not batchnorm, name=f"dense_{i}")(x)
+        else:
+            x = keras.layers.Dense(units, use_bias=not batchnorm, name=f"dense_{i}")(x)
         if batchnorm:
             x = keras.layers.BatchNormalization(momentum=BN_MOMENTUM, name=f"bn_{i}")(x)
         x = SpikingBReLU(name=f"spikes_{i}")(x)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import keras
 import numpy as np
 
+from ..grouped import GroupedDense
 from ..layers import SHARP_TOLERANCE, SoftmaxDecode, SpikingActivation, SpikingSigmoid
 from ..models import fold_batchnorm
 from ..sharpening import spiking_layers
@@ -212,7 +213,9 @@ def _synapse_stage(layer, act, in_shape) -> SynapseStage:
                 "Flatten before it (only Dense on flat vectors is supported)."
             )
         stage = SynapseStage(kind="dense", out_shape=(kernel.shape[1],), **common)
-        stage.fan_out = np.full(kernel.shape[0], kernel.shape[1], np.int64)
+        # A GroupedDense's inputs each reach only their own block of units.
+        groups = layer.groups if isinstance(layer, GroupedDense) else 1
+        stage.fan_out = np.full(kernel.shape[0], kernel.shape[1] // groups, np.int64)
         return _finish(stage)
     if layer.data_format != "channels_last" or layer.groups != 1:
         raise ValueError(f"Conv2D {layer.name!r}: only channels_last with groups=1 is supported.")
