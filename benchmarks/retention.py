@@ -130,6 +130,16 @@ TASKS = {
                                              neurons_per_class=10, **kw),
         "digits_dense", temperature=models.TEMPERATURE,
         network="dense 64-256-64-100, 10 output neurons per class"),
+    # Three copies of the same network side by side, voting through one decoder (a
+    # block-diagonal GroupedDense after the first layer): validated with 5 splits × 3 model
+    # seeds (classifier_variants --cv --3), see the notes.
+    "digits dense 3 towers": Task(
+        "digits dense 3 towers", "classification", digits,
+        lambda **kw: models.dense_classifier((8, 8, 1), 10, hidden=(256, 64),
+                                             neurons_per_class=10, towers=3, **kw),
+        "digits_dense", temperature=models.TEMPERATURE,
+        network="3 towers of dense 64-256-64-100 (64-768-192-300, block-diagonal after the "
+                "first layer), 10 output neurons per class in each tower"),
     # No max-pooling: on spikes it is an OR that throws away how many neurons fired, and
     # 8 × 8 inputs are small enough to keep every position.
     "digits conv": Task(
@@ -208,6 +218,7 @@ def run_task(task: Task, seed: int, split: str, quick: bool, temperature=None) -
 # ----------------------------------------------------------------------------------------
 GOALS = {
     "digits dense": ("gap", 0.010),
+    "digits dense 3 towers": ("gap", 0.010),
     "digits conv": ("gap", 0.005),
     "digits autoencoder": ("ratio", 2.0),
     "shapes segmentation": ("gap", 0.03),
@@ -347,9 +358,19 @@ unless more seeds are named; the table above is the test split.
   ones worth 0.07 points and a binomial standard error of about 0.4 points at 97.5 %, the
   variants from 96.8 to 97.8 cannot be told apart; the kept recipe is the best of them on
   these splits, not a proven best. On the 360 test digits (one digit is 0.28
-  points) the float twin itself scores 97.7, so 97.5 fully sharp would need a better
-  network, not a better sharpening; the dense goal of 97.5 on the test split stays missed
-  at 96.9.
+  points) the float twin itself scores 97.7, so 97.5 fully sharp needs a better network,
+  not a better sharpening.
+* **Digits dense, 3 towers.** Nine seeds of the kept recipe on the test split, as a check
+  of the spread, scored 96.1 to 97.8; summing the decoder outputs of three of them
+  (seeds 0–2, 3–5, 6–8) scored 98.3, 98.1 and 98.1: the networks err on different digits.
+  `dense_classifier(towers=3)` builds that vote into one network, trained together: three
+  copies side by side, block-diagonal after the first layer (`whetstone_lab.grouped`). The
+  one-split-per-seed cross-validation could not tell it apart (97.57 against 97.78), so
+  each split was trained with three model seeds (`--cv --3`, 15 runs): one network 97.06
+  (its float twin 97.50), three towers 97.71 (their float twin 97.52), two towers 97.80,
+  five 97.78. Towers close the spiking network's gap to its float twin and do nothing for
+  the float network; two, three and five cannot be told apart at this noise, and three
+  (the number first tried) is kept. Its row above is the test split.
 * **Digits conv.** With 2 × 2 max-pooling after each convolution the gap was 0.9 ± 0.7
   points on test (float 98.1, Whetstone 97.1). Max-pooling spikes is an OR: it keeps
   whether any neuron of the window fired and drops how many. Without pooling (the 8 × 8
