@@ -114,6 +114,32 @@ def test_spike_raster_groups_output_neurons_by_class():
         plots.spike_raster(key, ylabel=3)
 
 
+def test_tower_votes_stack_each_towers_votes_and_name_the_decoded_class():
+    key = wl.make_key(3, 12, groups=2, seed=0)  # 2 towers, 2 neurons per class each
+    output = np.zeros(12, np.float32)
+    output[np.flatnonzero(key[1, :6])] = 1  # tower 0: both of class 1's neurons
+    output[6 + np.flatnonzero(key[2, 6:])[0]] = 1  # tower 1: one of class 2's
+    fig = plots.tower_votes(output, key, 2, label=1, class_names=["a", "b", "c"])
+    (ax,) = fig.axes
+    bars = [p for p in ax.patches if p.get_fill()]
+    widths = np.array([b.get_width() for b in bars]).reshape(2, 3)  # tower × class
+    np.testing.assert_array_equal(widths, [[0, 2, 0], [0, 0, 1]])
+    lefts = np.array([b.get_x() for b in bars]).reshape(2, 3)
+    np.testing.assert_array_equal(lefts[1], widths[0])  # tower 1 stacked on tower 0
+    outline = [p for p in ax.patches if not p.get_fill()]
+    assert len(outline) == 1 and outline[0].get_width() == 2  # the true class's total
+    assert ax.get_title() == "decoded: b (true: b)"
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["a", "b", "c"]
+    with pytest.raises(ValueError, match="same multiple of towers \\(5\\)"):
+        plots.tower_votes(output, key, 5)
+    with pytest.raises(ValueError, match="output has 11 neurons and key 12 columns"):
+        plots.tower_votes(output[:11], key, 2)
+    with pytest.raises(ValueError, match="label"):
+        plots.tower_votes(output, key, 2, label=3)
+    with pytest.raises(ValueError, match="class_names has 2 names but there are 3 classes"):
+        plots.tower_votes(output, key, 2, class_names=["a", "b"])
+
+
 def test_score_curve_marker_follows_the_setting():
     sweep = {"values": np.linspace(0, 1, 3), "bottom_up": [0.9, 0.8, 0.7],
              "uniform": [0.9, 0.5, 0.7], "metric": "accuracy"}

@@ -13,7 +13,8 @@ Modules, by what they draw:
 * :mod:`~whetstone_lab.plots.figure`: shared machinery (new figures, PNG frames, blitting,
   colours);
 * :mod:`~whetstone_lab.plots.activation`: the activation and its gradient;
-* :mod:`~whetstone_lab.plots.rasters`: one layer's spikes (raster, feature maps);
+* :mod:`~whetstone_lab.plots.rasters`: one layer's spikes (raster, feature maps, votes of
+  towers);
 * :mod:`~whetstone_lab.plots.network`: one input through the whole network;
 * :mod:`~whetstone_lab.plots.curves`: training history, score against sharpness;
 * :mod:`~whetstone_lab.plots.tasks`: reconstructions, segmentation, activity per layer;
@@ -37,7 +38,7 @@ from .figure import (
     to_png,
 )
 from .network import NetworkOverview, network_overview
-from .rasters import spike_maps, spike_raster
+from .rasters import spike_maps, spike_raster, tower_votes
 from .tasks import activity_bars, reconstructions, segmentation
 
 __all__ = [
@@ -54,6 +55,7 @@ __all__ = [
     "activation_family",
     "spike_raster",
     "spike_maps",
+    "tower_votes",
     "NetworkOverview",
     "network_overview",
     "history",

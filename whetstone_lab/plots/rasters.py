@@ -1,16 +1,18 @@
-"""Spikes of one layer, from a recording: a samples × neurons raster, or feature maps."""
+"""Spikes of one layer, from a recording: a samples × neurons raster, feature maps, or one
+sample's output votes tower by tower."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
+import matplotlib
 import numpy as np
 from matplotlib.figure import Figure
 
 from ..validation import check_array, check_int, describe
 from .figure import ACCENT, bare, binary_note, grid_shape, spike_image, target_ax, target_fig
 
-__all__ = ["spike_raster", "spike_maps"]
+__all__ = ["spike_raster", "spike_maps", "tower_votes"]
 
 
 def spike_raster(spikes, *, ax=None, title: str | None = None, key=None,
@@ -94,6 +96,9 @@ def _groups(width: int, key, per_group) -> tuple[np.ndarray, list[int]]:
     return np.arange(width), [*range(0, width, n), width]
 
 
+_COUNTED = {"row_names": "rows", "class_names": "classes"}
+
+
 def _names(names, count: int, what: str) -> list[str]:
     if names is None:
         return [str(i) for i in range(count)]
@@ -101,7 +106,7 @@ def _names(names, count: int, what: str) -> list[str]:
         raise TypeError(f"{what} must be a sequence of names, got {describe(names)}.")
     if len(names) < count:
         raise ValueError(f"{what} has {len(names)} names but there are {count} "
-                         f"{'rows' if what == 'row_names' else 'groups'}.")
+                         f"{_COUNTED.get(what, 'groups')}.")
     return [str(n) for n in names]
 
 
@@ -140,4 +145,61 @@ def spike_maps(maps, *, max_channels: int = 16, fig: Figure | None = None,
             ax.remove()
     shown = f"{k} of {m.shape[-1]} channels" if k < m.shape[-1] else f"{k} channels"
     fig.suptitle(f"{title + ': ' if title else ''}{shown}, {binary_note(m[..., :k])}s")
+    return fig
+
+
+def tower_votes(output, key, towers: int, *, label: int | None = None,
+                class_names: Sequence[str] | None = None, ax=None,
+                title: str | None = None) -> Figure:
+    """One sample's votes per class, stacked tower by tower.
+
+    The output layer of ``towers`` towers is ``towers`` consecutive blocks of neurons, each
+    keyed on its own (``make_key(..., groups=towers)``). Tower ``g``'s votes for class ``c``
+    are its spikes on the neurons the key gives ``c`` in block ``g``; the bars stack the
+    towers' votes, so a bar's length is the class's total. With a disjoint key of ``n``
+    neurons per class the decoder's logit is ``4·votes − 2·|a| − 2n + width``: the longest
+    bar is the decoded class.
+
+    Args:
+        output: one sample's output spikes, shape ``(width,)``.
+        key: the N-hot key, shape ``(classes, width)``.
+        towers: number of towers (blocks of the width).
+        label: the true class, marked with a red outline.
+        class_names: a name per class for the axis.
+        ax: an Axes to draw into.
+        title: axes title (default: the decoded class, and the true one when given).
+
+    Example:
+        >>> out = spikes.record(model, x_test[:1])["spikes_2"][0]
+        >>> fig = tower_votes(out, model.get_layer("decode").key, 3, label=int(y_test[0]))
+    """
+    a = check_array(output, "output", ndim=1, finite=True, dtype=np.float32)
+    key = check_array(key, "key", ndim=2, integer=True)
+    towers = check_int(towers, "towers", minimum=1)
+    if key.shape[1] != a.shape[0] or a.shape[0] % towers:
+        raise ValueError(f"output has {a.shape[0]} neurons and key {key.shape[1]} columns; "
+                         f"both must be the same multiple of towers ({towers}).")
+    classes = key.shape[0]
+    names = _names(class_names, classes, "class_names")
+    if label is not None:
+        label = check_int(label, "label", minimum=0, maximum=classes - 1)
+    width = a.shape[0] // towers
+    votes = np.array([key[:, g * width:(g + 1) * width] @ a[g * width:(g + 1) * width]
+                      for g in range(towers)])  # (towers, classes)
+    fig, ax = target_ax(ax, (4.2, 3.2))
+    left = np.zeros(classes)
+    colors = matplotlib.colormaps["tab10"].colors
+    for g in range(towers):
+        ax.barh(range(classes), votes[g], left=left, color=colors[g % 10],
+                label=f"tower {g}", edgecolor="white", linewidth=0.5)
+        left += votes[g]
+    if label is not None:
+        ax.barh(label, left[label], fill=False, edgecolor=ACCENT, linewidth=2)
+    ax.set_yticks(range(classes), names)
+    ax.invert_yaxis()
+    ax.set_xlabel("votes (output spikes of the class's neurons)")
+    ax.legend(fontsize=7, loc="best")
+    decoded = int(np.argmax(left))
+    ax.set_title(title or f"decoded: {names[decoded]}"
+                 + ("" if label is None else f" (true: {names[label]})"))
     return fig
