@@ -179,6 +179,17 @@ def test_towers_agree_with_keras_and_count_only_their_own_synapses(towers_case, 
                                   result.spike_counts["spikes_1"] * 40)
 
 
+def test_towers_simulate_what_keras_computes_even_with_weights_loaded_off_the_blocks(
+        towers_case, digits):
+    model = wl.models.hard_copy(towers_case.model)
+    layer = model.get_layer("dense_1")
+    kernel = keras.ops.convert_to_numpy(layer.kernel)
+    layer.kernel.assign(kernel + 5.0 * (1.0 - layer.kernel_mask))  # ignored by the forward pass
+    reference = deploy.keras_spikes(model, digits.x_test)
+    _assert_same_spikes(reference, towers_case.reference)
+    _assert_same_spikes(deploy.to_spiking(model).run(digits.x_test).spikes, reference)
+
+
 @pytest.mark.parametrize("which", ["dense_case", "conv_case", "plain_conv_case",
                                    "towers_case"])
 def test_event_driven_and_blas_products_give_the_same_exact_result(which, request, digits,

@@ -201,6 +201,8 @@ def _synapse_stage(layer, act, in_shape) -> SynapseStage:
             "neuron needs a linear Dense/Conv2D followed by a spiking activation."
         )
     kernel = np.asarray(keras.ops.convert_to_numpy(layer.kernel), np.float32)
+    if isinstance(layer, GroupedDense):  # what its forward pass uses, whatever was loaded
+        kernel = kernel * layer.kernel_mask
     bias = (np.asarray(keras.ops.convert_to_numpy(layer.bias), np.float32) if layer.use_bias
             else np.zeros(kernel.shape[-1], np.float32))
     threshold = 0.0 if isinstance(act, SpikingSigmoid) else 0.5
@@ -213,8 +215,7 @@ def _synapse_stage(layer, act, in_shape) -> SynapseStage:
                 "Flatten before it (only Dense on flat vectors is supported)."
             )
         stage = SynapseStage(kind="dense", out_shape=(kernel.shape[1],), **common)
-        # A GroupedDense's inputs each reach only their own block of units.
-        groups = layer.groups if isinstance(layer, GroupedDense) else 1
+        groups = layer.groups if isinstance(layer, GroupedDense) else 1  # fan-out per block
         stage.fan_out = np.full(kernel.shape[0], kernel.shape[1] // groups, np.int64)
         return _finish(stage)
     if layer.data_format != "channels_last" or layer.groups != 1:
