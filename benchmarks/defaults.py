@@ -80,11 +80,8 @@ def quickstart(data, seed: int) -> tuple[float, list[float]]:
     if not wl.is_fully_sharp(model):
         raise RuntimeError("the quickstart did not end fully sharp")
     output = wl.spikes.record(model, data.x_test)[wl.spiking_layers(model)[-1].name]
-    key = np.asarray(wl.layers.find_decoder(model).key)
-    width = key.shape[1] // 3
-    alone = [float(np.mean(wl.decode(output[:, g * width:(g + 1) * width],
-                                     key[:, g * width:(g + 1) * width]) == data.y_test))
-             for g in range(3)]
+    each = wl.layers.decode_towers(output, wl.layers.find_decoder(model).key, 3)
+    alone = [float(a) for a in np.mean(each == data.y_test[:, None], axis=0)]
     return metrics.evaluate(model, data.x_test, data.y_test), alone
 
 

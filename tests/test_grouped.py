@@ -95,3 +95,19 @@ def test_dense_classifier_towers_are_independent_copies_voting_through_one_key()
     assert isinstance(twin.get_layer("dense_1"), GroupedDense)
     with pytest.raises(ValueError, match="towers"):
         wl.models.dense_classifier(towers=0)
+
+
+def test_decode_towers_decodes_each_block_with_its_own_key():
+    key = wl.make_key(3, 12, groups=2, seed=2)
+    rng = np.random.default_rng(0)
+    spikes = (rng.random((20, 12)) < 0.4).astype(np.float32)
+    each = wl.layers.decode_towers(spikes, key, 2)
+    assert each.shape == (20, 2)
+    np.testing.assert_array_equal(each[:, 0], wl.decode(spikes[:, :6], key[:, :6]))
+    np.testing.assert_array_equal(each[:, 1], wl.decode(spikes[:, 6:], key[:, 6:]))
+    np.testing.assert_array_equal(wl.layers.decode_towers(spikes, key, 1)[:, 0],
+                                  wl.decode(spikes, key))
+    with pytest.raises(ValueError, match="same multiple of towers \\(5\\)"):
+        wl.layers.decode_towers(spikes, key, 5)
+    with pytest.raises(ValueError, match="spikes have 11 neurons"):
+        wl.layers.decode_towers(spikes[:, :11], key, 2)

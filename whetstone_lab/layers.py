@@ -25,6 +25,7 @@ __all__ = [
     "DecoderCrossEntropy",
     "make_key",
     "decode",
+    "decode_towers",
     "decoder_logits",
     "decoder_probabilities",
     "check_key",
@@ -535,6 +536,24 @@ def decode(spikes, key) -> np.ndarray:
     ties go to the lower class index.
     """
     return np.argmax(decoder_logits(np.asarray(spikes, dtype=np.float32), key), axis=-1)
+
+
+def decode_towers(spikes, key, towers: int) -> np.ndarray:
+    """Each tower's own decision: :func:`decode` on each of ``towers`` consecutive blocks.
+
+    For the output of towers voting through one key (``make_key(..., groups=towers)``):
+    spikes ``(..., width)`` give class indices ``(..., towers)``, block ``g`` decoded with
+    its own columns of the key, as if the other towers were not there.
+    """
+    towers = check_int(towers, "towers", minimum=1)
+    spikes, key = np.asarray(spikes, dtype=np.float32), check_key(key)
+    width = key.shape[1]
+    if width % towers or spikes.shape[-1] != width:
+        raise ValueError(f"spikes have {spikes.shape[-1]} neurons and the key {width} columns; "
+                         f"both must be the same multiple of towers ({towers}).")
+    block = width // towers
+    return np.stack([decode(spikes[..., g * block:(g + 1) * block],
+                            key[:, g * block:(g + 1) * block]) for g in range(towers)], axis=-1)
 
 
 def walk_layers(model) -> list[keras.layers.Layer]:
