@@ -81,6 +81,7 @@ benchmarks: install
 	$(PY) benchmarks/retention.py
 	$(PY) benchmarks/widget_latency.py
 	$(PY) benchmarks/spiking_inference.py
+	$(PY) benchmarks/towers.py
 
 # Opt-in, not part of `make test`: export the lesson networks to NIR and load them into
 # snnTorch and Norse (torch, several GB) and Spyx (JAX), each in its own virtualenv.
