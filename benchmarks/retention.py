@@ -123,23 +123,26 @@ def _segmentation_task(name: str, data, num_classes: int, filters: tuple[int, ..
                 f"channels, 4 output neurons per class; {network}")
 
 
-TASKS = {
-    "digits dense": Task(
-        "digits dense", "classification", digits,
+def _dense_task(name: str, towers: int, network: str) -> Task:
+    """The dense digits classifier (64-256-64-100, 10 output neurons per class), as one
+    network or as ``towers`` copies voting together, with the ``digits_dense`` recipe."""
+    return Task(
+        name, "classification", digits,
         lambda **kw: models.dense_classifier((8, 8, 1), 10, hidden=(256, 64),
-                                             neurons_per_class=10, **kw),
-        "digits_dense", temperature=models.TEMPERATURE,
-        network="dense 64-256-64-100, 10 output neurons per class"),
+                                             neurons_per_class=10, towers=towers, **kw),
+        "digits_dense", temperature=models.TEMPERATURE, network=network)
+
+
+TASKS = {
+    "digits dense": _dense_task("digits dense", 1,
+                                "dense 64-256-64-100, 10 output neurons per class"),
     # Three copies of the same network side by side, voting through one decoder (a
     # block-diagonal GroupedDense after the first layer): validated with 5 splits × 3 model
     # seeds (classifier_variants --cv --3), see the notes.
-    "digits dense 3 towers": Task(
-        "digits dense 3 towers", "classification", digits,
-        lambda **kw: models.dense_classifier((8, 8, 1), 10, hidden=(256, 64),
-                                             neurons_per_class=10, towers=3, **kw),
-        "digits_dense", temperature=models.TEMPERATURE,
-        network="3 towers of dense 64-256-64-100 (64-768-192-300, block-diagonal after the "
-                "first layer), 10 output neurons per class in each tower"),
+    "digits dense 3 towers": _dense_task(
+        "digits dense 3 towers", 3,
+        "3 towers of dense 64-256-64-100 (64-768-192-300, block-diagonal after the first "
+        "layer), 10 output neurons per class in each tower"),
     # No max-pooling: on spikes it is an OR that throws away how many neurons fired, and
     # 8 × 8 inputs are small enough to keep every position.
     "digits conv": Task(
