@@ -2,8 +2,8 @@
 
 Two networks, trained exactly as the lessons train them, with the same epochs everywhere:
 
-* ``quickstart``: the README's dense network (64→256→64→100) with the ``digits_dense``
-  recipe (56 epochs), seed 0;
+* ``quickstart``: the README's dense network (``dense_classifier()``: three towers of
+  64→256→64→100) with the ``digits_dense`` recipe (56 epochs), seed 0;
 * ``conv``: lesson 03's final network (``conv_classifier`` with the builder's defaults) with
   the ``digits_conv`` recipe (30 epochs) on the whole training split, seed 0.
 

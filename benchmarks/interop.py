@@ -242,7 +242,8 @@ def build_networks(fast: bool):
     x_train, y_train, x_val, y_val = training.validation_split(data.x_train, data.y_train)
     models = {}
     wl.lessons.deterministic(0)
-    dense = wl.models.dense_classifier(data.input_shape, data.num_classes, name="dense")
+    dense = wl.models.dense_classifier(data.input_shape, data.num_classes, towers=1,
+                                       name="dense")
     training.fit(dense, x_train, y_train, training.recipe("lesson", fast=fast),
                  validation_data=(x_val, y_val), seed=0, progress=False)
     models["dense"] = dense
@@ -397,7 +398,7 @@ def render(rows: list[dict], manifest: dict, versions: dict, seconds: float, loa
         "Written by `benchmarks/interop.py` (`make interop`). Two digits networks trained "
         "fully sharp with seed 0"
         + (" **in fast mode (shortened recipes; a smoke run)**" if fast else "")
-        + ": the lessons' dense classifier (`dense_classifier()` defaults, 64-256-64-100, "
+        + ": the lessons' dense classifier (`dense_classifier(towers=1)`, 64-256-64-100, "
         "recipe `lesson`) and lesson 03's conv network (`conv_classifier()` defaults: "
         "32/64 channels, no pooling, no BatchNorm, dense 128; recipe `digits_conv`). "
         f"Keras test accuracy: dense {manifest['keras_accuracy']['dense']:.3f}, conv "

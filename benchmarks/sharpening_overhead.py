@@ -82,7 +82,7 @@ def main() -> None:
     models = {}
     for name in factories:
         model = keras_relu_twin(x.shape[1:]) if name == KERAS_RELU \
-            else wl.models.dense_classifier((8, 8, 1))
+            else wl.models.dense_classifier((8, 8, 1), towers=1)
         model.compile(keras.optimizers.Adam(1e-3), "sparse_categorical_crossentropy",
                       metrics=["accuracy"])
         model.fit(x, y, epochs=1, batch_size=args.batch_size, verbose=0)  # trace once

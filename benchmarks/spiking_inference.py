@@ -271,7 +271,7 @@ def main(argv=None) -> None:
     # what is measured.
     networks = {
         "dense 64-256-64-100": lambda: wl.models.dense_classifier(
-            (8, 8, 1), 10, (256, 64), 10, batchnorm=False, temperature=1.0),
+            (8, 8, 1), 10, (256, 64), 10, towers=1, batchnorm=False, temperature=1.0),
         "conv 32-64-128-100 (BN folded, pooling)": lambda: wl.models.conv_classifier(
             (8, 8, 1), 10, (32, 64), (128,), 10, kernel_size=3, pool=True, batchnorm=True,
             temperature=1.0),

@@ -91,7 +91,7 @@ def run(updates: int) -> tuple[list[dict], dict]:
     load_before = os.getloadavg()
     cpu0, wall0 = time.process_time(), time.perf_counter()
     rows = [
-        measure("dense", wl.models.dense_classifier((8, 8, 1)), x, y, updates),
+        measure("dense", wl.models.dense_classifier((8, 8, 1), towers=1), x, y, updates),
         measure("conv", wl.models.conv_classifier((8, 8, 1)), x, y, updates),
         measure("autoencoder", wl.models.autoencoder((8, 8, 1), filters=(32, 32),
                                                      code_channels=16), x, None, updates,

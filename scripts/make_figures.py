@@ -43,11 +43,11 @@ RECIPE = training.recipe("lesson", fast=False)
 def train(data):
     x, y, x_val, y_val = training.validation_split(data.x_train, data.y_train)
     keras.utils.set_random_seed(0)  # the initial weights too, not only the training
-    model = wl.models.dense_classifier((8, 8, 1), temperature=wl.models.TEMPERATURE)
+    model = wl.models.dense_classifier((8, 8, 1), towers=1, temperature=wl.models.TEMPERATURE)
     hist = training.fit(model, x, y, RECIPE, validation_data=(x_val, y_val),
                         spiking_evaluator=True, progress=False)
     keras.utils.set_random_seed(0)
-    naive = wl.models.dense_classifier((8, 8, 1), temperature=wl.models.TEMPERATURE,
+    naive = wl.models.dense_classifier((8, 8, 1), towers=1, temperature=wl.models.TEMPERATURE,
                                        name="float_twin")
     training.fit(naive, x, y, RECIPE, sharpen=False, progress=False)
     return model, naive, hist

@@ -23,4 +23,5 @@ def dense():
     import whetstone_lab as wl
 
     keras.utils.set_random_seed(0)
-    return wl.models.dense_classifier((8, 8, 1), hidden=(32, 16), neurons_per_class=4)
+    return wl.models.dense_classifier((8, 8, 1), hidden=(32, 16), neurons_per_class=4,
+                                     towers=1)

@@ -151,7 +151,7 @@ def collect() -> dict:
     # training.fit with a recipe: warm-up, per-batch sharpening, a sharp epoch, fine-tune.
     recipe = training.Recipe(warmup_epochs=1, sharpen_epochs=2, sharp_epochs=1,
                              finetune_epochs=1, batch_size=8, learning_rate=0.01)
-    model = models.dense_classifier((4,), 2, hidden=(3,), neurons_per_class=2)
+    model = models.dense_classifier((4,), 2, hidden=(3,), neurons_per_class=2, towers=1)
     rng = np.random.default_rng(0)
     xs = rng.random((32, 4)).astype("float32")
     ys = (xs[:, 0] > 0.5).astype("int64")

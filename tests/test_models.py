@@ -114,9 +114,13 @@ def test_builders_refuse_bad_shapes(builder, kwargs, match):
 
 
 def test_existing_builders_keep_their_shape():
-    model = models.dense_classifier()
-    assert [layer.units for layer in model.layers if isinstance(layer, keras.layers.Dense)] \
-        == [256, 64, 100]
+    def widths(model):
+        return [layer.units for layer in model.layers if isinstance(layer, keras.layers.Dense)]
+
+    # the default: three towers of the paper's network; towers=1: the paper's network
+    assert widths(models.dense_classifier()) == [3 * 256, 3 * 64, 3 * 100]
+    assert models.TOWERS == 3
+    assert widths(models.dense_classifier(towers=1)) == [256, 64, 100]
     conv = models.conv_classifier()
     assert conv.output.shape == (None, 10) and len(wl.spiking_layers(conv)) == 4
 

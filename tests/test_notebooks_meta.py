@@ -332,7 +332,7 @@ def test_a_lesson_training_cell_is_deterministic():
 
     def run():
         wl.lessons.deterministic(0)
-        net = wl.models.dense_classifier(data.input_shape, data.num_classes)
+        net = wl.models.dense_classifier(data.input_shape, data.num_classes, towers=1)
         history = training.fit(net, x_train, y_train,
                                training.recipe("digits_dense", fast=True),
                                validation_data=(x_val, y_val), progress=False, seed=0)

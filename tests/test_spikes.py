@@ -163,7 +163,7 @@ def test_record_accepts_any_size_where_the_model_does():
 def test_assert_binary_names_the_layer_with_graded_values():
     from whetstone_lab import models, sharpening
 
-    model = models.dense_classifier((4,), 2, hidden=(3,), neurons_per_class=2)
+    model = models.dense_classifier((4,), 2, hidden=(3,), neurons_per_class=2, towers=1)
     x = np.full((5, 4), 0.25, dtype="float32")
     model.get_layer("dense_0").set_weights([np.eye(4, 3, dtype="float32") * 1.0,
                                             np.zeros(3, "float32")])

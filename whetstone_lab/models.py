@@ -28,6 +28,7 @@ from .validation import (
 
 __all__ = [
     "TEMPERATURE",
+    "TOWERS",
     "dense_classifier",
     "conv_classifier",
     "autoencoder",
@@ -53,6 +54,12 @@ BN_MOMENTUM = 0.9
 #: benchmarks/results/retention.md and benchmarks/results/defaults.md.
 TEMPERATURE: float = 20.0
 
+#: Towers of the dense classifier's default: three copies of the paper's network side by side,
+#: voting through one decoder. Fully sharp networks err on different digits, so the vote is
+#: right more often than each tower alone. Not in the paper (its network is one tower): this
+#: lab's addition, measured in benchmarks/results/defaults.md and benchmarks/results/towers.md.
+TOWERS: int = 3
+
 
 def _check_common(num_classes, neurons_per_class, batchnorm, key_seed, temperature) -> None:
     """The arguments every classifier builder shares."""
@@ -69,7 +76,7 @@ def dense_classifier(
     hidden: Sequence[int] = (256, 64),
     neurons_per_class: int = 10,
     *,
-    towers: int = 1,
+    towers: int = TOWERS,
     batchnorm: bool = False,
     key_seed: int = 0,
     temperature: float = TEMPERATURE,
@@ -77,23 +84,24 @@ def dense_classifier(
 ) -> keras.Model:
     """A dense spiking classifier: ``input → [Dense → (BN) → SpikingBReLU]* → N-hot → decode``.
 
-    The default is the network of the paper's digits benchmark, 64→256→64→100 with 10 output
+    One tower is the network of the paper's digits benchmark, 64→256→64→100 with 10 output
     neurons per class, for the 8×8 digits of :func:`whetstone_lab.data.load`; image inputs
-    are flattened first. The defaults are that network with the best decoder measured for it,
-    temperature :data:`TEMPERATURE`; ``temperature=1`` is the paper's exact decoder.
-    ``towers=3`` (this lab's addition, not the paper's) is more accurate still, fully sharp
-    as accurate as its float twin (benchmarks/results/defaults.md); the default stays the
-    single network that the lessons take apart.
+    are flattened first. The defaults are the best measured for it: :data:`TOWERS` copies of
+    that network voting through one decoder (64→768→192→300), decoder temperature
+    :data:`TEMPERATURE`. The paper's exact setting is one argument away for each choice:
+    ``towers=1`` is its single network (the one the lessons take apart), ``temperature=1``
+    its decoder.
 
     Args:
         input_shape: shape of one sample (e.g. ``(8, 8, 1)`` or ``(64,)``).
         num_classes: number of classes.
-        hidden: widths of the hidden spiking layers.
+        hidden: widths of the hidden spiking layers, per tower.
         neurons_per_class: output neurons per class (the N of N-hot), per tower.
         towers: independent copies of the network side by side, voting through one decoder
             (:mod:`whetstone_lab.grouped`): every layer ``towers`` times as wide, the layers
             after the first block-diagonal, the key giving each tower ``neurons_per_class``
-            neurons per class.
+            neurons per class. Three cost three times the synaptic operations of one
+            (benchmarks/results/towers.md); 1: the paper's network.
         batchnorm: put a BatchNorm between each Dense and its activation.
         key_seed: seed of the N-hot key.
         temperature: divides the decoder's logits (1.0: the paper's decoder). About
@@ -101,9 +109,9 @@ def dense_classifier(
             the fully sharp network markedly more accurate (see :class:`SoftmaxDecode`).
 
     Example:
-        >>> model = dense_classifier()                 # this lab's defaults
-        >>> paper = dense_classifier(temperature=1.0)  # the paper's decoder
-        >>> voting = dense_classifier(towers=3)        # three copies voting: 64-768-192-300
+        >>> model = dense_classifier()                   # this lab's defaults: 64-768-192-300
+        >>> single = dense_classifier(towers=1)          # the paper's network: 64-256-64-100
+        >>> paper = dense_classifier(towers=1, temperature=1.0)  # ... and its decoder
     """
     shape = check_shape(input_shape, "input_shape")
     hidden = check_shape(hidden, "hidden", allow_empty=True)
