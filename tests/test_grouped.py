@@ -109,5 +109,8 @@ def test_decode_towers_decodes_each_block_with_its_own_key():
                                   wl.decode(spikes, key))
     with pytest.raises(ValueError, match="same multiple of towers \\(5\\)"):
         wl.layers.decode_towers(spikes, key, 5)
-    with pytest.raises(ValueError, match="spikes have 11 neurons"):
+    with pytest.raises(ValueError, match="spikes: 11 neurons, the key 12 columns"):
         wl.layers.decode_towers(spikes[:, :11], key, 2)
+    blocks = wl.layers.tower_blocks(spikes, key, 3)
+    assert [(s.shape, k.shape) for s, k in blocks] == [((20, 4), (3, 4))] * 3
+    np.testing.assert_array_equal(np.concatenate([k for _, k in blocks], axis=1), key)

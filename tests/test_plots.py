@@ -132,7 +132,7 @@ def test_tower_votes_stack_each_towers_votes_and_name_the_decoded_class():
     assert [t.get_text() for t in ax.get_yticklabels()] == ["a", "b", "c"]
     with pytest.raises(ValueError, match="same multiple of towers \\(5\\)"):
         plots.tower_votes(output, key, 5)
-    with pytest.raises(ValueError, match="output has 11 neurons and key 12 columns"):
+    with pytest.raises(ValueError, match="output: 11 neurons, the key 12 columns"):
         plots.tower_votes(output[:11], key, 2)
     with pytest.raises(ValueError, match="label"):
         plots.tower_votes(output, key, 2, label=3)

@@ -26,6 +26,7 @@ __all__ = [
     "make_key",
     "decode",
     "decode_towers",
+    "tower_blocks",
     "decoder_logits",
     "decoder_probabilities",
     "check_key",
@@ -538,22 +539,33 @@ def decode(spikes, key) -> np.ndarray:
     return np.argmax(decoder_logits(np.asarray(spikes, dtype=np.float32), key), axis=-1)
 
 
-def decode_towers(spikes, key, towers: int) -> np.ndarray:
-    """Each tower's own decision: :func:`decode` on each of ``towers`` consecutive blocks.
+def tower_blocks(spikes, key, towers: int, name: str = "spikes"
+                 ) -> list[tuple[np.ndarray, np.ndarray]]:
+    """The output of towers voting through one key, split tower by tower.
 
-    For the output of towers voting through one key (``make_key(..., groups=towers)``):
-    spikes ``(..., width)`` give class indices ``(..., towers)``, block ``g`` decoded with
-    its own columns of the key, as if the other towers were not there.
+    With ``make_key(..., groups=towers)`` the output is ``towers`` consecutive blocks of
+    neurons, each keyed on its own: spikes ``(..., width)`` and key ``(classes, width)`` give
+    ``towers`` pairs ``(spikes[..., block], key[:, block])``. ``name`` names ``spikes`` in
+    the error.
     """
     towers = check_int(towers, "towers", minimum=1)
     spikes, key = np.asarray(spikes, dtype=np.float32), check_key(key)
     width = key.shape[1]
     if width % towers or spikes.shape[-1] != width:
-        raise ValueError(f"spikes have {spikes.shape[-1]} neurons and the key {width} columns; "
-                         f"both must be the same multiple of towers ({towers}).")
+        raise ValueError(f"{name}: {spikes.shape[-1]} neurons, the key {width} columns; both "
+                         f"must be the same multiple of towers ({towers}).")
     block = width // towers
-    return np.stack([decode(spikes[..., g * block:(g + 1) * block],
-                            key[:, g * block:(g + 1) * block]) for g in range(towers)], axis=-1)
+    return [(spikes[..., g * block:(g + 1) * block], key[:, g * block:(g + 1) * block])
+            for g in range(towers)]
+
+
+def decode_towers(spikes, key, towers: int) -> np.ndarray:
+    """Each tower's own decision: :func:`decode` on each block of :func:`tower_blocks`.
+
+    Spikes ``(..., width)`` give class indices ``(..., towers)``, block ``g`` decoded with its
+    own columns of the key, as if the other towers were not there.
+    """
+    return np.stack([decode(s, k) for s, k in tower_blocks(spikes, key, towers)], axis=-1)
 
 
 def walk_layers(model) -> list[keras.layers.Layer]:

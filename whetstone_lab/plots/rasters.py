@@ -9,6 +9,7 @@ import matplotlib
 import numpy as np
 from matplotlib.figure import Figure
 
+from ..layers import tower_blocks
 from ..validation import check_array, check_int, describe
 from .figure import ACCENT, bare, binary_note, grid_shape, spike_image, target_ax, target_fig
 
@@ -174,25 +175,19 @@ def tower_votes(output, key, towers: int, *, label: int | None = None,
         >>> fig = tower_votes(out, model.get_layer("decode").key, 3, label=int(y_test[0]))
     """
     a = check_array(output, "output", ndim=1, finite=True, dtype=np.float32)
-    key = check_array(key, "key", ndim=2, integer=True)
-    towers = check_int(towers, "towers", minimum=1)
-    if key.shape[1] != a.shape[0] or a.shape[0] % towers:
-        raise ValueError(f"output has {a.shape[0]} neurons and key {key.shape[1]} columns; "
-                         f"both must be the same multiple of towers ({towers}).")
-    classes = key.shape[0]
+    blocks = tower_blocks(a, key, towers, "output")
+    votes = np.array([k @ s for s, k in blocks])  # (towers, classes)
+    classes = votes.shape[1]
     names = _names(class_names, classes, "class_names")
     if label is not None:
         label = check_int(label, "label", minimum=0, maximum=classes - 1)
-    width = a.shape[0] // towers
-    votes = np.array([key[:, g * width:(g + 1) * width] @ a[g * width:(g + 1) * width]
-                      for g in range(towers)])  # (towers, classes)
     fig, ax = target_ax(ax, (4.2, 3.2))
     left = np.zeros(classes)
     colors = matplotlib.colormaps["tab10"].colors
-    for g in range(towers):
-        ax.barh(range(classes), votes[g], left=left, color=colors[g % 10],
+    for g, tower in enumerate(votes):
+        ax.barh(range(classes), tower, left=left, color=colors[g % 10],
                 label=f"tower {g}", edgecolor="white", linewidth=0.5)
-        left += votes[g]
+        left += tower
     if label is not None:
         ax.barh(label, left[label], fill=False, edgecolor=ACCENT, linewidth=2)
     ax.set_yticks(range(classes), names)
