@@ -343,6 +343,21 @@ def test_a_lesson_training_cell_is_deterministic():
     assert first[1] == second[1]
 
 
+def test_describe_model_counts_the_parameters_inside_the_towers_blocks():
+    import whetstone_lab as wl
+
+    one = wl.models.dense_classifier((8, 8, 1), hidden=(12, 6), towers=1)
+    assert lessons.describe_model(one).splitlines()[-1] == \
+        f"{one.count_params():,} parameters, 3 spiking layers"
+    three = wl.models.dense_classifier((8, 8, 1), hidden=(12, 6), towers=3)
+    text = lessons.describe_model(three)
+    assert "GroupedDense" in text
+    between = (36 * 18 - 3 * 12 * 6) + (18 * 300 - 3 * 6 * 100)  # off the diagonal blocks
+    assert text.splitlines()[-1] == (
+        f"{three.count_params():,} parameters ({three.count_params() - between:,} in the "
+        "towers' blocks, the rest fixed zeros between towers), 3 spiking layers")
+
+
 def test_results_table_aligns_columns():
     table = lessons.results_table([{"optimizer": "adam", "sharp": 0.97512},
                                    {"optimizer": "sgd", "sharp": 0.5}])

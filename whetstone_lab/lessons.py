@@ -35,7 +35,10 @@ RESULTS_ENV = "WHETSTONE_RESULTS"
 def describe_model(model: keras.Model) -> str:
     """One line per layer: name, kind, output shape and, for spiking layers, the sharpness.
 
-    A compact, plain-text alternative to ``model.summary()`` for stored notebooks.
+    A compact, plain-text alternative to ``model.summary()`` for stored notebooks. For towers
+    (layers with a ``kernel_mask``, :class:`whetstone_lab.grouped.GroupedDense`) the last
+    line also counts the parameters inside the blocks: Keras counts the fixed zeros between
+    towers too.
     """
     check_model(model)
     spiking = spiking_layers(model)
@@ -46,7 +49,11 @@ def describe_model(model: keras.Model) -> str:
         shape = tuple(layer.output.shape[1:])
         extra = f"  sharpness {layer.get_sharpness():.2f}" if layer in spiking else ""
         lines.append(f"{layer.name:14s} {type(layer).__name__:20s} {str(shape):14s}{extra}")
-    lines.append(f"{model.count_params():,} parameters, "
+    between = sum(int(mask.size - np.count_nonzero(mask)) for layer in model.layers
+                  if (mask := getattr(layer, "kernel_mask", None)) is not None)
+    inside = (f" ({model.count_params() - between:,} in the towers' blocks, the rest fixed "
+              "zeros between towers)") if between else ""
+    lines.append(f"{model.count_params():,} parameters{inside}, "
                  f"{len(spiking)} spiking layers")
     return "\n".join(lines)
 
