@@ -588,8 +588,11 @@ def report(cache: Path) -> None:
         # Nothing to report from: keep the results files rather than overwrite them empty.
         raise SystemExit(f"no final runs in the cache {cache} or in results/autoencoder.json "
                          f"(run the 'final' stage first, or pass --cache DIR).")
-    coder = [transform_coder(x["bits"], thermometer) for thermometer in (False, True)
-             for x in sweep]
+    coder = []
+    for thermometer in (False, True):
+        for x in sweep:  # each against the float twin whose code has as many values
+            c = transform_coder(x["bits"], thermometer)
+            coder.append(c | {"ratio_float": c["mse"] / x["mse"]["float"][0]})
     out = {"benchmark": "digits autoencoder: float vs Whetstone vs straight-through",
            "diagnostics": diagnostics, "reference": reference, "transform_coder": coder,
            "chosen": asdict(chosen()), "chosen_recipe": chosen().training_recipe().as_dict(),
