@@ -161,6 +161,8 @@ def execute(path: Path, *, fast: bool, timeout: int, results_file: Path | None =
         client = NotebookClient(
             nb, timeout=timeout, kernel_name="python3", record_timing=False,
             store_widget_state=True, resources={"metadata": {"path": str(path.parent)}},
+            # fast mode runs what CI runs: nbval skips the cells tagged nbval-skip
+            **({"skip_cells_with_tag": "nbval-skip"} if fast else {}),
         )
         start, cpu = time.perf_counter(), _children_cpu()
         client.execute()
