@@ -469,12 +469,17 @@ def _summary(s: Setting, split: str, seeds, cache: Path) -> dict | None:
     return out
 
 
+def _cells(levels: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """Which of the sorted ``levels`` is nearest to each value (the quantizer's cells)."""
+    return np.searchsorted((levels[1:] + levels[:-1]) / 2, values)
+
+
 def _lloyd(values: np.ndarray, levels: int, iterations: int = 60) -> np.ndarray:
     """The ``levels`` reconstruction values of a 1-D Lloyd-Max quantizer fitted to ``values``
     (started at the quantiles, so deterministic)."""
     centers = np.quantile(values, (np.arange(levels) + 0.5) / levels)
     for _ in range(iterations):
-        cell = np.searchsorted((centers[1:] + centers[:-1]) / 2, values)
+        cell = _cells(centers, values)
         centers = np.array([values[cell == j].mean() if np.any(cell == j) else centers[j]
                             for j in range(levels)])
     return centers
@@ -500,8 +505,8 @@ def transform_coder(bits: int, thermometer: bool = False, max_levels: int = 256)
         if b == 0:
             return np.zeros(1), float(np.mean(z_train[:, i] ** 2))
         levels = _lloyd(z_train[:, i], count(b))
-        cell = np.searchsorted((levels[1:] + levels[:-1]) / 2, z_train[:, i])
-        return levels, float(np.mean((levels[cell] - z_train[:, i]) ** 2))
+        error = levels[_cells(levels, z_train[:, i])] - z_train[:, i]
+        return levels, float(np.mean(error ** 2))
 
     given = np.zeros(basis.shape[0], int)
     fitted = {(i, 0): quantizer(i, 0) for i in range(len(given))}
@@ -513,9 +518,8 @@ def transform_coder(bits: int, thermometer: bool = False, max_levels: int = 256)
                 fitted[i, b + 1] = quantizer(i, b + 1)
             gain.append(fitted[i, b][1] - fitted[i, b + 1][1] if room else -1.0)
         given[int(np.argmax(gain))] += 1
-    decoded = np.stack([fitted[i, b][0][np.searchsorted(
-        (fitted[i, b][0][1:] + fitted[i, b][0][:-1]) / 2, z_test[:, i])]
-        for i, b in enumerate(given)], axis=1)
+    decoded = np.stack([fitted[i, b][0][_cells(fitted[i, b][0], z_test[:, i])]
+                        for i, b in enumerate(given)], axis=1)
     mse = float(np.mean((decoded @ basis + mean - x_test) ** 2))
     return {"bits": bits, "thermometer": thermometer, "mse": mse,
             "components": int(np.sum(given > 0)), "most_bits": int(given.max())}
