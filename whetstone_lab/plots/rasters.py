@@ -9,7 +9,7 @@ import matplotlib
 import numpy as np
 from matplotlib.figure import Figure
 
-from ..layers import tower_blocks
+from ..layers import decode, tower_blocks
 from ..validation import check_array, check_int, describe
 from .figure import ACCENT, bare, binary_note, grid_shape, spike_image, target_ax, target_fig
 
@@ -157,9 +157,10 @@ def tower_votes(output, key, towers: int, *, label: int | None = None,
     The output layer of ``towers`` towers is ``towers`` consecutive blocks of neurons, each
     keyed on its own (``make_key(..., groups=towers)``). Tower ``g``'s votes for class ``c``
     are its spikes on the neurons the key gives ``c`` in block ``g``; the bars stack the
-    towers' votes, so a bar's length is the class's total. With a disjoint key of ``n``
-    neurons per class the decoder's logit is ``4·votes − 2·|a| − 2n + width``: the longest
-    bar is the decoded class.
+    towers' votes, so a bar's length is the class's total. The title names the decoder's
+    class (:func:`whetstone_lab.layers.decode` on the whole output); with a disjoint key of
+    ``n`` neurons per class its logit is ``4·votes − 2·|a| − 2n + width``, so it is the
+    longest bar.
 
     Args:
         output: one sample's output spikes, shape ``(width,)``.
@@ -194,7 +195,7 @@ def tower_votes(output, key, towers: int, *, label: int | None = None,
     ax.invert_yaxis()
     ax.set_xlabel("votes (output spikes of the class's neurons)")
     ax.legend(fontsize=7, loc="best")
-    decoded = int(np.argmax(left))
+    decoded = int(decode(a, key))
     ax.set_title(title or f"decoded: {names[decoded]}"
                  + ("" if label is None else f" (true: {names[label]})"))
     return fig
