@@ -30,15 +30,19 @@ def block_mask(inputs: int, units: int, groups: int) -> np.ndarray:
         [[1.0, 0.0], [1.0, 0.0], [0.0, 1.0], [0.0, 1.0]]
     """
     groups = check_int(groups, "groups", minimum=1)
-    for count, name in ((inputs, "inputs"), (units, "units")):
-        if count % groups:
-            raise ValueError(f"{name} ({count}) must be a multiple of groups ({groups}): each "
-                             "group gets an equal block of the kernel.")
+    _check_split(inputs, "inputs", groups)
+    _check_split(units, "units", groups)
     mask = np.zeros((inputs, units), np.float32)
     a, b = inputs // groups, units // groups
     for g in range(groups):
         mask[g * a:(g + 1) * a, g * b:(g + 1) * b] = 1.0
     return mask
+
+
+def _check_split(count: int, name: str, groups: int) -> None:
+    if count % groups:
+        raise ValueError(f"{name} ({count}) must be a multiple of groups ({groups}): each "
+                         "group gets an equal block of the kernel.")
 
 
 @keras.saving.register_keras_serializable(package="whetstone_lab")
@@ -67,7 +71,7 @@ class GroupedDense(keras.layers.Dense):
     def __init__(self, units: int, groups: int = 1, **kwargs):
         super().__init__(units, **kwargs)
         self.groups = check_int(groups, "groups", minimum=1)
-        block_mask(self.groups, self.units, self.groups)  # units must split evenly
+        _check_split(self.units, "units", self.groups)
         self.kernel_mask: np.ndarray | None = None
 
     def build(self, input_shape):
