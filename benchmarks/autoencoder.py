@@ -20,8 +20,9 @@ and a stage that is run again only trains what is missing)::
 
     python benchmarks/autoencoder.py search   # ideas to close the gap, validation split, seed 0
     python benchmarks/autoencoder.py sweep    # code size sweep at the chosen setting, test, seed 0
-    python benchmarks/autoencoder.py final    # chosen setting, the lesson's and the binary-code
-                                              # reference, test, seeds 0-2
+    python benchmarks/autoencoder.py final    # chosen setting, the best convolutional one, the
+                                              # lesson's and the binary-code reference, test,
+                                              # seeds 0-2
     python benchmarks/autoencoder.py report   # results/autoencoder.{md,json} and the figure
     python benchmarks/autoencoder.py all      # all of the above in turn
 
