@@ -18,7 +18,8 @@ ALLOWED = {
     "layers": {"validation"},
     "grouped": {"validation"},
     "sharpening": {"layers", "validation"},
-    "models": {"grouped", "layers", "sharpening", "validation"},
+    "transforms": {"layers", "sharpening", "validation"},
+    "models": {"grouped", "layers", "transforms", "validation"},
     "spikes": {"sharpening", "validation", "layers"},
     "metrics": {"layers", "sharpening", "spikes", "validation"},
     # training reads wl.fast_mode() (the package's own switch) when a recipe is asked for.
