@@ -12,17 +12,10 @@ from collections.abc import Sequence
 import keras
 import numpy as np
 
+from . import transforms
 from .grouped import GroupedDense
 from .layers import SoftmaxDecode, SpikingBReLU, make_key
-from .transforms import (
-    float_twin,
-    fold_batchnorm,
-    hard_copy,
-    layer_chain,
-    quantize_weights,
-    set_batchnorm_momentum,
-    with_straight_through,
-)
+from .transforms import *  # noqa: F403  (models.float_twin etc. stay where they were)
 from .validation import check_bool, check_choice, check_int, check_number, check_shape
 
 __all__ = [
@@ -33,14 +26,7 @@ __all__ = [
     "autoencoder",
     "dense_autoencoder",
     "segmenter",
-    # from .transforms, kept here so that ``wl.models.float_twin`` etc. stay where they were
-    "float_twin",
-    "hard_copy",
-    "with_straight_through",
-    "set_batchnorm_momentum",
-    "quantize_weights",
-    "layer_chain",
-    "fold_batchnorm",
+    *transforms.__all__,
 ]
 
 #: Momentum of every BatchNorm here. Keras' default 0.99 needs ~500 updates before the
