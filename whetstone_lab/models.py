@@ -289,15 +289,16 @@ def dense_autoencoder(
     """
     shape = check_shape(input_shape, "input_shape")
     code_bits = check_int(code_bits, "code_bits", minimum=1)
-    widths = [check_shape(encoder, "encoder", allow_empty=True),
-              check_shape(decoder, "decoder", allow_empty=True)]
+    encoder = check_shape(encoder, "encoder", allow_empty=True)
+    decoder = check_shape(decoder, "decoder", allow_empty=True)
     input_noise = check_number(input_noise, "input_noise", minimum=0.0)
     inputs = keras.Input(shape)
     x = keras.layers.GaussianNoise(input_noise, name="input_noise")(inputs) if input_noise \
         else inputs
     x = keras.layers.Flatten(name="pixels")(x)
-    layers = [(f"enc_{i}", w) for i, w in enumerate(widths[0])] + [("code", code_bits)]
-    for layer_name, units in layers + [(f"dec_{i}", w) for i, w in enumerate(widths[1])]:
+    stack = ([(f"enc_{i}", w) for i, w in enumerate(encoder)] + [("code", code_bits)]
+             + [(f"dec_{i}", w) for i, w in enumerate(decoder)])
+    for layer_name, units in stack:
         x = keras.layers.Dense(units, name=f"{layer_name}_dense")(x)
         x = SpikingBReLU(name=f"{layer_name}_spikes")(x)
     x = keras.layers.Dense(int(np.prod(shape)), activation="sigmoid", name="reconstruction")(x)
