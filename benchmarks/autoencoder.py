@@ -391,6 +391,27 @@ def _dense(name: str, *, filters=(), decoder=(), recipe=BATCH_16, **kw) -> Setti
                    code_channels=64, recipe=recipe, **kw)
 
 
+CONV_NOISE = Setting("stride, filters 128/128, 2/8/30, batch 16, input noise σ 0.1",
+                     down="stride", filters=(128, 128), recipe=BATCH_16, input_noise=0.1)
+#: Dense layers instead of convolutions, a 64-bit code, the recipe of the row above; by the
+#: short key the notes quote them with.
+DENSE: dict[str, Setting] = {
+    "mlp": _dense("dense 512/256, 2/8/30, batch 16", filters=(512, 256)),
+    "mlp1024": _dense("dense 1024, 2/8/30, batch 16", filters=(1024,)),
+    "readout": _dense("dense, code from the pixels, read-out only"),
+    "dec1024": _dense("dense, code from the pixels, decoder 1024", decoder=(1024,)),
+    "decay": _dense("dense, code from the pixels, decoder 1024, fine-tune lr → 1e-4",
+                    decoder=(1024,), recipe=BATCH_16_DECAY),
+    "noise": _dense("dense, code from the pixels, decoder 1024, lr → 1e-4, input noise σ 0.1",
+                    decoder=(1024,), recipe=BATCH_16_DECAY, input_noise=0.1),
+    "dec2048": _dense("dense, code from the pixels, decoder 2048, lr → 1e-4, input noise σ 0.1",
+                      decoder=(2048,), recipe=BATCH_16_DECAY, input_noise=0.1),
+    "long": _dense("dense, code from the pixels, decoder 2048, 2/8/90, lr → 1e-4, "
+                   "input noise σ 0.1", decoder=(2048,), recipe=LONG_DECAY, input_noise=0.1),
+    "noise005": _dense("dense, code from the pixels, decoder 2048, 2/8/90, lr → 1e-4, "
+                       "input noise σ 0.05", decoder=(2048,), recipe=LONG_DECAY,
+                       input_noise=0.05),
+}
 SEARCH: list[Setting] = [
     LESSON,
     # recipe
@@ -430,23 +451,8 @@ SEARCH: list[Setting] = [
             recipe=_r(warmup_epochs=2, sharpen_epochs=8, finetune_epochs=30, batch_size=16)),
     Setting("stride, filters 128/128, 2/8/30, batch 16", down="stride", filters=(128, 128),
             recipe=BATCH_16),
-    Setting("stride, filters 128/128, 2/8/30, batch 16, input noise σ 0.1", down="stride",
-            filters=(128, 128), recipe=BATCH_16, input_noise=0.1),
-    # dense layers instead of convolutions, a 64-bit code, the recipe of the row above
-    _dense("dense 512/256, 2/8/30, batch 16", filters=(512, 256)),
-    _dense("dense 1024, 2/8/30, batch 16", filters=(1024,)),
-    _dense("dense, code from the pixels, read-out only"),
-    _dense("dense, code from the pixels, decoder 1024", decoder=(1024,)),
-    _dense("dense, code from the pixels, decoder 1024, fine-tune lr → 1e-4", decoder=(1024,),
-           recipe=BATCH_16_DECAY),
-    _dense("dense, code from the pixels, decoder 1024, lr → 1e-4, input noise σ 0.1",
-           decoder=(1024,), recipe=BATCH_16_DECAY, input_noise=0.1),
-    _dense("dense, code from the pixels, decoder 2048, lr → 1e-4, input noise σ 0.1",
-           decoder=(2048,), recipe=BATCH_16_DECAY, input_noise=0.1),
-    _dense("dense, code from the pixels, decoder 2048, 2/8/90, lr → 1e-4, input noise σ 0.1",
-           decoder=(2048,), recipe=LONG_DECAY, input_noise=0.1),
-    _dense("dense, code from the pixels, decoder 2048, 2/8/90, lr → 1e-4, input noise σ 0.05",
-           decoder=(2048,), recipe=LONG_DECAY, input_noise=0.05),
+    CONV_NOISE,
+    *DENSE.values(),
 ]
 #: Diagnostics (Whetstone only): which binary layers cost the most.
 DIAGNOSTICS: list[Setting] = [
@@ -465,8 +471,7 @@ def _searched(name: str) -> Setting:
 
 
 #: The lowest Whetstone validation MSE of the search, and of its convolutional networks.
-CHOSEN = _searched("dense, code from the pixels, decoder 2048, 2/8/90, lr → 1e-4, "
-                   "input noise σ 0.1")
+CHOSEN = DENSE["long"]
 CONV = _searched("stride, filters 128/128, 2/8/30, batch 16")
 
 
@@ -812,20 +817,8 @@ def _coder_numbers(out: dict) -> dict:
 
 
 #: The search rows the notes on dense networks quote, by a short key.
-DENSE_ROWS = {
-    "conv": "stride, filters 128/128, 2/8/30, batch 16",
-    "conv_noise": "stride, filters 128/128, 2/8/30, batch 16, input noise σ 0.1",
-    "mlp": "dense 512/256, 2/8/30, batch 16",
-    "mlp1024": "dense 1024, 2/8/30, batch 16",
-    "readout": "dense, code from the pixels, read-out only",
-    "dec1024": "dense, code from the pixels, decoder 1024",
-    "decay": "dense, code from the pixels, decoder 1024, fine-tune lr → 1e-4",
-    "noise": "dense, code from the pixels, decoder 1024, lr → 1e-4, input noise σ 0.1",
-    "dec2048": "dense, code from the pixels, decoder 2048, lr → 1e-4, input noise σ 0.1",
-    "long": "dense, code from the pixels, decoder 2048, 2/8/90, lr → 1e-4, input noise σ 0.1",
-    "noise005": "dense, code from the pixels, decoder 2048, 2/8/90, lr → 1e-4, "
-                "input noise σ 0.05",
-}
+DENSE_ROWS = {"conv": CONV.name, "conv_noise": CONV_NOISE.name,
+              **{key: setting.name for key, setting in DENSE.items()}}
 
 
 def _dense_numbers(out: dict) -> dict:
