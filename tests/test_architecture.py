@@ -22,8 +22,9 @@ ALLOWED = {
     "models": {"grouped", "layers", "transforms", "validation"},
     "spikes": {"sharpening", "validation", "layers"},
     "metrics": {"layers", "sharpening", "spikes", "validation"},
-    # training reads wl.fast_mode() (the package's own switch) when a recipe is asked for.
-    "training": {"metrics", "models", "sharpening", "validation", "layers", "__init__"},
+    # recipes reads wl.fast_mode() (the package's own switch) when a recipe is asked for.
+    "recipes": {"sharpening", "validation", "__init__"},
+    "training": {"metrics", "models", "recipes", "sharpening", "validation", "layers"},
     "data": {"validation", "data"},
     "deploy": {"grouped", "layers", "sharpening", "models", "validation", "deploy"},
     "plots": {"layers", "spikes", "validation", "plots"},

@@ -1,6 +1,11 @@
 """The lesson networks: shapes, spiking hidden layers, a training step, .keras round trips,
 twins for fair comparisons, mean IoU, and two small integration runs."""
 
+import importlib.util
+import inspect
+import sys
+from pathlib import Path
+
 import keras
 import numpy as np
 import pytest
@@ -313,6 +318,28 @@ def test_dense_autoencoder_trains_into_a_binary_code():
     wl.spikes.assert_binary(model, x)
     mean_image = wl.metrics.mse(x, np.broadcast_to(x.mean(axis=0), x.shape))
     assert wl.metrics.mse(x, model.predict(x, verbose=0)) < 0.75 * mean_image
+
+
+def test_dense_autoencoder_defaults_are_the_benchmarks_chosen_setting(monkeypatch):
+    """The builder's defaults and ``recipe("digits_dense_autoencoder")`` are the setting that
+    benchmarks/autoencoder.py chose and reports, so the library gives what the table says."""
+    benchmarks = Path(__file__).resolve().parent.parent / "benchmarks"
+    monkeypatch.syspath_prepend(str(benchmarks))  # the benchmark imports its common.py
+    spec = importlib.util.spec_from_file_location("autoencoder_benchmark",
+                                                  benchmarks / "autoencoder.py")
+    bench = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, spec.name, bench)  # dataclasses look their module up
+    spec.loader.exec_module(bench)
+    chosen = bench.CHOSEN
+    defaults = {name: p.default for name, p
+                in inspect.signature(models.dense_autoencoder).parameters.items()}
+    assert chosen.net == "dense" and chosen.library_network
+    assert chosen.code_channels == defaults["code_bits"]
+    assert chosen.decoder_widths == tuple(defaults["decoder"])
+    assert chosen.filters == tuple(defaults["encoder"])
+    assert chosen.input_noise == defaults["input_noise"]
+    named = wl.training.recipe("digits_dense_autoencoder", fast=False)
+    assert chosen.training_recipe().with_(name=named.name) == named
 
 
 def test_autoencoder_downsamples_by_pooling_or_by_stride():

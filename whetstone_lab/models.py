@@ -267,11 +267,9 @@ def dense_autoencoder(
     reads the code. ``GaussianNoise(input_noise)`` on the pixels while training (off at
     inference) keeps the binary code from over-fitting a small training set. On 8×8 digits
     this is the best 64-bit spiking autoencoder of ``benchmarks/results/autoencoder.md``,
-    well below the convolutional networks there, trained with ``"mse"`` and::
-
-        Recipe(warmup_epochs=2, sharpen_epochs=8, finetune_epochs=90, batch_size=16,
-               learning_rate=1e-3, sharpen_learning_rate=1e-3, finetune_learning_rate=1e-3,
-               finetune_learning_rate_end=1e-4)
+    well below the convolutional networks there, trained with
+    ``training.recipe("digits_dense_autoencoder")`` (2 float epochs, 8 sharpening, 90
+    straight-through epochs whose rate decays from 1e-3 to 1e-4; batch 16).
 
     Args:
         input_shape: the image's shape, e.g. ``(8, 8, 1)``.
