@@ -624,10 +624,11 @@ def test_structural_errors():
     no_spikes = _sequential((3,), keras.layers.Dense(2, name="d"))
     with pytest.raises(ValueError, match="no spiking layers"):
         deploy.to_spiking(no_spikes)
-    dangling = _sequential((3,), keras.layers.Dense(2), wl.SpikingBReLU(1.0),
-                           keras.layers.Dense(2, name="last"))
-    with pytest.raises(ValueError, match="'last' is followed by nothing"):
-        deploy.to_spiking(dangling)
+    no_neurons = _sequential((3,), keras.layers.Dense(2), wl.SpikingBReLU(1.0),
+                             keras.layers.Flatten(), keras.layers.Dense(2, name="mid"),
+                             keras.layers.Dense(2), wl.SpikingBReLU(1.0))
+    with pytest.raises(ValueError, match="'mid' is followed by 'dense"):
+        deploy.to_spiking(no_neurons)
     with pytest.raises(TypeError, match="Keras model"):
         deploy.to_spiking("model")
     with pytest.raises(ValueError, match="batch_size"):

@@ -2,7 +2,8 @@
 
 * :func:`to_spiking` turns a fully sharp Keras model into a :class:`SpikingNetwork`: plain
   threshold neurons that fire iff ``W·x + b >= θ`` (θ = 0.5 for SpikingBReLU, 0 for
-  SpikingSigmoid), max-pooling as an OR over spikes, BatchNorm folded away
+  SpikingSigmoid), max-pooling as an OR over spikes, up-sampling as copies, BatchNorm folded
+  away, an autoencoder's sigmoid read-out on the host
   (:mod:`~whetstone_lab.deploy.convert`).
 * :meth:`SpikingNetwork.run` evaluates it exactly and counts spikes, the synaptic operations
   of the event-driven network (each input spike times its fan-out) and the

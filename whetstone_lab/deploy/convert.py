@@ -19,22 +19,36 @@ from ..sharpening import spiking_layers
 from ..validation import describe
 from .exactness import check_batch_size, lowest_bit
 from .products import conv_taps
-from .simulate import FlattenStage, PoolStage, SpikingNetwork, SynapseStage
+from .simulate import (
+    FlattenStage,
+    PoolStage,
+    ReadoutStage,
+    SpikingNetwork,
+    SynapseStage,
+    UpsampleStage,
+)
 
 __all__ = ["to_spiking", "same_pads"]
 
-_SUPPORTED = ("Dense, Conv2D, MaxPooling2D, Flatten, BatchNormalization (folded), Dropout, "
-             "SpikingBReLU, SpikingSigmoid, SoftmaxDecode")
+_SUPPORTED = ("Dense, Conv2D, MaxPooling2D, UpSampling2D (nearest), Flatten, "
+              "BatchNormalization (folded), Dropout, GaussianNoise, SpikingBReLU, "
+              "SpikingSigmoid, SoftmaxDecode, a final Dense/Conv2D read-out and Reshape")
+#: Layers that are the identity at inference.
+_IDENTITY = (keras.layers.Dropout, keras.layers.GaussianNoise)
 
 
 def to_spiking(model: keras.Model, *, batch_size: int | None = 32) -> SpikingNetwork:
     """Convert a fully sharp Keras model into a :class:`SpikingNetwork` of threshold neurons.
 
     Supported: Sequential or Functional chains of Dense, Conv2D, MaxPooling2D (after spikes:
-    an OR), Flatten, Dropout (identity), BatchNormalization (folded into the layer before it
-    with :func:`whetstone_lab.models.fold_batchnorm`), SpikingBReLU (fires iff
-    ``W·x + b >= 0.5``) and SpikingSigmoid (iff ``W·x + b >= 0``) at sharpness 1, and a
-    final SoftmaxDecode whose key decodes the output spikes.
+    an OR), UpSampling2D (nearest, after spikes: a copy), Flatten, Dropout and GaussianNoise
+    (identity at inference), BatchNormalization (folded into the layer before it with
+    :func:`whetstone_lab.models.fold_batchnorm`), SpikingBReLU (fires iff ``W·x + b >= 0.5``)
+    and SpikingSigmoid (iff ``W·x + b >= 0``) at sharpness 1. The chain may end in a
+    SoftmaxDecode whose key decodes the output spikes, or in a *read-out*: a Dense or
+    Conv2D on the last spikes with a non-spiking activation (an autoencoder's sigmoid),
+    optionally followed by a Reshape. The read-out runs on the host
+    (:class:`~whetstone_lab.deploy.simulate.ReadoutStage`), as a decoder does.
 
     Args:
         model: a fully sharp Keras model.
@@ -107,8 +121,8 @@ def _chain_layers(model: keras.Model) -> list[keras.layers.Layer]:
 def _check_layers(model: keras.Model, layers) -> None:
     bad = [ly for ly in layers if not isinstance(ly, (
         keras.layers.Dense, keras.layers.Conv2D, keras.layers.MaxPooling2D,
-        keras.layers.Flatten, keras.layers.BatchNormalization, keras.layers.Dropout,
-        SpikingActivation, SoftmaxDecode))]
+        keras.layers.UpSampling2D, keras.layers.Flatten, keras.layers.Reshape,
+        keras.layers.BatchNormalization, *_IDENTITY, SpikingActivation, SoftmaxDecode))]
     bad += [ly for ly in layers if isinstance(ly, keras.layers.Conv2D)
             and type(ly) is not keras.layers.Conv2D]  # e.g. Conv2DTranspose, depthwise
     if bad:
@@ -153,7 +167,7 @@ def _build_stages(layers, input_shape):
         if key is not None:
             raise ValueError(f"SoftmaxDecode {key[0]!r} must be the last layer; "
                              f"{layer.name!r} follows it.")
-        if isinstance(layer, keras.layers.Dropout):  # identity at inference
+        if isinstance(layer, _IDENTITY):
             i += 1
         elif isinstance(layer, keras.layers.Flatten):
             new = (int(np.prod(shape)),)
@@ -161,12 +175,16 @@ def _build_stages(layers, input_shape):
             shape, i = new, i + 1
         elif isinstance(layer, (keras.layers.Dense, keras.layers.Conv2D)):
             act = layers[i + 1] if i + 1 < len(layers) else None
+            if binary and _is_readout(layers[i + 1:]):
+                stages.append(_readout_stage(layer, layers[i + 1:], shape))
+                break
             if not isinstance(act, SpikingActivation):
                 nxt = "nothing" if act is None else repr(act.name)
                 raise ValueError(
                     f"{type(layer).__name__} {layer.name!r} is followed by {nxt}; every "
                     "Dense/Conv2D must feed a spiking activation (SpikingBReLU or "
-                    "SpikingSigmoid) to become threshold neurons."
+                    "SpikingSigmoid) to become threshold neurons; only the last one, on "
+                    "spikes, may be a read-out."
                 )
             stage = _synapse_stage(layer, act, shape)
             stages.append(stage)
@@ -178,6 +196,16 @@ def _build_stages(layers, input_shape):
             stage = _pool_stage(layer, shape)
             stages.append(stage)
             shape, i = stage.out_shape, i + 1
+        elif isinstance(layer, keras.layers.UpSampling2D):
+            if not binary:
+                raise ValueError(f"UpSampling2D {layer.name!r} must follow a spiking layer "
+                                 "(on spikes, up-sampling copies them).")
+            stage = _upsample_stage(layer, shape)
+            stages.append(stage)
+            shape, i = stage.out_shape, i + 1
+        elif isinstance(layer, keras.layers.Reshape):
+            raise ValueError(f"Reshape {layer.name!r} is supported only after the read-out "
+                             "(the last Dense/Conv2D); use Flatten between layers.")
         elif isinstance(layer, SoftmaxDecode):
             if not binary or not isinstance(stages[-1], SynapseStage):
                 raise ValueError(f"SoftmaxDecode {layer.name!r} must directly follow a "
@@ -243,6 +271,32 @@ def _finish(stage: SynapseStage) -> SynapseStage:
     stage.w_max, stage.b_max = float(np.abs(stage.kernel).max()), float(np.abs(stage.bias).max())
     stage.grid_w, stage.grid_b = lowest_bit(stage.kernel), lowest_bit(stage.bias)
     return stage
+
+
+def _is_readout(rest) -> bool:
+    """Whether a Dense/Conv2D followed by ``rest`` is the read-out: nothing but a Reshape
+    and layers that are the identity at inference come after it."""
+    return all(isinstance(ly, (keras.layers.Reshape, *_IDENTITY)) for ly in rest)
+
+
+def _readout_stage(layer, rest, in_shape) -> ReadoutStage:
+    if isinstance(layer, keras.layers.Dense) and len(in_shape) != 1:
+        raise ValueError(f"Dense read-out {layer.name!r} receives inputs of shape {in_shape}; "
+                         "put a Flatten before it.")
+    out_shape = tuple(int(d) for d in layer.compute_output_shape((None, *in_shape))[1:])
+    reshapes = [ly for ly in rest if isinstance(ly, keras.layers.Reshape)]
+    if reshapes:
+        out_shape = tuple(int(d) for d in reshapes[-1].output.shape[1:])
+    return ReadoutStage(name=layer.name, layer=layer, in_shape=in_shape, out_shape=out_shape)
+
+
+def _upsample_stage(layer, in_shape) -> UpsampleStage:
+    if layer.interpolation != "nearest" or layer.data_format != "channels_last":
+        raise ValueError(f"UpSampling2D {layer.name!r}: only interpolation='nearest' and "
+                         "channels_last are supported (nearest up-sampling copies spikes).")
+    (sh, sw), (h, w, c) = tuple(layer.size), in_shape
+    return UpsampleStage(name=layer.name, size=(sh, sw), in_shape=in_shape,
+                         out_shape=(h * sh, w * sw, c))
 
 
 def _pool_stage(layer, in_shape) -> PoolStage:

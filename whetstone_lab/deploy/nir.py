@@ -18,7 +18,14 @@ import numpy as np
 from ..validation import check_choice, check_number, describe
 from .convert import to_spiking
 from .nir_run import NEURONS, chw, hwc_to_chw_perm, import_nir, run_nir
-from .simulate import FlattenStage, PoolStage, SpikingNetwork, SynapseStage
+from .simulate import (
+    FlattenStage,
+    PoolStage,
+    ReadoutStage,
+    SpikingNetwork,
+    SynapseStage,
+    UpsampleStage,
+)
 
 __all__ = ["export_nir", "run_nir"]
 
@@ -86,8 +93,9 @@ def export_nir(model, path: str | os.PathLike | None = None, *, neuron: str = "l
     Raises:
         TypeError: for a ``model`` that is neither, a ``path`` that is not a path, or a
             ``neuron``/``dt`` of the wrong type.
-        ValueError: for a model :func:`to_spiking` refuses, a Conv2D NIR cannot express, an
-            unknown ``neuron`` or a ``dt`` that is not positive.
+        ValueError: for a model :func:`to_spiking` refuses, a layer NIR cannot express (a
+            Conv2D with a non-square kernel, up-sampling, a host read-out: NIR 1.0 has no
+            node for the last two), an unknown ``neuron`` or a ``dt`` that is not positive.
 
     Example:
         >>> export_nir(model, "digits.nir")                 # LIF neurons, dt = 1e-4
@@ -104,6 +112,13 @@ def export_nir(model, path: str | os.PathLike | None = None, *, neuron: str = "l
         raise TypeError(f"model must be a fully sharp Keras model or a SpikingNetwork, got "
                         f"{describe(model)}.")
     net = model if isinstance(model, SpikingNetwork) else to_spiking(model)
+    inexpressible = [f"{s.name!r} ({'read-out' if isinstance(s, ReadoutStage) else 'up-sampling'})"
+                     for s in net.stages if isinstance(s, (ReadoutStage, UpsampleStage))]
+    if inexpressible:
+        raise ValueError(f"export_nir cannot write {', '.join(inexpressible)}: NIR 1.0 has "
+                         "no up-sampling node, and the graph holds spiking layers only (a "
+                         "read-out runs on the host). The simulator runs such networks: "
+                         "to_spiking(model).run(x).")
     nodes, shape = {}, net.input_shape
     nodes["input"] = nir.Input(input_type={"input": np.array(chw(shape))})
     perm = None  # pending HWC → CHW reordering of the next Dense's inputs

@@ -2,8 +2,10 @@
 
 A :class:`SpikingNetwork` is a list of stages built by
 :func:`~whetstone_lab.deploy.to_spiking`: :class:`SynapseStage` (a Dense or Conv2D layer and
-its threshold neurons), :class:`PoolStage` (max-pooling of spikes, an OR) and
-:class:`FlattenStage`. :meth:`SpikingNetwork.run` returns a :class:`SpikingResult`;
+its threshold neurons), :class:`PoolStage` (max-pooling of spikes, an OR),
+:class:`UpsampleStage` (nearest up-sampling of spikes, a copy), :class:`FlattenStage` and,
+last, an optional :class:`ReadoutStage` (the host-side read-out of an autoencoder or a
+regressor). :meth:`SpikingNetwork.run` returns a :class:`SpikingResult`;
 :func:`keras_spikes` gives the reference spikes of Keras' ``predict``.
 See docs/design.md, "Deployment".
 """
@@ -26,6 +28,8 @@ __all__ = [
     "SynapseStage",
     "PoolStage",
     "FlattenStage",
+    "UpsampleStage",
+    "ReadoutStage",
     "LayerCounts",
     "SpikingResult",
     "SpikingNetwork",
@@ -88,6 +92,32 @@ class FlattenStage:
     out_shape: tuple[int, ...]
 
 
+@dataclass
+class UpsampleStage:
+    """UpSampling2D (nearest) of spikes: each spike is copied to a ``size`` block."""
+
+    name: str
+    size: tuple[int, int]
+    in_shape: tuple[int, int, int]
+    out_shape: tuple[int, int, int]
+
+
+@dataclass
+class ReadoutStage:
+    """The read-out that turns the last spikes into real values, computed on the host.
+
+    A Dense or Conv2D whose own activation is not a spiking one (an autoencoder's sigmoid,
+    a regressor's linear output), optionally followed by a Reshape. It leaves the chip as a
+    classifier's decoder does: the simulator runs the Keras layer itself on the recorded
+    spikes (float32), and its operations are not counted.
+    """
+
+    name: str  # the Keras layer's name
+    layer: object  # the Keras Dense or Conv2D layer
+    in_shape: tuple[int, ...]
+    out_shape: tuple[int, ...]  # after the Reshape, if there is one
+
+
 # ----------------------------------------------------------------------------------------
 # Results
 # ----------------------------------------------------------------------------------------
@@ -135,6 +165,8 @@ class SpikingResult:
             for ``run_nir(..., steps=T)``).
         classes: decoded class indices (nearest codeword of the N-hot key), or None when
             there is no key (no :class:`~whetstone_lab.layers.SoftmaxDecode`).
+        readout: the host read-out's values (:class:`ReadoutStage`), shape ``(n,
+            *output_shape)`` (e.g. an autoencoder's reconstructions), or None without one.
         near_ties: per spiking layer, how many neuron decisions were too close to the
             threshold to be certified by the float32 error bound and were resolved with
             Keras' own float32 op (normally 0).
@@ -150,6 +182,7 @@ class SpikingResult:
     spike_counts: dict[str, np.ndarray] | None = None
     synops: dict[str, np.ndarray] | None = None
     counts: list[LayerCounts] | None = None
+    readout: np.ndarray | None = None
 
     def _require_counts(self) -> list[LayerCounts]:
         if self.counts is None:
@@ -191,6 +224,8 @@ class SpikingResult:
                      f"{self.total_synops:>11.1f}{self.total_dense_macs:>12}{total:>8.3f}")
         lines.append("* real-valued input: multiply–accumulates of its non-zero inputs. "
                      "Means per inference.")
+        if self.readout is not None:
+            lines.append("The read-out runs on the host and is not counted.")
         table = "\n".join(lines)
         if print_fn is not None:
             print_fn(table)
@@ -204,8 +239,8 @@ class SpikingNetwork:
     """A fully sharp Whetstone network as plain threshold neurons, simulated exactly.
 
     Build it with :func:`~whetstone_lab.deploy.to_spiking`. Every neuron fires iff
-    ``Σ w·x + b >= θ``; max-pooling is an OR; the output spikes are decoded with the model's
-    N-hot key.
+    ``Σ w·x + b >= θ``; max-pooling is an OR; up-sampling copies spikes; the output spikes
+    are decoded with the model's N-hot key, or read out on the host (:class:`ReadoutStage`).
 
     How exactness is achieved (:mod:`whetstone_lab.deploy.exactness`). Keras computes each
     pre-activation in float32, and the result depends on the summation order of its kernels,
@@ -236,7 +271,8 @@ class SpikingNetwork:
 
     Attributes:
         stages: the network's stages (:class:`SynapseStage`, :class:`PoolStage`,
-            :class:`FlattenStage`) in order, with their kernels and fan-outs.
+            :class:`UpsampleStage`, :class:`FlattenStage`, :class:`ReadoutStage`) in order,
+            with their kernels and fan-outs.
         key: the N-hot key, or None.
         source: the Keras model it was built from (BatchNorm folded, if there was any).
         input_shape: the shape of one input sample, Keras layout.
@@ -260,11 +296,19 @@ class SpikingNetwork:
 
     @property
     def layer_names(self) -> list[str]:
-        """Names of the recorded layers (spiking layers and pooling ORs), in order."""
-        return [s.name for s in self.stages if not isinstance(s, FlattenStage)]
+        """Names of the recorded layers (spiking layers, pooling ORs, up-sampling copies), in
+        order."""
+        return [s.name for s in self.stages if not isinstance(s, (FlattenStage, ReadoutStage))]
+
+    @property
+    def readout(self) -> ReadoutStage | None:
+        """The host-side read-out stage, if the network ends in one."""
+        last = self.stages[-1]
+        return last if isinstance(last, ReadoutStage) else None
 
     def __repr__(self) -> str:
-        kinds = {SynapseStage: "synapses", PoolStage: "pool", FlattenStage: "flatten"}
+        kinds = {SynapseStage: "synapses", PoolStage: "pool", FlattenStage: "flatten",
+                 UpsampleStage: "upsample", ReadoutStage: "read-out"}
         parts = [f"{s.name}({kinds[type(s)]})" for s in self.stages]
         return f"SpikingNetwork({' → '.join(parts)})"
 
@@ -302,11 +346,14 @@ class SpikingNetwork:
         for stage in self.stages:
             if isinstance(stage, FlattenStage):
                 continue
-            if isinstance(stage, PoolStage):
-                a = _or_pool(a.reshape((n, *stage.in_shape)), stage).astype(np.float32)
-                a = a.reshape(n, -1)
+            if isinstance(stage, (PoolStage, UpsampleStage)):
+                a = a.reshape((n, *stage.in_shape))
+                a = (_or_pool(a, stage) if isinstance(stage, PoolStage) else _upsample(a, stage))
+                a = a.astype(np.float32).reshape(n, -1)
                 spikes[stage.name] = a.reshape((n, *stage.out_shape)).astype(np.uint8)
                 continue
+            if isinstance(stage, ReadoutStage):
+                continue  # after the spikes, below
             fired, events, ops, ties = threshold_stage(stage, a, first, batch_size)
             a = fired.astype(np.float32)
             spikes[stage.name] = fired.reshape((n, *stage.out_shape)).astype(np.uint8)
@@ -321,14 +368,21 @@ class SpikingNetwork:
             first = False
         output = spikes[self.synapses[-1].name].reshape(n, -1)
         classes = None if self.key is None else decode(output, self.key)
+        readout = None
+        if self.readout is not None:
+            readout = _read_out(self.readout, a.reshape((n, *self.readout.in_shape)),
+                                batch_size)
         return SpikingResult(spikes=spikes, output=output, classes=classes, near_ties=near,
-                             spike_counts=spike_counts, synops=synops, counts=counts)
+                             spike_counts=spike_counts, synops=synops, counts=counts,
+                             readout=readout)
 
     def predict(self, x) -> np.ndarray:
         """Decoded class indices for ``x`` (needs an N-hot key)."""
         if self.key is None:
             raise ValueError("this network has no SoftmaxDecode layer, so there are no "
-                             "classes to decode; use run(x).output for the spikes.")
+                             "classes to decode; use run(x).output for the spikes"
+                             + (", run(x).readout for the read-out's values."
+                                if self.readout is not None else "."))
         return self.run(x).classes
 
     def summary(self, x, print_fn=print) -> str:
@@ -347,6 +401,20 @@ def _or_pool(spikes: np.ndarray, stage: PoolStage) -> np.ndarray:
     return out
 
 
+def _upsample(spikes: np.ndarray, stage: UpsampleStage) -> np.ndarray:
+    """Nearest up-sampling of (n, H, W, C) spikes: each copied to a size block."""
+    (sh, sw) = stage.size
+    return np.repeat(np.repeat(spikes, sh, axis=1), sw, axis=2)
+
+
+def _read_out(stage: ReadoutStage, spikes: np.ndarray, batch_size: int | None) -> np.ndarray:
+    """The Keras read-out layer on the spikes, in ``predict``'s chunks, as float32 arrays."""
+    step = batch_size or len(spikes)
+    parts = [keras.ops.convert_to_numpy(stage.layer(spikes[i:i + step]))
+             for i in range(0, len(spikes), step)]
+    return np.concatenate(parts).astype(np.float32).reshape((len(spikes), *stage.out_shape))
+
+
 # ----------------------------------------------------------------------------------------
 # The reference
 # ----------------------------------------------------------------------------------------
@@ -358,7 +426,7 @@ def keras_spikes(model: keras.Model, x, names: Iterable[str] | None = None, *,
         model: the Keras model (for a model with BatchNorm, pass ``net.source``, the folded
             model the spiking network was built from).
         x: inputs of the model's input shape.
-        names: layer names; default: every spiking and max-pooling layer.
+        names: layer names; default: every spiking, max-pooling and up-sampling layer.
         batch_size: ``predict``'s batch size.
 
     Returns:
@@ -378,8 +446,8 @@ def keras_spikes(model: keras.Model, x, names: Iterable[str] | None = None, *,
     known = [ly.name for ly in model.layers]
     if names is None:
         spiking = {id(ly) for ly in spiking_layers(model)}
-        names = [ly.name for ly in model.layers
-                 if id(ly) in spiking or isinstance(ly, keras.layers.MaxPooling2D)]
+        names = [ly.name for ly in model.layers if id(ly) in spiking or isinstance(
+            ly, (keras.layers.MaxPooling2D, keras.layers.UpSampling2D))]
     elif isinstance(names, str) or not isinstance(names, Iterable):
         raise TypeError(f"names must be a list of layer names, got {describe(names)}.")
     names = list(names)
@@ -388,8 +456,8 @@ def keras_spikes(model: keras.Model, x, names: Iterable[str] | None = None, *,
         raise ValueError(f"names must be layers of model {model.name!r}; unknown: "
                          f"{', '.join(map(repr, unknown))}. Its layers: {', '.join(known)}.")
     if not names:
-        raise ValueError(f"model {model.name!r} has no spiking or max-pooling layers; pass "
-                         "the layer names to record.")
+        raise ValueError(f"model {model.name!r} has no spiking, max-pooling or up-sampling "
+                         "layers; pass the layer names to record.")
     probe = keras.Model(model.inputs[0], [model.get_layer(n).output for n in names])
     outs = probe.predict(xs, batch_size=batch_size, verbose=0)
     outs = outs if isinstance(outs, (list, tuple)) else [outs]
