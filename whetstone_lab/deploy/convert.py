@@ -189,18 +189,13 @@ def _build_stages(layers, input_shape):
             stage = _synapse_stage(layer, act, shape)
             stages.append(stage)
             shape, binary, i = stage.out_shape, True, i + 2
-        elif isinstance(layer, keras.layers.MaxPooling2D):
+        elif isinstance(layer, (keras.layers.MaxPooling2D, keras.layers.UpSampling2D)):
+            pool = isinstance(layer, keras.layers.MaxPooling2D)
             if not binary:
-                raise ValueError(f"MaxPooling2D {layer.name!r} must follow a spiking layer "
-                                 "(on spikes, max-pooling is an OR).")
-            stage = _pool_stage(layer, shape)
-            stages.append(stage)
-            shape, i = stage.out_shape, i + 1
-        elif isinstance(layer, keras.layers.UpSampling2D):
-            if not binary:
-                raise ValueError(f"UpSampling2D {layer.name!r} must follow a spiking layer "
-                                 "(on spikes, up-sampling copies them).")
-            stage = _upsample_stage(layer, shape)
+                what = "max-pooling is an OR" if pool else "up-sampling copies them"
+                raise ValueError(f"{type(layer).__name__} {layer.name!r} must follow a spiking "
+                                 f"layer (on spikes, {what}).")
+            stage = _pool_stage(layer, shape) if pool else _upsample_stage(layer, shape)
             stages.append(stage)
             shape, i = stage.out_shape, i + 1
         elif isinstance(layer, keras.layers.Reshape):
