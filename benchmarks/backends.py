@@ -36,9 +36,9 @@ NETWORKS = ("quickstart", "conv")
 #: What `make test-torch` gave last (kept here so a re-run of this script keeps it).
 TEST_TORCH = """\
 `make test-torch` (Keras 3.15.1, torch 2.13.0+cpu, the unit and integration suites with
-KERAS_BACKEND=torch, 2026-12-01, load 0.6 at the start): 393 passed, 2 skipped
+KERAS_BACKEND=torch, 2026-12-01, load 1.8 at the start): 400 passed, 2 skipped
 (MirroredStrategy, which is TensorFlow's, and a check that runs in the JAX suite), 0 failed,
-in 94 s.
+in 100 s.
 Segmentation trains on PyTorch: off
 TensorFlow `training.fit` hands the loss the decoder's logits (`layers.DecoderCrossEntropy`),
 which avoids Keras 3.15.1's failing backward pass of sparse categorical cross-entropy on
