@@ -551,8 +551,10 @@ def main(argv=None):
 
 
 def _write(stem: str, rows: list[dict], args, total: float) -> None:
-    record = {"rows": ordered(rows), "machine": machine(), "total_seconds": total,
-              # a goal holds at its task's own decoder temperature; other rows are comparisons
+    # A goal holds at its task's own decoder temperature; other rows are comparisons, marked
+    # here so that readers of the file (scripts/readme_results.py) need not decide again.
+    marked = [{**row, "comparison": not _own_temperature(row)} for row in ordered(rows)]
+    record = {"rows": marked, "machine": machine(), "total_seconds": total,
               "goals": {name: {"kind": kind, "bound": bound,
                                "temperature": TASKS[name].temperature}
                         for name, (kind, bound) in GOALS.items()}}

@@ -93,8 +93,8 @@ def test_readme_numbers_are_rendered_from_the_results_files():
 
 
 def test_readme_retention_shows_the_goal_only_for_each_tasks_own_decoder():
-    """A task's run at another decoder temperature than its goal's (retention.json's goals
-    name it) is a comparison: the README gives it no goal."""
+    """A task's run at another decoder temperature than its own is a comparison
+    (retention.py marks it so in retention.json): the README gives it no goal."""
     import importlib.util
 
     spec = importlib.util.spec_from_file_location("readme_results",
@@ -104,7 +104,8 @@ def test_readme_retention_shows_the_goal_only_for_each_tasks_own_decoder():
     row = {"task": "digits dense", "metric": "accuracy", "float": 0.98, "whetstone": 0.97,
            "naive": 0.9}
     results = {"goals": {"digits dense": {"kind": "gap", "bound": 0.01, "temperature": 20.0}},
-               "rows": [{**row, "temperature": 20.0}, {**row, "temperature": 1.0}]}
+               "rows": [{**row, "temperature": 20.0, "comparison": False},
+                        {**row, "temperature": 1.0, "comparison": True}]}
     own, other = module.retention(results).splitlines()[2:]
     assert own.startswith("| digits dense (T = 20) |") and own.endswith("| ≤ 1 pt |")
     assert other.startswith("| digits dense (T = 1) |") and "— (comparison)" in other
