@@ -278,11 +278,11 @@ def _readout_stage(layer, rest, in_shape) -> ReadoutStage:
     if isinstance(layer, keras.layers.Dense) and len(in_shape) != 1:
         raise ValueError(f"Dense read-out {layer.name!r} receives inputs of shape {in_shape}; "
                          "put a Flatten before it.")
-    out_shape = tuple(int(d) for d in layer.compute_output_shape((None, *in_shape))[1:])
-    reshapes = [ly for ly in rest if isinstance(ly, keras.layers.Reshape)]
-    if reshapes:
-        out_shape = tuple(int(d) for d in reshapes[-1].output.shape[1:])
-    return ReadoutStage(name=layer.name, layer=layer, in_shape=in_shape, out_shape=out_shape)
+    shape = layer.compute_output_shape((None, *in_shape))
+    for reshape in (ly for ly in rest if isinstance(ly, keras.layers.Reshape)):
+        shape = reshape.compute_output_shape(shape)
+    return ReadoutStage(name=layer.name, layer=layer, in_shape=in_shape,
+                        out_shape=tuple(int(d) for d in shape[1:]))
 
 
 def _upsample_stage(layer, in_shape) -> UpsampleStage:
