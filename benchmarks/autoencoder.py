@@ -411,6 +411,13 @@ DENSE: dict[str, Setting] = {
     "noise005": _dense("dense, code from the pixels, decoder 2048, 2/8/90, lr → 1e-4, "
                        "input noise σ 0.05", decoder=(2048,), recipe=LONG_DECAY,
                        input_noise=0.05),
+    "noise02": _dense("dense, code from the pixels, decoder 2048, 2/8/90, lr → 1e-4, "
+                      "input noise σ 0.2", decoder=(2048,), recipe=LONG_DECAY, input_noise=0.2),
+    "dec4096": _dense("dense, code from the pixels, decoder 4096, 2/8/90, lr → 1e-4, "
+                      "input noise σ 0.1", decoder=(4096,), recipe=LONG_DECAY, input_noise=0.1),
+    "deep": _dense("dense, code from the pixels, decoder 2048/2048, 2/8/90, lr → 1e-4, "
+                   "input noise σ 0.1", decoder=(2048, 2048), recipe=LONG_DECAY,
+                   input_noise=0.1),
 }
 SEARCH: list[Setting] = [
     LESSON,
@@ -832,6 +839,8 @@ def _dense_numbers(out: dict) -> dict:
     numbers["wins"] = sum(x["mse"]["whetstone"][0] < x["mse"]["straight_through"][0]
                           for x in dense)
     numbers["n_dense"] = len(dense)
+    wider = min(numbers["dec4096_w"], numbers["deep_w"]) < numbers["long_w"]
+    numbers["wider"] = "helps" if wider else "does not help"
     return numbers
 
 
@@ -1012,7 +1021,9 @@ NOTES_DENSE = """\
   (float twin {noise_f:.4f}, against {decay_f:.4f} without it); with 2048 decoder neurons
   {dec2048_w:.4f}; with 90 straight-through epochs instead of 30 {long_w:.4f} (**chosen**: the
   lowest Whetstone MSE, {long_seconds:.0f} s a run; float twin {long_f:.4f}, anchor
-  {long_s:.4f}); σ 0.05 instead of 0.1 {noise005_w:.4f}. The same input noise on the best
+  {long_s:.4f}); σ 0.05 instead of 0.1 {noise005_w:.4f}, σ 0.2 {noise02_w:.4f} (float twin
+  {noise02_f:.4f}). A wider decoder {wider} the chosen network: 4096 neurons
+  {dec4096_w:.4f}, two layers of 2048 {deep_w:.4f}. The same input noise on the best
   convolutional network: {conv_noise_w:.4f} against {conv_w:.4f}. Whetstone is below the
   anchor in {wins} of these {n_dense} dense rows."""
 NOTES_RUN = """\
