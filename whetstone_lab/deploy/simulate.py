@@ -343,6 +343,7 @@ class SpikingNetwork:
         a = xs.reshape(n, -1)  # current activity, flattened in Keras (HWC) order
         first = True
         spikes, spike_counts, synops, counts, near = {}, {}, {}, [], {}
+        readout = None
         for stage in self.stages:
             if isinstance(stage, FlattenStage):
                 continue
@@ -352,8 +353,9 @@ class SpikingNetwork:
                 a = a.astype(np.float32).reshape(n, -1)
                 spikes[stage.name] = a.reshape((n, *stage.out_shape)).astype(np.uint8)
                 continue
-            if isinstance(stage, ReadoutStage):
-                continue  # after the spikes, below
+            if isinstance(stage, ReadoutStage):  # the last stage: on the host, not counted
+                readout = _read_out(stage, a.reshape((n, *stage.in_shape)), batch_size)
+                continue
             fired, events, ops, ties = threshold_stage(stage, a, first, batch_size)
             a = fired.astype(np.float32)
             spikes[stage.name] = fired.reshape((n, *stage.out_shape)).astype(np.uint8)
@@ -368,10 +370,6 @@ class SpikingNetwork:
             first = False
         output = spikes[self.synapses[-1].name].reshape(n, -1)
         classes = None if self.key is None else decode(output, self.key)
-        readout = None
-        if self.readout is not None:
-            readout = _read_out(self.readout, a.reshape((n, *self.readout.in_shape)),
-                                batch_size)
         return SpikingResult(spikes=spikes, output=output, classes=classes, near_ties=near,
                              spike_counts=spike_counts, synops=synops, counts=counts,
                              readout=readout)
