@@ -1,14 +1,12 @@
 """The lesson networks: shapes, spiking hidden layers, a training step, .keras round trips,
 twins for fair comparisons, mean IoU, and two small integration runs."""
 
-import importlib.util
 import inspect
-import sys
-from pathlib import Path
 
 import keras
 import numpy as np
 import pytest
+from script_helpers import load_script
 
 import whetstone_lab as wl
 from whetstone_lab import metrics, models
@@ -320,17 +318,10 @@ def test_dense_autoencoder_trains_into_a_binary_code():
     assert wl.metrics.mse(x, model.predict(x, verbose=0)) < 0.75 * mean_image
 
 
-def test_dense_autoencoder_defaults_are_the_benchmarks_chosen_setting(monkeypatch):
+def test_dense_autoencoder_defaults_are_the_benchmarks_chosen_setting():
     """The builder's defaults and ``recipe("digits_dense_autoencoder")`` are the setting that
     benchmarks/autoencoder.py chose and reports, so the library gives what the table says."""
-    benchmarks = Path(__file__).resolve().parent.parent / "benchmarks"
-    monkeypatch.syspath_prepend(str(benchmarks))  # the benchmark imports its common.py
-    spec = importlib.util.spec_from_file_location("autoencoder_benchmark",
-                                                  benchmarks / "autoencoder.py")
-    bench = importlib.util.module_from_spec(spec)
-    monkeypatch.setitem(sys.modules, spec.name, bench)  # dataclasses look their module up
-    spec.loader.exec_module(bench)
-    chosen = bench.CHOSEN
+    chosen = load_script("benchmarks/autoencoder.py").CHOSEN
     defaults = {name: p.default for name, p
                 in inspect.signature(models.dense_autoencoder).parameters.items()}
     assert chosen.net == "dense" and chosen.library_network

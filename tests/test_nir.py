@@ -7,7 +7,6 @@ comparison with Keras, the decoding and the report can be checked in ``make test
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import subprocess
 import sys
@@ -15,16 +14,14 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from script_helpers import load_script
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture(scope="module")
 def interop():
-    spec = importlib.util.spec_from_file_location("interop", ROOT / "benchmarks" / "interop.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("benchmarks/interop.py")
 
 
 def _workdir(tmp_path: Path, interop, spikes_by_toolchain: dict) -> tuple[Path, dict]:

@@ -7,13 +7,13 @@ deterministic.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import re
 from pathlib import Path
 
 import nbformat
 import pytest
+from script_helpers import load_script
 
 from whetstone_lab import lessons
 
@@ -34,10 +34,7 @@ LESSONS = [
 
 
 def _script(name: str):
-    spec = importlib.util.spec_from_file_location(name, ROOT / "scripts" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script(f"scripts/{name}.py")
 
 
 def _runner():

@@ -5,6 +5,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from script_helpers import load_script
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -76,12 +77,7 @@ def test_the_package_imports_without_network_or_log_noise():
 def test_readme_numbers_are_rendered_from_the_results_files():
     """Every result block of the README equals what scripts/readme_results.py renders from
     benchmarks/results/*.json: no number in them is typed by hand or left stale."""
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location("readme_results",
-                                                  ROOT / "scripts" / "readme_results.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = load_script("scripts/readme_results.py")
     text = (ROOT / "README.md").read_text()
     blocks = re.findall(r"<!-- results:(\w+) -->", text)
     assert {"quickstart", "defaults", "retention"} <= set(blocks)
@@ -95,12 +91,7 @@ def test_readme_numbers_are_rendered_from_the_results_files():
 def test_readme_retention_shows_the_goal_only_for_each_tasks_own_decoder():
     """A task's run at another decoder temperature than its own is a comparison
     (retention.py marks it so in retention.json): the README gives it no goal."""
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location("readme_results",
-                                                  ROOT / "scripts" / "readme_results.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = load_script("scripts/readme_results.py")
     row = {"task": "digits dense", "metric": "accuracy", "float": 0.98, "whetstone": 0.97,
            "naive": 0.9}
     results = {"goals": {"digits dense": {"kind": "gap", "bound": 0.01, "temperature": 20.0}},
