@@ -99,6 +99,13 @@ def test_fold_batchnorm_refuses_what_it_cannot_fold():
         wl.fold_batchnorm(with_relu)
     with pytest.raises(TypeError, match="Keras model"):
         wl.fold_batchnorm("model.keras")
+    inputs = keras.Input((4,))
+    dense = keras.layers.Dense(4, name="dense")(inputs)
+    branched = keras.Model(inputs, keras.layers.Add(name="add")(
+        [keras.layers.BatchNormalization(name="bn")(dense), dense]))
+    with pytest.raises(ValueError, match="fold_batchnorm handles single-input chains of "
+                                         "layers; layer 'add' has 2 inputs"):
+        wl.fold_batchnorm(branched)
 
 
 MIRRORED = textwrap.dedent("""

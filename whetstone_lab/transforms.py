@@ -166,30 +166,48 @@ _FOLDABLE = (keras.layers.Dense, keras.layers.Conv2D)
 
 
 def layer_chain(model: keras.Model, purpose: str = "this") -> list[keras.layers.Layer]:
-    """The layers of a single-input, single-output chain, input to output.
+    """The layers of a single-input, single-output chain, input to output (no InputLayer).
 
     Each layer must take exactly the previous layer's output (the model's input for the
-    first), read through the public ``layer.input`` / ``layer.output``.
+    first), read through the public ``layer.input`` / ``layer.output``; a Sequential model is
+    a chain by construction.
+
+    Args:
+        model: a Keras model.
+        purpose: the name of the caller, used in the error messages.
 
     Raises:
-        ValueError: naming the first layer that is shared, has several inputs or branches.
+        ValueError: naming the layer, for a branch, a layer with several inputs or outputs,
+            or a layer used twice.
     """
     check_model(model)
-    if isinstance(model, keras.Sequential):
-        return list(model.layers)
     layers = [layer for layer in model.layers if not isinstance(layer, keras.layers.InputLayer)]
-    previous = model.inputs[0] if len(model.inputs) == 1 else None
+    if isinstance(model, keras.Sequential):
+        return layers
+    refuse = f"{purpose} handles single-input chains of layers;"
+    if len(model.inputs) != 1 or len(model.outputs) != 1:
+        raise ValueError(f"{refuse} model {model.name!r} has {len(model.inputs)} inputs and "
+                         f"{len(model.outputs)} outputs.")
+    # ``layer.input``/``.output`` are those of the layer's first call, so a layer used twice
+    # breaks the chain below (or, shared between models, makes ``input`` raise).
+    previous, previous_name = model.inputs[0], "the model's input"
     for layer in layers:
         try:
             taken = layer.input
-        except (AttributeError, ValueError):  # a shared layer has several inputs
+        except (AttributeError, ValueError):
             taken = None
-        if isinstance(taken, (list, tuple)) or taken is None or taken is not previous:
-            raise ValueError(
-                f"{purpose} handles single-input chains of layers; layer {layer.name!r} is "
-                "shared, has several inputs, or does not take the previous layer's output."
-            )
-        previous = layer.output
+        if isinstance(taken, (list, tuple, dict)):
+            raise ValueError(f"{refuse} layer {layer.name!r} has {len(taken)} inputs.")
+        if taken is None or taken is not previous:
+            raise ValueError(f"{refuse} layer {layer.name!r} does not take the output of "
+                             f"{previous_name} (a branch, or a layer shared with another "
+                             "model).")
+        if isinstance(layer.output, (list, tuple, dict)):
+            raise ValueError(f"{refuse} layer {layer.name!r} has several outputs.")
+        previous, previous_name = layer.output, repr(layer.name)
+    if model.outputs[0] is not previous:
+        raise ValueError(f"{refuse} the output of model {model.name!r} is not the output of "
+                         f"its last layer {previous_name} (a layer is used twice?).")
     return layers
 
 

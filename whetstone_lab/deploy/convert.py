@@ -14,7 +14,7 @@ import numpy as np
 
 from ..grouped import GroupedDense
 from ..layers import SHARP_TOLERANCE, SoftmaxDecode, SpikingActivation, SpikingSigmoid
-from ..models import fold_batchnorm
+from ..models import fold_batchnorm, layer_chain
 from ..sharpening import spiking_layers
 from ..validation import describe
 from .exactness import check_batch_size, lowest_bit
@@ -68,11 +68,11 @@ def to_spiking(model: keras.Model, *, batch_size: int | None = 32) -> SpikingNet
     if not isinstance(model, keras.Model):
         raise TypeError(f"model must be a Keras model, got {describe(model)}.")
     batch_size = check_batch_size(batch_size)
-    layers = _chain_layers(model)
+    layers = layer_chain(model, "to_spiking")
     _check_layers(model, layers)
     if any(isinstance(ly, keras.layers.BatchNormalization) for ly in layers):
         model = fold_batchnorm(model)
-        layers = _chain_layers(model)
+        layers = layer_chain(model, "to_spiking")
     input_shape = tuple(model.input_shape[1:])
     if any(d is None for d in input_shape):
         raise ValueError(f"the model's input shape must be fully known, got {input_shape}.")
@@ -83,41 +83,6 @@ def to_spiking(model: keras.Model, *, batch_size: int | None = 32) -> SpikingNet
 # ----------------------------------------------------------------------------------------
 # Walking and checking the layers
 # ----------------------------------------------------------------------------------------
-def _chain_layers(model: keras.Model) -> list[keras.layers.Layer]:
-    """The layers of a single-input, single-output chain, input to output (no InputLayer).
-
-    Raises:
-        ValueError: naming the layer, for a branch, a layer with several inputs or outputs,
-            or a layer used twice.
-    """
-    layers = [ly for ly in model.layers if not isinstance(ly, keras.layers.InputLayer)]
-    if isinstance(model, keras.Sequential):
-        return layers
-    if len(model.inputs) != 1 or len(model.outputs) != 1:
-        raise ValueError(f"to_spiking converts chains of layers; model {model.name!r} has "
-                         f"{len(model.inputs)} inputs and {len(model.outputs)} outputs.")
-    # Each layer must take the output of the one before it. ``layer.input``/``.output`` are
-    # those of the layer's first call, so a layer used twice breaks the chain below.
-    prev, prev_name = model.inputs[0], "the model's input"
-    for layer in layers:
-        if isinstance(layer.input, (list, tuple, dict)):
-            raise ValueError(f"to_spiking converts chains of layers; layer {layer.name!r} has "
-                             f"{len(layer.input)} inputs.")
-        if layer.input is not prev:
-            raise ValueError(f"to_spiking converts chains of layers; layer {layer.name!r} does "
-                             f"not take the output of {prev_name} (a branch, or a layer "
-                             "shared with another model).")
-        if isinstance(layer.output, (list, tuple, dict)):
-            raise ValueError(f"to_spiking converts chains of layers; layer {layer.name!r} has "
-                             "several outputs.")
-        prev, prev_name = layer.output, repr(layer.name)
-    if model.outputs[0] is not prev:
-        raise ValueError(f"to_spiking converts chains of layers; the output of model "
-                         f"{model.name!r} is not the output of its last layer {prev_name} "
-                         "(a layer is used twice?).")
-    return layers
-
-
 def _check_layers(model: keras.Model, layers) -> None:
     bad = [ly for ly in layers if not isinstance(ly, (
         keras.layers.Dense, keras.layers.Conv2D, keras.layers.MaxPooling2D,
