@@ -42,6 +42,30 @@ def mean_sd(values, scale: float = 100.0, digits: int = 1) -> str:
     return f"{v.mean():.{digits}f}{spread}"
 
 
+def reflow(text: str, width: int = 92) -> str:
+    """Markdown ``text`` with each paragraph and each ``* `` bullet re-wrapped to ``width``
+    columns (headings kept), so text with numbers filled in reads as evenly as typed text."""
+    import textwrap
+
+    blocks, out = [], []
+    for line in text.splitlines():
+        if not line.strip() or line.startswith("#"):
+            blocks.append(line)
+        elif line.startswith("* ") or not blocks or not blocks[-1].strip() \
+                or blocks[-1].startswith("#"):
+            blocks.append(line)
+        else:
+            blocks[-1] += " " + line.strip()
+    for block in blocks:
+        if not block.strip() or block.startswith("#"):
+            out.append(block)
+        else:
+            indent = "  " if block.startswith("* ") else ""
+            out.append(textwrap.fill(block, width, subsequent_indent=indent,
+                                     break_on_hyphens=False))
+    return "\n".join(out) + ("\n" if text.endswith("\n") else "")
+
+
 def task_label(row: dict) -> str:
     """A results row's task name, with its decoder temperature when the task has a decoder:
     ``"digits dense (T = 20)"``."""

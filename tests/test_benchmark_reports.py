@@ -1,0 +1,34 @@
+"""The benchmark reports are rendered from their results files: the text under a table reads
+its numbers from the same rows, so the committed ``.md`` is what the ``.json`` renders."""
+
+from __future__ import annotations
+
+import json
+
+from script_helpers import ROOT, load_script
+
+
+def test_segmentation_report_is_rendered_from_its_rows():
+    segmentation = load_script("benchmarks/segmentation.py")
+    stored = json.loads((ROOT / "benchmarks/results/segmentation.json").read_text())
+    rows, meta = stored.pop("rows"), stored
+    assert segmentation.markdown(rows, meta) == \
+        (ROOT / "benchmarks/results/segmentation.md").read_text()
+
+
+def test_segmentation_notes_follow_the_rows():
+    segmentation = load_script("benchmarks/segmentation.py")
+    rows = json.loads((ROOT / "benchmarks/results/segmentation.json").read_text())["rows"]
+    for r in rows:
+        if r["setting"] == "ft50":
+            r["whetstone"], r["gap"] = 0.123, r["float"] - 0.123
+    text = segmentation.notes(rows)
+    assert "a 50-epoch fine-tune (60 epochs in all) 89.7 / 12.3, gap 77.4" in " ".join(
+        text.split())
+
+
+def test_reflow_rewraps_paragraphs_and_bullets_and_keeps_headings():
+    common = load_script("benchmarks/common.py")
+    text = "## Head\n\nOne two\nthree four.\n\n* a bullet that is\n  long enough to wrap\n"
+    assert common.reflow(text, width=16) == (
+        "## Head\n\nOne two three\nfour.\n\n* a bullet that\n  is long enough\n  to wrap\n")
