@@ -32,3 +32,10 @@ def test_reflow_rewraps_paragraphs_and_bullets_and_keeps_headings():
     text = "## Head\n\nOne two\nthree four.\n\n* a bullet that is\n  long enough to wrap\n"
     assert common.reflow(text, width=16) == (
         "## Head\n\nOne two three\nfour.\n\n* a bullet that\n  is long enough\n  to wrap\n")
+
+
+def test_autoencoder_report_is_rendered_from_its_results_file():
+    autoencoder = load_script("benchmarks/autoencoder.py")
+    stored = json.loads((ROOT / "benchmarks/results/autoencoder.json").read_text())
+    assert autoencoder.markdown(stored) == \
+        (ROOT / "benchmarks/results/autoencoder.md").read_text()
