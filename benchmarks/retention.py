@@ -401,30 +401,23 @@ unless more seeds are named; the table above is the test split.
   decaying fine-tune: 99.8 / 94.2; twice the channels (16/32, kept): 99.9 / 96.4. Digit
   scenes need the whole digit in view: filters 16/32/64 (three levels) and 2,000 scenes gave
   80.4 / 51.0 on validation (20 epochs: 84.5 / 53.3). The digit-scenes study since
-  (`benchmarks/results/segmentation.md`, validation, seed 0) tried decoder temperatures 2 and
-  4, stride-2 convolutions, and longer fine-tunes: a 14-epoch straight-through fine-tune
-  (kept, recipe `digit_scenes`) narrowed the gap from 28.4 to 18.3 points and raised the float
-  twin from 87.2 to 90.8. A 30-epoch fine-tune (40 epochs in all, now the recipe
-  `digit_scenes`) narrowed it further, to 12.0 ± 2.7 points on the test split over seeds
-  0–2 (float 91.2 ± 2.8, Whetstone 79.2 ± 0.9; `segmentation.md`, setting ft30), and twice
-  the channels (32/64/128, the table's network) to 7.3 ± 1.4 there (float 89.1 ± 0.6,
-  Whetstone 81.8 ± 1.6; setting wide_ft30). The table's row is its own run of that setting,
-  with the naive conversion added; with 16/32/64 channels and the 24-epoch recipe it read
-  float 86.3 ± 0.4, Whetstone 71.5 ± 3.6, gap 14.8 ± 3.7.
+  (`benchmarks/results/segmentation.md`: decoder temperatures 2 and 4, stride-2
+  convolutions, longer straight-through fine-tunes, 8 neurons per class and twice the
+  channels, each against its float twin on validation, the kept ones on test over seeds 0–2)
+  chose the table's network and recipe (32/64/128 channels, recipe `digit_scenes`, setting
+  wide_ft30). The table's row is its own run of that setting, with the naive conversion
+  added.
 * **Autoencoder** (no decoder, unaffected by T): the straight-through anchor, a code-size
-  sweep and the ideas tried since are in `benchmarks/results/autoencoder.md`: stride-2
-  convolutions with 128/128 channels and batch 16 more than halve the spiking MSE (0.0136
-  on test), but the float twin gains more (6.5 ×); dense layers whose 64 code neurons read
-  the pixels, with noise on the input while training, lower it to 0.0095 (4.6 ×, the best
-  found); Whetstone and the straight-through anchor stay within 10 % of each other at every
-  code size. Earlier, validation MSE,
-  float / Whetstone: the
-  table's recipe 0.0091 / 0.0355 with a decaying fine-tune (3.9 ×); a 4 × wider code
-  (2 × 2 × 64 spikes) 0.0080 / 0.0296 (3.7 ×); stride-2 convolutions instead of
-  max-pooling 0.0063 / 0.0300 (4.8 ×); those with 64 channels everywhere 0.0030 / 0.0169
-  (5.6 ×); twice the epochs (80) 0.0073 / 0.0303 (4.2 ×). Width lowers both errors, and the
-  float one faster: every hidden layer of the spiking network carries one bit per neuron,
-  and no change tried brought the ratio near 1.25. The table's autoencoder recipe is the
+  sweep, a transform coder at the same bits and the ideas tried since are in
+  `benchmarks/results/autoencoder.md`. Its best network, dense layers whose 64 code neurons
+  read the pixels, with noise on the input while training, is `wl.models.dense_autoencoder()`
+  with recipe `digits_dense_autoencoder`; the table's row is the lesson's convolutional
+  network. Earlier, validation MSE, float / Whetstone: the table's recipe 0.0091 / 0.0355
+  with a decaying fine-tune (3.9 ×); a 4 × wider code (2 × 2 × 64 spikes) 0.0080 / 0.0296
+  (3.7 ×); stride-2 convolutions instead of max-pooling 0.0063 / 0.0300 (4.8 ×); those with
+  64 channels everywhere 0.0030 / 0.0169 (5.6 ×); twice the epochs (80) 0.0073 / 0.0303
+  (4.2 ×). Width lowers both errors, and the float one faster: every hidden layer of the
+  spiking network carries one bit per neuron. The table's autoencoder recipe is the
   previous table's, and its numbers came out the same to the last digit (same seeds, same
   machine).
 * **Learning rates** (T = 1, validation): digits dense with 20 sharpening epochs at 3e-4 and
