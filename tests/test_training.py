@@ -65,6 +65,39 @@ def test_straight_through_finetune_is_switched_off_after_training():
     assert seen[0] == [False, False] and seen[-1] == [True, True]
     assert [layer.straight_through for layer in sharpening.spiking_layers(model)] == [False] * 2
 
+@pytest.mark.parametrize("stop_in_epoch, phase", [(1, "sharpening"), (3, "fine-tune")])
+def test_an_interrupted_fit_leaves_the_model_as_a_finished_one_would(capsys, stop_in_epoch,
+                                                                      phase):
+    from whetstone_lab import models, sharpening
+
+    recipe = training.Recipe(warmup_epochs=1, sharpen_epochs=2, finetune_epochs=2, batch_size=4)
+    model = models.dense_classifier((4,), 2, hidden=(3,), neurons_per_class=2)
+    x = np.random.default_rng(2).random((16, 4)).astype("float32")
+    y = np.arange(16) % 2
+
+    class Interrupt(keras.callbacks.Callback):  # the learner pressing "stop" mid-epoch
+        def on_train_batch_end(self, batch, logs=None):
+            if self.epoch == stop_in_epoch and batch == 1:
+                raise KeyboardInterrupt
+
+        def on_epoch_begin(self, epoch, logs=None):
+            self.epoch = epoch
+
+    with pytest.raises(KeyboardInterrupt):
+        training.fit(model, x, y, recipe, callbacks=[Interrupt()], seed=0, progress=False)
+    layers = sharpening.spiking_layers(model)
+    sharpness = sharpening.get_sharpness(model)
+    assert not any(layer.straight_through or layer.scheduled for layer in layers)
+    assert (phase == "fine-tune") == all(s == 1.0 for s in sharpness)
+    assert len(model.history.history["sharpness"]) == stop_in_epoch
+    said = capsys.readouterr().out
+    assert f"Interrupted after {stop_in_epoch} of 5 epochs" in said
+    assert "sharpness [" + ", ".join(f"{s:.2f}" for s in sharpness) + "]" in said
+    # The schedule is off: more training (plain Keras) leaves the sharpness where it was.
+    model.fit(x, y, epochs=1, batch_size=4, verbose=0)
+    assert sharpening.get_sharpness(model) == sharpness
+
+
 def test_float_snapshot_keeps_the_last_float_epoch():
     from whetstone_lab import models, sharpening
 

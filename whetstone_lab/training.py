@@ -36,6 +36,7 @@ from .models import float_twin
 from .recipes import OPTIMIZERS, RECIPES, Recipe, make_optimizer, recipe
 from .sharpening import (
     SpikingEvaluator,
+    get_sharpness,
     is_fully_sharp,
     set_sharpness,
     spiking_layers,
@@ -288,6 +289,11 @@ def fit(model: keras.Model, x, y=None, recipe: Recipe | None = None, *, loss=Non
         The Keras ``History``; ``history.history["sharpness"]`` holds the schedule and
         ``["learning_rate"]`` the learning rates.
 
+    Interrupted (Jupyter's stop button, Ctrl-C), ``fit`` ends the sharpening schedule and the
+    straight-through fine-tune as a finished fit does, prints how many epochs finished and
+    the sharpness reached, and re-raises: the model keeps its weights, and
+    ``model.history`` the logs of the finished epochs.
+
     Example:
         >>> history = fit(model, x, y, recipe("simple_2018"), progress=5)
     """
@@ -322,19 +328,48 @@ def fit(model: keras.Model, x, y=None, recipe: Recipe | None = None, *, loss=Non
     if seed is not None:
         seed_everything(check_int(seed, "seed", minimum=0))
     compile_model(model, r, loss=loss, optimizer=optimizer, task=task)
-    cbs = [LearningRates(r)]
+    schedule = []
     if sharpen:
-        cbs.insert(0, r.sharpener(len(x), len(spiking_layers(model))))
+        schedule.append(r.sharpener(len(x), len(spiking_layers(model))))
         if r.finetune_epochs:
-            cbs.append(StraightThroughFinetune(r.finetune_start))
-    cbs += list(callbacks)
+            schedule.append(StraightThroughFinetune(r.finetune_start))
+    cbs = [*schedule[:1], LearningRates(r), *schedule[1:], *callbacks]
     if spiking_evaluator:
         cbs.append(SpikingEvaluator(validation_data if validation_data is not None else (x, y)))
     if every is not None:
         cbs.append(_Progress(every, total))
-    return model.fit(x, y, batch_size=r.batch_size, epochs=total, verbose=0,
-                     sample_weight=sample_weight, validation_data=validation_data,
-                     callbacks=cbs)
+    finished = _EpochsFinished()
+    try:
+        return model.fit(x, y, batch_size=r.batch_size, epochs=total, verbose=0,
+                         sample_weight=sample_weight, validation_data=validation_data,
+                         callbacks=[*cbs, finished])
+    except KeyboardInterrupt:
+        # Keras skips on_train_end when interrupted: end the in-graph schedule and the
+        # straight-through gradient as a finished fit does, say what the model holds, and
+        # stop the cell.
+        for cb in schedule:
+            cb.on_train_end()
+        _say_interrupted(model, finished.epochs, total)
+        raise
+
+
+class _EpochsFinished(keras.callbacks.Callback):
+    """Counts the epochs a ``fit`` call finished, for the message when it is interrupted."""
+
+    epochs = 0
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.epochs += 1
+
+
+def _say_interrupted(model: keras.Model, epochs: int, total: int) -> None:
+    sharpness = ", ".join(f"{s:.2f}" for s in get_sharpness(model))
+    kept = (f"the {epochs} finished epochs' logs are in model.history.history" if epochs
+            else "no epoch finished, so model.history is not this run's")
+    print(f"Interrupted after {epochs} of {total} epochs. The model keeps the weights of its "
+          f"last training step and sharpness [{sharpness}]; {kept}. Calling fit again runs "
+          "the recipe from its first epoch on these weights; build a new model to start "
+          "afresh.", flush=True)
 
 
 def validation_split(x, y, fraction: float = 0.2, seed: int = 0, *, stratify=None):
