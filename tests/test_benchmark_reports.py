@@ -42,7 +42,7 @@ def test_autoencoder_report_is_rendered_from_its_results_file():
 
 
 def test_retention_notes_read_the_classifier_variants_results():
-    retention = load_script("benchmarks/retention.py")
+    retention = load_script("benchmarks/retention_notes.py")
     variants = retention.load_variants()
     text = retention.notes(variants)
     assert text in (ROOT / "benchmarks/results/retention.md").read_text()
