@@ -64,7 +64,8 @@ more seeds are named; the table above is the test split.
   straight-through fine-tune recovers most of what T = 1 costs. T = 2 × neurons per class (20
   here) fixes the ties. On the test split the float twins disagree on T: the dense float network
   scores higher at T = 1, the conv one at T = 20 (cross-validated, the dense float twin scores
-  97.50 at T = 1 and 97.36 at T = 20: within the noise). Each float twin shares its spiking
+  {cv('float_t1')} at T = 1 and {cv('float_base')} at T = 20: within the noise). Each float twin
+  shares its spiking
   network's T, so the dense gap to the best float network measured on test is larger than the
   table's T = 20 gap. Training the dense network at T = 1 while it is float did not help (see
   Digits dense).
