@@ -346,7 +346,9 @@ def markdown(rows: list[dict], args, total_seconds: float) -> str:
                    if task.balance else "") + "."
             )
     if not args.quick:
-        lines += ["", notes(load_variants())]
+        conv = [r["float"] - r["whetstone"] for r in rows
+                if r["task"] == "digits conv" and _own_temperature(r)]
+        lines += ["", notes(load_variants(), mean_sd(conv), 100 * GOALS["digits conv"][1])]
     return "\n".join(lines) + "\n"
 
 

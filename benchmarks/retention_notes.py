@@ -20,9 +20,10 @@ def load_variants() -> list[dict]:
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
 
-def notes(variants: list[dict]) -> str:
+def notes(variants: list[dict], conv_gap: str, conv_goal: float) -> str:
     """What was tried, printed under the table. The variants' scores are read from
-    ``variants`` (``classifier_variants.jsonl``: validation, fully sharp unless ``float_``)."""
+    ``variants`` (``classifier_variants.jsonl``: validation, fully sharp unless ``float_``);
+    ``conv_gap`` is the table's conv gap as printed, ``conv_goal`` its goal in points."""
     def row(name, seeds=None, cross=True):  # the newest run of a variant counts
         return [r for r in variants if r["variant"] == name and bool(r.get("cv")) == cross
                 and r.get("model_seeds") == seeds][-1]
@@ -155,8 +156,8 @@ more seeds are named; the table above is the test split.
   30 epochs split 8/14/8 {diff('conv_float_base', 'conv_s14_ft8')}, 8/5/17
   {diff('conv_float_base', 'conv_s5_ft17')}, 4/14/12 {diff('conv_float_base', 'conv_w4_s14')};
   20 output neurons per class {gap('conv_npc20')}. The spread between folds (±0.5 points) is as
-  large as these differences, so the recipe was kept, and the table's 0.6 ± 0.6 against the
-  0.5-point goal is within that noise.
+  large as these differences, so the recipe was kept, and the table's {conv_gap} against the
+  {conv_goal:g}-point goal is within that noise.
 * **Segmentation.** Without pixel weights the float segmenter learned only the background at T =
   8 (shapes 21.9, digit scenes 7.7 mean IoU on test) and, on digit scenes, at T = 1 too (8.5);
   on shapes at T = 1 it reached 88.1 ± 13.6 with the sharp network at 45.4 ± 8.0 (500 training
