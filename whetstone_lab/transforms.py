@@ -198,7 +198,7 @@ def layer_chain(model: keras.Model, purpose: str = "this") -> list[keras.layers.
             taken = None
         if isinstance(taken, (list, tuple, dict)):
             raise ValueError(f"{refuse} layer {layer.name!r} has {len(taken)} inputs.")
-        if taken is None or taken is not previous:
+        if taken is not previous:  # None too: the model input is never None
             raise ValueError(f"{refuse} layer {layer.name!r} does not take the output of "
                              f"{previous_name} (a branch, or a layer shared with another "
                              "model).")
