@@ -757,3 +757,98 @@ def test_cifar_pickles_of_any_protocol_read_the_same(data_folder, protocol):
 
 def _cifar10_with_protocol(folder, batch, protocol):
     _cifar10_payload(folder, pickle.dumps(batch, protocol=protocol))
+
+
+# ----------------------------------------------------------------------------------------
+# The original IDX files: MNIST as its site publishes it, Fashion-MNIST in every spelling
+# ----------------------------------------------------------------------------------------
+def write_idx_set(folder, spelling="-", compress=True, n_train=7, n_test=3, seed=30):
+    """Four small IDX files (labels, images; train, test) under the original names."""
+    folder.mkdir(parents=True, exist_ok=True)
+    arrays = {"train-labels": (np.arange(n_train) % 10, 2049),
+              "train-images": (_rng_images(n_train, (28, 28), seed), 2051),
+              "t10k-labels": ((np.arange(n_test) + 3) % 10, 2049),
+              "t10k-images": (_rng_images(n_test, (28, 28), seed + 1), 2051)}
+    raw = {}
+    for stem, (array, magic) in arrays.items():
+        name = data.files.idx_names(stem, magic)[0 if spelling == "-" else 2]
+        blob = gzip.decompress(_idx(np.asarray(array), magic))
+        raw[stem] = blob
+        (folder / (name if compress else name[:-3])).write_bytes(
+            gzip.compress(blob) if compress else blob)
+    return arrays, raw
+
+
+@pytest.mark.parametrize("sub, spelling, compress", [("", "-", True), ("", ".", False),
+                                                     ("mnist", "-", False), ("mnist", ".", True)])
+def test_placed_mnist_idx_files_in_any_spelling(data_folder, sub, spelling, compress):
+    arrays, _ = write_idx_set(data_folder / sub, spelling, compress)
+    ds = data.load("mnist", verify=False)
+    assert ds.x_train.shape == (7, 28, 28, 1) and ds.x_test.shape == (3, 28, 28, 1)
+    assert np.array_equal(ds.x_test[..., 0], arrays["t10k-images"][0] / np.float32(255))
+    assert ds.y_test.tolist() == [3, 4, 5] and ds.class_names == data.DIGIT_NAMES
+
+
+def test_mnist_idx_files_are_verified_by_their_decompressed_bytes(data_folder, monkeypatch):
+    _, raw = write_idx_set(data_folder)
+    # Not the published files: refused, naming the file and what to do.
+    with pytest.raises(data.CorruptDatasetError,
+                       match=r"train-labels-idx1-ubyte.gz: its decompressed bytes have sha256 "
+                             r".* but the published file has .*verify=False"):
+        data.load("mnist")
+    # With these files' own hashes published, the same files pass, compressed or not.
+    subfolders, files = data.files.IDX_FILES["mnist"]
+    published = [(stem, magic, hashlib.sha256(raw[stem]).hexdigest()) for stem, magic, _ in files]
+    monkeypatch.setitem(data.files.IDX_FILES, "mnist", (subfolders, published))
+    assert data.load("mnist").y_train.tolist() == [0, 1, 2, 3, 4, 5, 6]
+    path = data_folder / "t10k-images-idx3-ubyte.gz"
+    path.write_bytes(gzip.compress(raw["t10k-images"][:-1] + b"\x00"))  # one pixel changed
+    with pytest.raises(data.CorruptDatasetError, match="t10k-images-idx3-ubyte.gz: its "):
+        data.load("mnist")
+
+
+def test_mnist_npz_is_preferred_and_a_partial_idx_set_is_named(data_folder):
+    write_idx_set(data_folder)
+    write_mnist(data_folder)
+    assert data.load("mnist", verify=False).x_train.shape == (12, 28, 28, 1)  # the npz
+    (data_folder / "mnist.npz").unlink()
+    (data_folder / "t10k-labels-idx1-ubyte.gz").unlink()
+    with pytest.raises(data.DatasetUnavailableError,
+                       match=r"found the IDX file\(s\) .*train-labels.* but not:\n.*t10k-labels"):
+        data.load("mnist")
+
+
+def test_mnist_idx_of_the_wrong_kind_is_refused(data_folder):
+    write_idx_set(data_folder, compress=False)
+    # Images where the labels belong: the header says so.
+    (data_folder / "train-labels-idx1-ubyte").write_bytes(
+        (data_folder / "train-images-idx3-ubyte").read_bytes())
+    with pytest.raises(data.CorruptDatasetError,
+                       match="train-labels-idx1-ubyte does not start with the IDX header 2049"):
+        data.load("mnist", verify=False)
+
+
+def test_fashion_mnist_idx_files_in_any_spelling(data_folder, recwarn):
+    arrays, _ = write_idx_set(data_folder / "fashion-mnist", ".", compress=False)
+    ds = data.load("fashion_mnist", verify=False)
+    assert ds.y_train.tolist() == list(range(7)) and ds.class_names[9] == "Ankle boot"
+    assert not [w for w in recwarn if "uncompressed" in str(w.message)]
+    # verify=True cannot check an uncompressed file by checksum, and says so.
+    with pytest.warns(UserWarning, match="uncompressed; Fashion-MNIST's publishers list"):
+        data.load("fashion_mnist")
+
+
+def test_offline_mnist_message_names_the_idx_files(data_folder):
+    with pytest.raises(data.DatasetUnavailableError,
+                       match=r"(?s)mnist.npz.*or the dataset's four original IDX files in .*"
+                             r"train-images-idx3-ubyte"):
+        data.load("mnist", download=False)
+
+
+def test_a_users_part_file_is_never_touched(data_folder):
+    own = data_folder / "mnist.npz.part"
+    own.write_text("my notes")
+    with pytest.raises(data.DatasetUnavailableError):
+        data.load("mnist")  # the download fails offline
+    assert own.read_text() == "my notes"
+    assert sorted(p.name for p in data_folder.iterdir()) == ["mnist.npz.part"]

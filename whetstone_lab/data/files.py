@@ -9,14 +9,15 @@ from __future__ import annotations
 
 import hashlib
 import os
+import tempfile
 import urllib.request
 from pathlib import Path
 
 from ..validation import describe
 from .dataset import CorruptDatasetError, DatasetUnavailableError
 
-__all__ = ["DATA_ENV", "FILES", "data_dir", "required_files", "fetch", "download",
-           "verify", "file_hash"]
+__all__ = ["DATA_ENV", "FILES", "IDX_FILES", "data_dir", "required_files", "idx_names",
+           "find_idx", "fetch", "download", "verify", "file_hash"]
 
 #: Environment variable naming a folder of dataset files (overrides the repository's data/).
 DATA_ENV = "WHETSTONE_DATA"
@@ -47,6 +48,33 @@ FILES: dict[str, list[tuple[str, str, str, str]]] = {
          "sha256", "85cd44d02ba6437773c5bbd22e183051d648de2e7d6b014e1ef29b855ba677a7"),
     ],
 }
+
+#: The original IDX files of the 28×28 datasets, as their own sites publish them: the
+#: sub-folders of the data folder they may be placed in (``""``: the folder itself), and per
+#: file, in the order the loaders read them, its stem, its IDX magic number and the SHA-256 of
+#: its *decompressed* bytes (gzip headers differ between copies, the content does not).
+#: Fashion-MNIST's publishers list MD5 sums of the ``.gz`` files only (:data:`FILES`), so an
+#: uncompressed Fashion-MNIST file can be checked by its format alone.
+IDX_FILES: dict[str, tuple[tuple[str, ...], list[tuple[str, int, str | None]]]] = {
+    "mnist": (("", "mnist"), [
+        ("train-labels", 2049, "65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5"),
+        ("train-images", 2051, "ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db"),
+        ("t10k-labels", 2049, "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2"),
+        ("t10k-images", 2051, "0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7"),
+    ]),
+    "fashion_mnist": (("fashion-mnist",), [
+        ("train-labels", 2049, None), ("train-images", 2051, None),
+        ("t10k-labels", 2049, None), ("t10k-images", 2051, None),
+    ]),
+}
+
+
+def idx_names(stem: str, magic: int) -> list[str]:
+    """The names one IDX file goes by, in the order they are looked for: the original
+    ``train-images-idx3-ubyte`` and the ``train-images.idx3-ubyte`` of many copies, each
+    gzip-compressed (``.gz``) or not."""
+    rank = magic - 2048
+    return [f"{stem}{sep}idx{rank}-ubyte{ext}" for sep in ("-", ".") for ext in (".gz", "")]
 
 
 def _default_dir() -> Path:
@@ -95,6 +123,34 @@ def required_files(name: str) -> list[Path]:
     return [folder / rel for rel, *_ in FILES[name]]
 
 
+def find_idx(name: str) -> list[Path] | None:
+    """The IDX files of ``name`` placed in :func:`data_dir`, in :data:`IDX_FILES` order, or
+    None when none of them is there.
+
+    Raises:
+        DatasetUnavailableError: some of the four files are there but not all.
+    """
+    folder = data_dir()
+    subfolders, files = IDX_FILES[name]
+    found, missing = [], []
+    for stem, magic, _ in files:
+        candidates = [folder / sub / n for sub in subfolders for n in idx_names(stem, magic)]
+        hit = next((c for c in candidates if c.is_file()), None)
+        if hit is None:
+            missing.append(" or ".join(str(c) for c in candidates[:2]) + " (.gz or not)")
+        found.append(hit)
+    if not any(found):
+        return None
+    if missing:
+        have = ", ".join(str(p) for p in found if p is not None)
+        raise DatasetUnavailableError(
+            f"dataset {name!r}: found the IDX file(s) {have} but not:\n  "
+            + "\n  ".join(missing)
+            + "\nPlace all four files of the dataset (see data/README.md)."
+        )
+    return found
+
+
 def file_hash(path: Path, algorithm: str) -> str:
     """Hex digest of the file at ``path`` (read in blocks of 1 MiB)."""
     digest = hashlib.new(algorithm)
@@ -126,6 +182,12 @@ def _offline_message(name: str, missing: list[Path]) -> str:
     from . import offline_names  # the catalogue of datasets lives in the package
 
     files = "\n".join(f"  {p}" for p in missing)
+    if name in IDX_FILES:
+        subfolders, idx = IDX_FILES[name]
+        where = data_dir() / subfolders[0]
+        files += (f"\nor the dataset's four original IDX files in {where}: "
+                  + ", ".join(idx_names(stem, magic)[0] for stem, magic, _ in idx)
+                  + " (compressed or not)")
     return (
         f"dataset {name!r} needs these files, which are not there and could not be "
         f"downloaded:\n{files}\nPlace them there (or in a folder named by ${DATA_ENV}); "
@@ -162,20 +224,23 @@ def fetch(name: str, download_missing: bool, check: bool) -> list[Path]:
         path = folder / rel
         if not path.is_file():
             _make_folder(path.parent)
-            partial = path.with_name(path.name + ".part")
+            # A fresh, exclusively created name: a ``.part`` file of the user's own is never
+            # overwritten or deleted.
+            handle, name_ = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".",
+                                             suffix=".part")
+            os.close(handle)
+            partial = Path(name_)
             try:
-                download(url, partial)
-            except OSError as err:  # URLError, timeouts, no route: all OSErrors
+                try:
+                    download(url, partial)
+                except OSError as err:  # URLError, timeouts, no route: all OSErrors
+                    raise DatasetUnavailableError(
+                        _offline_message(name, missing) + f"\n(download of {url} failed: {err})"
+                    ) from err
+                verify(partial, algorithm, expected)  # before it takes the real name
+                partial.replace(path)
+            finally:  # failed, refused or interrupted: the half-written file goes
                 partial.unlink(missing_ok=True)
-                raise DatasetUnavailableError(
-                    _offline_message(name, missing) + f"\n(download of {url} failed: {err})"
-                ) from err
-            try:  # a download is always verified before it takes the real name
-                verify(partial, algorithm, expected)
-            except CorruptDatasetError:
-                partial.unlink(missing_ok=True)
-                raise
-            partial.replace(path)
         elif check:
             verify(path, algorithm, expected)
         paths.append(path)

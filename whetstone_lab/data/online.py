@@ -9,13 +9,15 @@ damaged file is refused with a :class:`CorruptDatasetError` naming it, even with
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import numpy as np
 
 from ..validation import check_bool, check_choice
 from .dataset import CorruptDatasetError, Dataset
-from .files import fetch
+from .files import FILES, IDX_FILES, fetch, find_idx, required_files
+from .files import verify as verify_file
 from .offline import DIGIT_NAMES
 from .readers import read_idx, read_npz, read_tar_members, safe_unpickle
 
@@ -73,9 +75,39 @@ def _check_flags(download: object, verify: object) -> tuple[bool, bool]:
     return check_bool(download, "download"), check_bool(verify, "verify")
 
 
+def _from_idx(name: str, paths: list[Path], verify: bool, class_names: tuple[str, ...],
+              description: str) -> Dataset:
+    """A dataset from its four IDX files (labels, images; train, then test)."""
+    hashes = [sha for _, _, sha in IDX_FILES[name][1]]
+    y_train, x_train, y_test, x_test = (
+        read_idx(p, 2049 if i % 2 == 0 else 2051, hashes[i] if verify else None)
+        for i, p in enumerate(paths)
+    )
+    return Dataset(
+        name, _images(x_train, paths[1], (28, 28), "the train split"),
+        _labels(y_train, paths[0], "the train split", 10, len(x_train)),
+        _images(x_test, paths[3], (28, 28), "the test split"),
+        _labels(y_test, paths[2], "the test split", 10, len(x_test)),
+        class_names, description,
+    )
+
+
+_MNIST_DESCRIPTION = "MNIST handwritten digits, 28×28 grayscale, 60,000 train / 10,000 test"
+
+
 def mnist(download: bool = True, verify: bool = True) -> Dataset:
-    """MNIST from ``mnist.npz``: 60,000 train / 10,000 test digits of 28×28."""
+    """MNIST: 60,000 train / 10,000 test digits of 28×28.
+
+    Read from Keras' ``mnist.npz`` in the data folder if it is there, else from the four
+    original IDX files (``train-images-idx3-ubyte`` …, gzip-compressed or not, also spelled
+    ``train-images.idx3-ubyte``) in the data folder or its ``mnist/`` sub-folder, checked by
+    the SHA-256 of their decompressed bytes; with neither placed, ``mnist.npz`` is downloaded.
+    """
     download, verify = _check_flags(download, verify)
+    npz = required_files("mnist")[0]
+    idx = None if npz.is_file() else find_idx("mnist")
+    if idx is not None:
+        return _from_idx("mnist", idx, verify, DIGIT_NAMES, _MNIST_DESCRIPTION)
     (path,) = fetch("mnist", download, verify)
     x_train, y_train, x_test, y_test = read_npz(path, ("x_train", "y_train", "x_test",
                                                        "y_test"))
@@ -84,24 +116,37 @@ def mnist(download: bool = True, verify: bool = True) -> Dataset:
         _labels(y_train, path, "the train split", 10, len(x_train)),
         _images(x_test, path, (28, 28), "the test split"),
         _labels(y_test, path, "the test split", 10, len(x_test)),
-        DIGIT_NAMES, "MNIST handwritten digits, 28×28 grayscale, 60,000 train / 10,000 test",
+        DIGIT_NAMES, _MNIST_DESCRIPTION,
     )
 
 
 def fashion_mnist(download: bool = True, verify: bool = True) -> Dataset:
-    """Fashion-MNIST from four IDX files: 60,000 train / 10,000 test clothes of 28×28."""
+    """Fashion-MNIST from four IDX files: 60,000 train / 10,000 test clothes of 28×28.
+
+    The files may be gzip-compressed (as published, checked by their published MD5) or not
+    (then checked by their format only, with a warning when ``verify`` is on), under either
+    spelling of their names (``train-images-idx3-ubyte`` or ``train-images.idx3-ubyte``).
+    """
     download, verify = _check_flags(download, verify)
-    paths = fetch("fashion_mnist", download, verify)
-    y_train, x_train, y_test, x_test = (
-        read_idx(p, 2049 if "labels" in p.name else 2051) for p in paths
-    )
-    return Dataset(
-        "fashion_mnist", _images(x_train, paths[1], (28, 28), "the train split"),
-        _labels(y_train, paths[0], "the train split", 10, len(x_train)),
-        _images(x_test, paths[3], (28, 28), "the test split"),
-        _labels(y_test, paths[2], "the test split", 10, len(x_test)),
-        FASHION_NAMES, "Zalando's Fashion-MNIST, 28×28 grayscale clothing, 60,000 / 10,000",
-    )
+    paths = find_idx("fashion_mnist")
+    if paths is None:
+        paths = fetch("fashion_mnist", download, verify)
+    elif verify:
+        published = {Path(rel).name: (algorithm, digest)
+                     for rel, _, algorithm, digest in FILES["fashion_mnist"]}
+        for path in paths:
+            if path.suffix == ".gz":
+                gz_name = path.name.replace(".idx", "-idx")
+                verify_file(path, *published[gz_name])
+            else:
+                warnings.warn(
+                    f"{path} is uncompressed; Fashion-MNIST's publishers list checksums of the "
+                    ".gz files only, so it was checked by its format alone. Place the .gz "
+                    "file to have it verified, or load with verify=False to silence this.",
+                    stacklevel=3,
+                )
+    return _from_idx("fashion_mnist", paths, False, FASHION_NAMES,
+                     "Zalando's Fashion-MNIST, 28×28 grayscale clothing, 60,000 / 10,000")
 
 
 def _cifar_batch(raw: bytes, source: str, label_key: str, num_classes: int

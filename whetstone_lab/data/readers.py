@@ -15,6 +15,7 @@ again, so a small pickle of nested shared lists is refused before it is ever exp
 from __future__ import annotations
 
 import gzip
+import hashlib
 import io
 import math
 import pickle
@@ -80,19 +81,43 @@ def read_npz(path: Path, keys: tuple[str, ...]) -> tuple[np.ndarray, ...]:
         ) from err
 
 
-def read_idx(path: Path, magic: int) -> np.ndarray:
-    """An IDX file (gzip): labels (magic 2049, rank 1) or images (magic 2051, rank 3)."""
+def read_idx(path: Path, magic: int, sha256: str | None = None) -> np.ndarray:
+    """An IDX file, gzip-compressed or not: labels (magic 2049, rank 1) or images (magic
+    2051, rank 3).
+
+    Args:
+        path: the file; gzip is recognised by its first two bytes, not by the name.
+        magic: the IDX magic number the file must start with.
+        sha256: if given, the SHA-256 the *decompressed* bytes must have (gzip headers differ
+            between copies of the same data, the content does not).
+    """
+    compressed = False
     try:
-        with gzip.open(path, "rb") as f:
+        with open(path, "rb") as f:
+            compressed = f.read(2) == b"\x1f\x8b"
+        with (gzip.open(path, "rb") if compressed else open(path, "rb")) as f:
             raw = f.read(MAX_FILE_BYTES + 1)
     except (OSError, EOFError, zipfile.BadZipFile) as err:
-        raise CorruptDatasetError(f"{path} is not a readable gzip file ({err}).") from err
+        kind = "gzip file" if compressed else "file"
+        raise CorruptDatasetError(
+            f"{path} is not a readable {kind} ({err}): it is truncated or corrupt. Replace it "
+            "with a good copy (data/README.md says where to get it)."
+        ) from err
     if len(raw) > MAX_FILE_BYTES:
         raise _too_big(path, len(raw))
+    if sha256 is not None and (actual := hashlib.sha256(raw).hexdigest()) != sha256:
+        raise CorruptDatasetError(
+            f"{path}: its {'decompressed ' if compressed else ''}bytes have sha256 {actual}, "
+            f"but the published file has {sha256}: it is truncated, corrupt or a different "
+            "file. Replace it with a good copy (data/README.md says where to get it), or load "
+            "with verify=False to skip this check."
+        )
     rank = magic - 2048
     header = 4 + 4 * rank
     if len(raw) < header or int.from_bytes(raw[:4], "big") != magic:
-        raise CorruptDatasetError(f"{path} does not start with the IDX header {magic}.")
+        raise CorruptDatasetError(
+            f"{path} does not start with the IDX header {magic}: it is not this dataset's "
+            f"{'labels' if rank == 1 else 'images'} file.")
     shape = tuple(int.from_bytes(raw[4 + 4 * i: 8 + 4 * i], "big") for i in range(rank))
     if len(raw) - header != math.prod(shape):
         raise CorruptDatasetError(
