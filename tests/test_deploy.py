@@ -167,6 +167,21 @@ def test_conv_model_without_pooling_or_batchnorm_agrees_with_keras(plain_conv_ca
     np.testing.assert_array_equal(result.classes, reference["decode"].argmax(-1))
 
 
+def test_chunks_of_a_large_batch_give_the_result_of_one_run(conv_case, digits):
+    """run() simulates a large batch in chunks (bounding its memory): spikes, counts, near-ties
+    and means are those of one run, and each chunk still resolves near-ties against
+    predict's batches (a chunk size that is not a multiple of batch_size is rounded down)."""
+    net, x = conv_case.net, digits.x_test
+    whole = net.run(x, chunk_size=len(x))
+    for chunk in (32, 100, 257):
+        parts = net.run(x, chunk_size=chunk)
+        _same_result(parts, whole)
+        np.testing.assert_array_equal(parts.classes, whole.classes)
+        assert parts.counts == whole.counts
+    with pytest.raises(ValueError, match="chunk_size must be"):
+        net.run(x, chunk_size=0)
+
+
 def test_towers_agree_with_keras_and_count_only_their_own_synapses(towers_case, digits):
     result = towers_case.net.run(digits.x_test)
     _assert_same_spikes(result.spikes, towers_case.reference)

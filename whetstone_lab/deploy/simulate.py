@@ -37,6 +37,11 @@ __all__ = [
 ]
 
 
+#: Samples :meth:`SpikingNetwork.run` simulates at a time by default (a multiple of the
+#: default ``batch_size``, 32): what bounds its memory on a large batch.
+CHUNK_SIZE = 1024
+
+
 # ----------------------------------------------------------------------------------------
 # The network's stages
 # ----------------------------------------------------------------------------------------
@@ -313,7 +318,8 @@ class SpikingNetwork:
         return f"SpikingNetwork({' → '.join(parts)})"
 
     # -- running ---------------------------------------------------------------------
-    def run(self, x, *, batch_size: int | None | str = "default") -> SpikingResult:
+    def run(self, x, *, batch_size: int | None | str = "default",
+            chunk_size: int = CHUNK_SIZE) -> SpikingResult:
         """Run the network on a batch, recording every layer's spikes and its counts.
 
         Args:
@@ -322,13 +328,17 @@ class SpikingNetwork:
             batch_size: chunk size of the Keras evaluation near-ties are resolved against
                 (``model.predict``'s ``batch_size``; None: one call on the whole batch).
                 Defaults to the network's ``batch_size``.
+            chunk_size: samples simulated at a time (rounded down to a multiple of
+                ``batch_size``, so near-ties still see ``predict``'s chunks): what bounds the
+                memory of a large batch. Only the recorded spikes (``uint8``) grow with
+                ``n``.
 
         Returns:
             A :class:`SpikingResult` with counts.
 
         Raises:
             TypeError / ValueError: for inputs that are not numeric samples of the model's
-                input shape, or a bad ``batch_size``.
+                input shape, a bad ``batch_size`` or ``chunk_size``.
 
         Example:
             >>> result = net.run(data.x_test)
@@ -338,12 +348,39 @@ class SpikingNetwork:
             batch_size = self.batch_size
         else:
             batch_size = check_batch_size(batch_size)
+        chunk_size = check_int(chunk_size, "chunk_size", minimum=1)
         xs = check_samples(x, self.input_shape, "x")
+        n = xs.shape[0]
+        step = max(n, 1) if batch_size is None else \
+            max(batch_size, chunk_size // batch_size * batch_size)
+        parts = [self._run_chunk(xs[i:i + step], batch_size) for i in range(0, n, step)] \
+            or [self._run_chunk(xs, batch_size)]
+        merged = {key: {name: np.concatenate([p[key][name] for p in parts])
+                        for name in parts[0][key]}
+                  for key in ("spikes", "spike_counts", "synops", "events")}
+        near = {name: sum(p["near"][name] for p in parts) for name in parts[0]["near"]}
+        readout = None if parts[0]["readout"] is None else \
+            np.concatenate([p["readout"] for p in parts])
+        counts = [LayerCounts(
+            name=stage.name, kind=stage.kind, neurons=int(np.prod(stage.out_shape)),
+            input_events=float(merged["events"][stage.name].mean()),
+            spikes=float(merged["spike_counts"][stage.name].mean()),
+            synops=float(merged["synops"][stage.name].mean()), dense_macs=stage.dense_macs,
+            event_driven=i > 0,
+        ) for i, stage in enumerate(self.synapses)]
+        output = merged["spikes"][self.synapses[-1].name].reshape(n, -1)
+        classes = None if self.key is None else decode(output, self.key)
+        return SpikingResult(spikes=merged["spikes"], output=output, classes=classes,
+                             near_ties=near, spike_counts=merged["spike_counts"],
+                             synops=merged["synops"], counts=counts, readout=readout)
+
+    def _run_chunk(self, xs: np.ndarray, batch_size: int | None) -> dict:
+        """One chunk through every stage: per-sample spikes and counts of each layer."""
         n = xs.shape[0]
         a = xs.reshape(n, -1)  # current activity, flattened in Keras (HWC) order
         first = True
-        spikes, spike_counts, synops, counts, near = {}, {}, {}, [], {}
-        readout = None
+        out = {"spikes": {}, "spike_counts": {}, "synops": {}, "events": {}, "near": {},
+               "readout": None}
         for stage in self.stages:
             if isinstance(stage, FlattenStage):
                 continue
@@ -351,28 +388,20 @@ class SpikingNetwork:
                 a = a.reshape((n, *stage.in_shape))
                 a = (_or_pool(a, stage) if isinstance(stage, PoolStage) else _upsample(a, stage))
                 a = a.astype(np.float32).reshape(n, -1)
-                spikes[stage.name] = a.reshape((n, *stage.out_shape)).astype(np.uint8)
+                out["spikes"][stage.name] = a.reshape((n, *stage.out_shape)).astype(np.uint8)
                 continue
             if isinstance(stage, ReadoutStage):  # the last stage: on the host, not counted
-                readout = _read_out(stage, a.reshape((n, *stage.in_shape)), batch_size)
+                out["readout"] = _read_out(stage, a.reshape((n, *stage.in_shape)), batch_size)
                 continue
             fired, events, ops, ties = threshold_stage(stage, a, first, batch_size)
             a = fired.astype(np.float32)
-            spikes[stage.name] = fired.reshape((n, *stage.out_shape)).astype(np.uint8)
-            spike_counts[stage.name] = fired.sum(axis=1).astype(np.int64)
-            synops[stage.name] = ops
-            near[stage.name] = ties
-            counts.append(LayerCounts(
-                name=stage.name, kind=stage.kind, neurons=int(np.prod(stage.out_shape)),
-                input_events=float(events.mean()), spikes=float(spike_counts[stage.name].mean()),
-                synops=float(ops.mean()), dense_macs=stage.dense_macs, event_driven=not first,
-            ))
+            out["spikes"][stage.name] = fired.reshape((n, *stage.out_shape)).astype(np.uint8)
+            out["spike_counts"][stage.name] = fired.sum(axis=1).astype(np.int64)
+            out["synops"][stage.name] = ops
+            out["events"][stage.name] = events
+            out["near"][stage.name] = ties
             first = False
-        output = spikes[self.synapses[-1].name].reshape(n, -1)
-        classes = None if self.key is None else decode(output, self.key)
-        return SpikingResult(spikes=spikes, output=output, classes=classes, near_ties=near,
-                             spike_counts=spike_counts, synops=synops, counts=counts,
-                             readout=readout)
+        return out
 
     def predict(self, x) -> np.ndarray:
         """Decoded class indices for ``x`` (needs an N-hot key)."""
