@@ -10,17 +10,34 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 # JupyterLab refuses to run as root unless told so explicitly.
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
-.PHONY: install browser lab test test-torch lint format notebooks figures benchmarks interop wheelhouse clean
+.PHONY: install install-lab doctor browser lab test test-torch lint format notebooks figures benchmarks interop wheelhouse clean
 
+LAB_STAMP := $(VENV)/.installed-lab
+
+# The full install (`make test`): the lessons' `lab` extra, test runners, lint, browser driver, JAX.
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e ".[test]"
 	touch $(STAMP)
 
+# The participants' install (`make lab`): the package and its `lab` extra only.
+$(LAB_STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e ".[lab]"
+	touch $(LAB_STAMP)
+
 install: $(STAMP)
 
-lab: install
+install-lab: $(LAB_STAMP)
+
+# Pre-flight check of a laptop (under a minute): versions, backend, widgets, datasets, a tiny
+# sharpen-and-deploy run; one screen, a fix for each failure.
+doctor: install-lab
+	$(PY) -m whetstone_lab.doctor
+
+lab: install-lab
 	$(VENV)/bin/jupyter lab --notebook-dir=notebooks --ip=127.0.0.1 --port=$(PORT) \
 		--no-browser $(ROOT_FLAG)
 

@@ -41,7 +41,34 @@ def test_environment_yml_lists_the_same_dependencies_as_pyproject():
     assert sorted(pip_section) == declared, (
         "environment.yml's pip section must list pyproject.toml's dependencies verbatim"
     )
-    assert "-e ." in _environment_pip_section()
+    # ... and installs the package with the lessons' extra, so a conda user's lesson 07 finds
+    # NIR: every runtime dependency of one is in the other.
+    assert "-e .[lab]" in _environment_pip_section()
+
+
+def test_the_lab_extra_holds_what_the_lessons_import_and_the_test_extra_holds_it_all():
+    extras = _pyproject()["project"]["optional-dependencies"]
+    lab, test = {_name(r) for r in extras["lab"]}, {_name(r) for r in extras["test"]}
+    assert "nir" in lab  # lesson 07
+    assert lab <= test
+    assert not lab & {"pytest", "nbval", "ruff", "playwright", "jax"}  # slim for participants
+    imported = set()
+    for notebook in (ROOT / "notebooks").glob("[0-9]*.ipynb"):
+        imported |= set(re.findall(r"^\s*(?:import|from) (\w+)", notebook.read_text(), re.M))
+    runtime = {_name(r) for r in _pyproject()["project"]["dependencies"]} | lab
+    modules = {"sklearn": "scikit-learn", "tensorflow": "tensorflow-cpu"}
+    for module in imported - {"whetstone_lab", "io", "os", "json", "time", "math", "pathlib",
+                              "itertools", "collections", "functools", "tempfile", "sys"}:
+        assert modules.get(module, module).replace("_", "-") in runtime, module
+
+
+def test_make_lab_installs_the_lab_extra_and_make_test_the_test_extra():
+    makefile = (ROOT / "Makefile").read_text()
+    lab = re.search(r"^lab: (.*)$", makefile, re.M).group(1).split()
+    assert "install-lab" in lab
+    assert re.search(r"^\$\(LAB_STAMP\):.*\n(?:\t.*\n)*?\t.*-e \"\.\[lab\]\"", makefile, re.M)
+    assert re.search(r"^test: install\b", makefile, re.M)
+    assert re.search(r"^\$\(STAMP\):.*\n(?:\t.*\n)*?\t.*-e \"\.\[test\]\"", makefile, re.M)
 
 
 def test_environment_yml_pins_python_311():

@@ -9,7 +9,7 @@ _os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 _os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 
 
-def _import_tensorflow_quietly() -> None:
+def import_tensorflow_quietly() -> None:
     """Import TensorFlow with the process's stderr (file descriptor 2) sent to /dev/null.
 
     TensorFlow 2.21 writes two start-up lines (absl's "WARNING: All log messages before
@@ -39,33 +39,45 @@ def _import_tensorflow_quietly() -> None:
         _os.close(null)
 
 
-_import_tensorflow_quietly()
+# `python -m whetstone_lab.doctor` checks the set-up (Keras' backend included) before
+# anything imports Keras: a bad KERAS_BACKEND would otherwise stop this import with a
+# traceback instead of the doctor's verdict. Everywhere else the package loads eagerly.
+_DOCTOR = "whetstone_lab.doctor" in getattr(__import__("sys"), "orig_argv", ())
 
-from . import data, metrics, models, spikes, training, validation  # noqa: E402
-from .layers import (  # noqa: E402
-    LAMBDA,
-    SoftmaxDecode,
-    SpikingActivation,
-    SpikingBReLU,
-    SpikingSigmoid,
-    decode,
-    decoder_probabilities,
-    make_key,
-)
-from .models import fold_batchnorm  # noqa: E402
-from .sharpening import (  # noqa: E402
-    AdaptiveSharpener,
-    ScheduledSharpener,
-    SimpleSharpener,
-    SpikingEvaluator,
-    fully_sharp,
-    get_sharpness,
-    global_sharpness,
-    is_fully_sharp,
-    set_sharpness,
-    spiking_layers,
-)
-from .training import FloatSnapshot, Recipe, StraightThroughFinetune, fit, recipe  # noqa: E402
+if not _DOCTOR:
+    import_tensorflow_quietly()
+
+    from . import data, metrics, models, spikes, training, validation  # noqa: E402
+    from .layers import (  # noqa: E402
+        LAMBDA,
+        SoftmaxDecode,
+        SpikingActivation,
+        SpikingBReLU,
+        SpikingSigmoid,
+        decode,
+        decoder_probabilities,
+        make_key,
+    )
+    from .models import fold_batchnorm  # noqa: E402
+    from .sharpening import (  # noqa: E402
+        AdaptiveSharpener,
+        ScheduledSharpener,
+        SimpleSharpener,
+        SpikingEvaluator,
+        fully_sharp,
+        get_sharpness,
+        global_sharpness,
+        is_fully_sharp,
+        set_sharpness,
+        spiking_layers,
+    )
+    from .training import (  # noqa: E402
+        FloatSnapshot,
+        Recipe,
+        StraightThroughFinetune,
+        fit,
+        recipe,
+    )
 
 __version__ = "0.1.0"
 
