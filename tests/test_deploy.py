@@ -813,3 +813,24 @@ def test_the_public_api():
                                    "LayerCounts", "keras_spikes", "export_nir", "run_nir"}
     for name in deploy.__all__:
         assert getattr(deploy, name).__doc__
+
+
+def test_energy_estimate_charges_events_on_the_chip_and_macs_on_the_processor(dense_case,
+                                                                             digits):
+    result = dense_case.net.run(digits.x_test)
+    counts = result.counts
+    estimate = deploy.energy_estimate(result, chip="truenorth")
+    assert estimate.first_layer_macs == counts[0].synops and not counts[0].event_driven
+    assert estimate.synaptic_events == pytest.approx(sum(c.synops for c in counts[1:]))
+    assert estimate.dense_macs == result.total_dense_macs
+    chip, mac = deploy.CHIPS["truenorth"].joules, deploy.PROCESSORS["fp32_45nm"].joules
+    assert estimate.spiking_joules == pytest.approx(
+        counts[0].synops * mac + estimate.synaptic_events * chip)
+    assert estimate.dense_joules == pytest.approx(result.total_dense_macs * mac)
+    assert 0 < estimate.ratio == pytest.approx(estimate.spiking_joules / estimate.dense_joules)
+    text = estimate.describe()
+    assert "estimate" in text and "Merolla" in text and "Horowitz" in text
+    with pytest.raises(ValueError, match="chip must be one of"):
+        deploy.energy_estimate(result, chip="spinnaker")
+    with pytest.raises(TypeError, match="result must be what SpikingNetwork.run returned"):
+        deploy.energy_estimate(dense_case.net)

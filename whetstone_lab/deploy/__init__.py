@@ -15,6 +15,9 @@
   Threshold, LI + Threshold or CubaLIF nodes for different toolchains; :func:`run_nir`
   executes such a graph in NumPy, for one time step or T steps
   (:mod:`~whetstone_lab.deploy.nir`, :mod:`~whetstone_lab.deploy.nir_run`).
+* :func:`energy_estimate` turns a run's operation counts into an estimate of the energy per
+  inference on a neuromorphic chip against its dense twin's multiply-accumulates, each
+  energy with its published source (:mod:`~whetstone_lab.deploy.energy`).
 
 Both runners return a :class:`SpikingResult` and give exactly the spikes of Keras'
 ``predict``, layer by layer, ties at the threshold included
@@ -28,6 +31,7 @@ Example:
 """
 
 from .convert import to_spiking
+from .energy import CHIPS, PROCESSORS, EnergyEstimate, energy_estimate
 from .nir import export_nir, run_nir
 from .simulate import LayerCounts, SpikingNetwork, SpikingResult, keras_spikes
 
@@ -39,4 +43,8 @@ __all__ = [
     "keras_spikes",
     "export_nir",
     "run_nir",
+    "energy_estimate",
+    "EnergyEstimate",
+    "CHIPS",
+    "PROCESSORS",
 ]
