@@ -80,8 +80,10 @@ _NUMBER = re.compile(r"^(-?\d+)(?:\.(\d+))?(%?)$")
 
 
 def prose_files() -> list[Path]:
-    """Every file whose prose may hold markers: the lessons, the kit and the README."""
-    return [*sorted(NOTEBOOKS.glob("[0-9][0-9]*.ipynb")), KIT, ROOT / "README.md"]
+    """Every file whose prose may hold markers: the lessons, the kit, the README and
+    docs/paper.md (whose ingredient is whose, with its measured effect)."""
+    return [*sorted(NOTEBOOKS.glob("[0-9][0-9]*.ipynb")), KIT, ROOT / "README.md",
+            ROOT / "docs" / "paper.md"]
 
 
 def format_like(value: float, written: str) -> str:
