@@ -24,11 +24,21 @@ import keras
 from .sharpening import MODES, SimpleSharpener
 from .validation import check_bool, check_choice, check_int, check_number
 
-__all__ = ["OPTIMIZERS", "Recipe", "RECIPES", "recipe", "make_optimizer"]
+__all__ = ["OPTIMIZERS", "MAX_LEARNING_RATE", "Recipe", "RECIPES", "recipe", "make_optimizer",
+           "check_learning_rate"]
 
 #: Optimizers of the lessons and the learning rate each one works well with on digits.
 #: Adadelta's Keras 3 default (1e-3) barely moves; 1.0 is the value of its paper and of Keras 2.
 OPTIMIZERS: dict[str, float] = {"adam": 1e-3, "rmsprop": 1e-3, "adadelta": 1.0, "sgd": 0.02}
+
+#: The largest learning rate accepted (Adadelta's usual rate is 1.0, the others' ~1e-3): a
+#: larger one is almost surely a typo (1e3 for 1e-3), refused rather than trained on.
+MAX_LEARNING_RATE = 10.0
+
+
+def check_learning_rate(value: object, name: str = "learning_rate") -> float:
+    """A learning rate: a finite number in (0, :data:`MAX_LEARNING_RATE`]."""
+    return check_number(value, name, minimum=0.0, min_open=True, maximum=MAX_LEARNING_RATE)
 
 
 def make_optimizer(name: str = "adam", learning_rate: float | None = None):
@@ -36,15 +46,15 @@ def make_optimizer(name: str = "adam", learning_rate: float | None = None):
 
     Args:
         name: one of ``"adam"``, ``"rmsprop"``, ``"adadelta"``, ``"sgd"`` (SGD uses momentum 0.9).
-        learning_rate: defaults to the value in :data:`OPTIMIZERS`.
+        learning_rate: defaults to the value in :data:`OPTIMIZERS`; in (0,
+            :data:`MAX_LEARNING_RATE`].
 
     Example:
         >>> make_optimizer("adadelta").learning_rate.numpy()  # 1.0
     """
     name = check_choice(name.lower() if isinstance(name, str) else name, "optimizer",
                         tuple(OPTIMIZERS))
-    lr = OPTIMIZERS[name] if learning_rate is None else check_number(
-        learning_rate, "learning_rate", minimum=0.0, min_open=True)
+    lr = OPTIMIZERS[name] if learning_rate is None else check_learning_rate(learning_rate)
     if name == "adam":
         return keras.optimizers.Adam(lr)
     if name == "rmsprop":
@@ -113,7 +123,7 @@ class Recipe:
         for field in ("learning_rate", "sharpen_learning_rate", "finetune_learning_rate",
                       "finetune_learning_rate_end"):
             if getattr(self, field) is not None:
-                check_number(getattr(self, field), field, minimum=0.0, min_open=True)
+                check_learning_rate(getattr(self, field), field)
 
     @property
     def epochs(self) -> int:
@@ -223,6 +233,21 @@ RECIPES: dict[str, Recipe] = {
                                        learning_rate=1e-3, sharpen_learning_rate=1e-3,
                                        finetune_learning_rate=1e-3,
                                        finetune_learning_rate_end=1e-4, batch_size=16),
+    # MNIST, all 60,000 training digits (benchmarks/results/paper_scale.md, lesson 08): a
+    # short float warm-up and per-batch sharpening, then a straight-through fine-tune whose
+    # rate decays a hundredfold, in batches of 64.
+    "mnist_dense": Recipe("mnist_dense", warmup_epochs=5, sharpen_epochs=5, finetune_epochs=20,
+                          learning_rate=1e-3, sharpen_learning_rate=1e-3,
+                          finetune_learning_rate=1e-3, finetune_learning_rate_end=1e-5,
+                          batch_size=64),
+    "mnist_conv": Recipe("mnist_conv", warmup_epochs=3, sharpen_epochs=3, finetune_epochs=6,
+                         learning_rate=1e-3, sharpen_learning_rate=1e-3,
+                         finetune_learning_rate=1e-3, finetune_learning_rate_end=1e-5,
+                         batch_size=64),
+    "mnist_autoencoder": Recipe("mnist_autoencoder", warmup_epochs=2, sharpen_epochs=4,
+                                finetune_epochs=14, learning_rate=1e-3,
+                                sharpen_learning_rate=1e-3, finetune_learning_rate=1e-3,
+                                finetune_learning_rate_end=1e-4, batch_size=64),
     "segmentation": Recipe("segmentation", warmup_epochs=3, sharpen_epochs=7,
                            finetune_epochs=4, learning_rate=3e-3, sharpen_learning_rate=1e-3,
                            finetune_learning_rate=1e-3, batch_size=16),
@@ -247,7 +272,8 @@ def recipe(name: str = "lesson", *, fast: bool | None = None) -> Recipe:
             35 epochs), or one of the retention benchmark's: ``"digits_dense"``,
             ``"digits_conv"``, ``"digits_autoencoder"``, ``"digits_dense_autoencoder"`` (for
             :func:`whetstone_lab.models.dense_autoencoder`), ``"segmentation"``,
-            ``"digit_scenes"``.
+            ``"digit_scenes"``; or MNIST's (``benchmarks/paper_scale.py``, lesson 08):
+            ``"mnist_dense"``, ``"mnist_conv"``, ``"mnist_autoencoder"``.
         fast: at most 3 warm-up and 3 per-batch sharpening epochs and 1 fine-tune epoch (for
             CI); default: ``whetstone_lab.fast_mode()``.
 
