@@ -264,3 +264,18 @@ def test_decoder_cross_entropy_is_the_probability_loss(shape):
         np.testing.assert_allclose(ours, expected, rtol=1e-5)
     loss = keras.losses.deserialize(keras.losses.serialize(DecoderCrossEntropy()))
     assert isinstance(loss, DecoderCrossEntropy)
+
+
+@pytest.mark.parametrize("layer", [wl.layers.SpikingBReLU(sharpness=1.0),
+                                   wl.layers.SpikingSigmoid(sharpness=0.5),
+                                   wl.layers.SoftmaxDecode(wl.make_key(2, 4))])
+def test_layers_cast_integer_and_bool_inputs_and_refuse_strings(layer):
+    # Integers and bools are numbers (0/1 spikes, pixel values): the layer computes on them
+    # as on the same floats. Strings are not, and the error names the layer and the dtype.
+    ints = np.array([[0, 1, 1, 0]])
+    expected = to_numpy(layer(ints.astype("float32")))
+    np.testing.assert_array_equal(to_numpy(layer(ints)), expected)
+    np.testing.assert_array_equal(to_numpy(layer(ints.astype(bool))), expected)
+    if keras.backend.backend() == "tensorflow":  # the other backends have no string tensors
+        with pytest.raises(TypeError, match=f"layer '{layer.name}' takes numbers.*dtype string"):
+            layer(np.array([["a", "b", "c", "d"]]))

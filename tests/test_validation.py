@@ -175,3 +175,119 @@ def test_recipe_learning_rates_per_phase():
     assert {plain.learning_rate_at(e) for e in range(plain.epochs)} == {1e-3}  # Adam default
     with pytest.raises(ValueError, match="finetune_learning_rate_end"):
         training.Recipe(finetune_learning_rate_end=0.0)
+
+
+# -- labels: checked against the model's task and classes before anything runs -------------
+def _segmenter() -> keras.Model:
+    keras.utils.set_random_seed(0)
+    return wl.models.segmenter((8, 8, 1), 3, filters=(2,), neurons_per_class=2)
+
+
+_Y = np.arange(16) % 2
+_MASKS = np.arange(4 * 64).reshape(4, 8, 8) % 3
+
+
+@pytest.mark.parametrize("segment, y, message", [
+    (False, _Y + 2, r"labels in \[0, 2\).*from 2 to 3"),               # out of range
+    (False, _Y - 1, r"labels in \[0, 2\).*from -1 to 0"),              # negative
+    (False, _Y + 0.5, "whole numbers"),                               # silently truncated before
+    (False, np.eye(2)[_Y], r"looks one-hot.*argmax"),                  # one-hot
+    (False, _Y[:5], "same number of samples"),                        # x/y length mismatch
+    (True, _MASKS[:, :4], r"integer labels of shape \(4, 8, 8\)"),     # mask of the wrong shape
+    (True, np.eye(3)[_MASKS], "looks one-hot"),
+    (True, _MASKS + 3, r"labels in \[0, 3\)"),
+])
+def test_fit_and_evaluate_check_labels_against_the_models_task_and_classes(segment, y, message):
+    model = _segmenter() if segment else _tiny()
+    x = np.random.default_rng(0).random((4, 8, 8, 1) if segment else (16, 4)).astype("float32")
+    before = [w.copy() for w in model.get_weights()]
+    with pytest.raises(ValueError, match=message):
+        training.fit(model, x, y, training.Recipe(warmup_epochs=1, sharpen_epochs=1))
+    for a, b in zip(before, model.get_weights(), strict=True):
+        np.testing.assert_array_equal(a, b)  # no step ran
+    with pytest.raises(ValueError, match=message):
+        wl.metrics.evaluate(model, x, y)
+    with pytest.raises(ValueError, match=message):
+        training.fit(model, x, _MASKS if segment else _Y, training.Recipe(),
+                     validation_data=(x, y))
+
+
+def test_scores_refuse_labels_no_prediction_can_equal():
+    probabilities = np.array([[0.9, 0.1], [0.2, 0.8]])
+    with pytest.raises(ValueError, match=r"y_true must hold class labels in \[0, 2\)"):
+        wl.metrics.accuracy([0, 7], probabilities)  # scored as a plain miss before
+    with pytest.raises(ValueError, match="y_true must hold class labels >= 0"):
+        wl.metrics.accuracy([0, -1], [0, 1])
+    assert wl.metrics.accuracy([0, 1], probabilities) == 1.0
+
+
+# -- numbers: NaN, infinities, negative weights, absurd rates -------------------------------
+def test_bad_numbers_are_refused_where_they_are_given():
+    model = _tiny()
+    x = np.random.default_rng(0).random((16, 4)).astype("float32")
+    r = training.Recipe(warmup_epochs=1, sharpen_epochs=1, batch_size=8)
+    with pytest.raises(ValueError, match=r"sample_weight must be >= 0, got -1\.0"):
+        training.fit(model, x, _Y, r, sample_weight=-np.ones(16))
+    bad_x = x.copy()
+    bad_x[0, 0] = np.nan
+    with pytest.raises(ValueError, match="validation_data x must be finite"):
+        training.fit(model, x, _Y, r, validation_data=(bad_x, _Y))
+    with pytest.raises(ValueError, match="validation_data y must be finite"):
+        training.fit(model, x, _Y, r, validation_data=(x, np.full(16, np.inf)))
+    assert wl.get_sharpness(model) == [0.0, 0.0, 0.0]  # nothing ran
+    for rate in (0.0, -1e-3, 1e3, math.inf):
+        with pytest.raises(ValueError, match=r"learning_rate must be a finite number > 0 and "
+                                             r"<= 10"):
+            training.Recipe(learning_rate=rate)
+        with pytest.raises(ValueError, match="learning_rate"):
+            training.make_optimizer("adam", rate)
+    key = wl.make_key(2, 4)
+    with pytest.raises(ValueError, match="spikes must be finite"):
+        wl.layers.decode(np.array([[np.nan, 0, 1, 0]]), key)  # class 0 before
+
+
+# -- wrong types quietly accepted ----------------------------------------------------------
+@pytest.mark.parametrize("call, name", [
+    (lambda m, x: wl.layers.walk_layers("x"), "model must be a Keras model"),
+    (lambda m, x: wl.layers.find_decoder(42), "model must be a Keras model"),
+    (lambda m, x: wl.models.float_twin(m, copy_weights="no"), "copy_weights must be True"),
+    (lambda m, x: wl.metrics.evaluate(m, x, _Y, sharp="no"), "sharp must be True"),
+    (lambda m, x: training.fit(m, x, _Y, spiking_evaluator="no"), "spiking_evaluator must be"),
+    (lambda m, x: training.fit(m, x, _Y, callbacks="early"), "callbacks must be a list"),
+    (lambda m, x: training.fit(m, x, _Y, callbacks=[print]), r"callbacks\[0\] must be a keras"),
+])
+def test_a_value_of_the_wrong_type_is_refused_not_read_as_something_else(call, name):
+    model = _tiny()
+    x = np.random.default_rng(0).random((16, 4)).astype("float32")
+    with pytest.raises(TypeError, match=name):
+        call(model, x)
+    assert wl.get_sharpness(model) == [0.0, 0.0, 0.0]  # nothing ran
+
+
+def test_fit_takes_no_callbacks_as_none_and_refuses_a_second_sharpener():
+    model = _tiny()
+    x = np.random.default_rng(0).random((16, 4)).astype("float32")
+    r = training.Recipe(warmup_epochs=0, sharpen_epochs=1, batch_size=8)
+    with pytest.raises(ValueError, match=r"callbacks\[0\] \(AdaptiveSharpener\) is a "
+                                         r"sharpener.*sharpen=False"):
+        training.fit(model, x, _Y, r, callbacks=[wl.AdaptiveSharpener()])
+    assert wl.get_sharpness(model) == [0.0, 0.0, 0.0]
+    history = training.fit(model, x, _Y, r, callbacks=None, progress=False)
+    assert len(history.history["loss"]) == r.epochs
+    own = wl.SimpleSharpener(start_epoch=0, steps=1)  # your own schedule, without the recipe's
+    training.fit(_tiny(), x, _Y, r, callbacks=own, sharpen=False, progress=False)
+
+
+# -- huge sizes: refused before anything is allocated --------------------------------------
+@pytest.mark.parametrize("call, message", [
+    (lambda: wl.make_key(10, 10**9), r"width must be an integer >= 1 and <= 65536"),
+    (lambda: wl.make_key(1000, 60_000), r"width must be an integer >= 1 and <= 16777"),
+    (lambda: wl.models.dense_classifier((4,), hidden=(10**6,)), "hidden.*validation.MAX_UNITS"),
+    (lambda: wl.models.dense_classifier((4,), hidden=(30_000,), towers=3),
+     r"hidden × towers.*MAX_UNITS"),
+    (lambda: wl.models.conv_classifier(filters=(10**6,)), "filters.*MAX_UNITS"),
+    (lambda: wl.models.dense_autoencoder(code_bits=10**7), "code_bits"),
+])
+def test_huge_sizes_are_refused_with_the_bound_before_allocating(call, message):
+    with pytest.raises(ValueError, match=message):
+        call()

@@ -13,25 +13,22 @@ import keras
 import numpy as np
 from keras import ops
 
-from .validation import check_bool, check_int, check_number, check_sharpness
+from .validation import (
+    MAX_KEY_ENTRIES,
+    MAX_UNITS,
+    check_array,
+    check_bool,
+    check_float_inputs,
+    check_int,
+    check_model,
+    check_number,
+    check_sharpness,
+)
 
 __all__ = [
-    "LAMBDA",
-    "SHARP_TOLERANCE",
-    "SpikingActivation",
-    "SpikingBReLU",
-    "SpikingSigmoid",
-    "SoftmaxDecode",
-    "DecoderCrossEntropy",
-    "make_key",
-    "decode",
-    "decode_towers",
-    "tower_blocks",
-    "decoder_logits",
-    "decoder_probabilities",
-    "check_key",
-    "walk_layers",
-    "find_decoder",
+    "LAMBDA", "SHARP_TOLERANCE", "SpikingActivation", "SpikingBReLU", "SpikingSigmoid",
+    "SoftmaxDecode", "DecoderCrossEntropy", "make_key", "decode", "decode_towers", "tower_blocks",
+    "decoder_logits", "decoder_probabilities", "check_key", "walk_layers", "find_decoder",
 ]
 
 #: Width of the ramp at full sharpness, the λ of the paper: the band is ``1 - s + LAMBDA`` wide.
@@ -185,7 +182,7 @@ class SpikingActivation(keras.layers.Layer):
         behind the layer's back (``model.set_weights``) can never leave the method's range;
         :meth:`set_sharpness` and :meth:`load_own_variables` refuse such values outright.
         """
-        x = inputs
+        x = check_float_inputs(inputs, self)
         s = self._scheduled_sharpness() if training else self.sharpness
         s = ops.cast(s, x.dtype)
         s = ops.where(ops.isnan(s), ops.zeros_like(s), ops.clip(s, 0.0, 1.0))
@@ -298,7 +295,7 @@ def make_key(
 
     Args:
         num_classes: number of classes (≥ 2).
-        width: number of output neurons (≥ ``num_classes``).
+        width: number of output neurons (``num_classes`` to ``validation.MAX_UNITS``).
         overlapping: let classes share neurons.
         seed: seed of the random assignment; the same seed gives the same key.
         groups: number of blocks keyed on their own; ``width`` must be a multiple of it.
@@ -310,8 +307,9 @@ def make_key(
         >>> make_key(2, 4, seed=0).sum(axis=1).tolist()
         [2, 2]
     """
-    num_classes = check_int(num_classes, "num_classes", minimum=2)
-    width = check_int(width, "width", minimum=1)
+    num_classes = check_int(num_classes, "num_classes", minimum=2, maximum=MAX_UNITS)
+    width = check_int(width, "width", minimum=1,  # before allocating: ≤ MAX_KEY_ENTRIES
+                      maximum=min(MAX_UNITS, MAX_KEY_ENTRIES // num_classes))
     overlapping = check_bool(overlapping, "overlapping")
     seed = check_int(seed, "seed", minimum=0)
     groups = check_int(groups, "groups", minimum=1)
@@ -391,8 +389,8 @@ def decoder_logits(spikes, key, temperature: float = 1.0):
     temperature = check_number(temperature, "temperature", minimum=0.0, min_open=True)
     key = check_key(key)
     as_numpy = not isinstance(spikes, keras.KerasTensor) and not ops.is_tensor(spikes)
-    if as_numpy:
-        spikes = np.asarray(spikes, dtype=np.float32)
+    if as_numpy:  # NaN spikes would decode as class 0 without a word
+        spikes = check_array(spikes, "spikes", min_samples=0, dtype=np.float32)
     if spikes.shape[-1] != key.shape[1]:
         raise ValueError(f"spikes have {spikes.shape[-1]} features but the key has width "
                          f"{key.shape[1]}; they must match.")
@@ -485,7 +483,7 @@ class SoftmaxDecode(keras.layers.Layer):
             )
 
     def call(self, inputs):
-        return decoder_probabilities(inputs, self.key, self.temperature)
+        return decoder_probabilities(check_float_inputs(inputs, self), self.key, self.temperature)
 
     def compute_output_shape(self, input_shape):
         return tuple(input_shape[:-1]) + (self.num_classes,)
@@ -536,7 +534,7 @@ def decode(spikes, key) -> np.ndarray:
     Same rule as :class:`SoftmaxDecode` (argmax of its logits, which no temperature changes);
     ties go to the lower class index.
     """
-    return np.argmax(decoder_logits(np.asarray(spikes, dtype=np.float32), key), axis=-1)
+    return np.argmax(decoder_logits(spikes, key), axis=-1)
 
 
 def tower_blocks(spikes, key, towers: int, name: str = "spikes"
@@ -549,7 +547,7 @@ def tower_blocks(spikes, key, towers: int, name: str = "spikes"
     the error.
     """
     towers = check_int(towers, "towers", minimum=1)
-    spikes, key = np.asarray(spikes, dtype=np.float32), check_key(key)
+    spikes, key = check_array(spikes, name, min_samples=0, dtype=np.float32), check_key(key)
     width = key.shape[1]
     if width % towers or spikes.shape[-1] != width:
         raise ValueError(f"{name}: {spikes.shape[-1]} neurons, the key {width} columns; both "
@@ -574,6 +572,7 @@ def walk_layers(model) -> list[keras.layers.Layer]:
     Uses only the public ``layers`` attribute, in the order Keras keeps it (input to output
     for Functional and Sequential models).
     """
+    check_model(model)  # anything else has no layers: [] would be a silent wrong answer
     found: list[keras.layers.Layer] = []
     seen: set[int] = set()
 

@@ -20,9 +20,11 @@ from .sharpening import MODES, fully_sharp, get_sharpness, set_sharpness
 from .spikes import record_with_output, recorder
 from .validation import (
     check_array,
+    check_bool,
     check_callable,
     check_choice,
     check_int,
+    check_labels,
     check_model,
     check_same_length,
     check_samples,
@@ -36,6 +38,7 @@ __all__ = [
     "Ties",
     "ties",
     "detect_task",
+    "check_targets",
     "score",
     "metric_name",
     "evaluate",
@@ -47,13 +50,22 @@ TASKS = ("classification", "autoencoder", "segmentation")
 
 
 def _labels(y_true, y_pred, name: str) -> tuple[np.ndarray, np.ndarray]:
-    """Integer labels and predicted labels; ``y_pred`` may hold class probabilities."""
+    """Integer labels and predicted labels; ``y_pred`` may hold class probabilities.
+
+    Labels must be class indices: with probabilities in ``[0, classes)``, else ``>= 0`` (a
+    label no prediction can equal would silently count as a miss).
+    """
     t = check_array(y_true, "y_true", integer=True, min_samples=0)
     p = check_array(y_pred, "y_pred", min_samples=0)
     if p.shape == t.shape + p.shape[-1:] and p.ndim == t.ndim + 1:
+        t = check_labels(t, "y_true", classes=p.shape[-1])
         p = np.argmax(p, axis=-1)  # probabilities (or logits) over the last axis
     elif p.shape == t.shape:
         p = check_array(p, "y_pred", integer=True, min_samples=0)
+        for arr, label in ((t, "y_true"), (p, "y_pred")):
+            if arr.size and arr.min() < 0:
+                raise ValueError(f"{name}: {label} must hold class labels >= 0, got "
+                                 f"{arr.min()}.")
     else:
         raise ValueError(f"{name}: y_pred must be class probabilities of shape {t.shape} + "
                          f"(classes,) or labels of shape {t.shape}, got shape {p.shape}.")
@@ -197,6 +209,37 @@ def detect_task(model: keras.Model, x=None, task: str = "auto") -> str:
     return task
 
 
+def check_targets(model: keras.Model, task: str, x: np.ndarray, y, name: str = "y"
+                  ) -> np.ndarray:
+    """``y`` checked against what ``model`` predicts for ``x`` in ``task``, before any run.
+
+    A classifier takes one integer label per sample in ``[0, classes)`` (the decoder's key
+    tells the classes), a segmenter one per pixel of its output's shape, an autoencoder
+    finite targets of its output's shape. Used by :func:`evaluate` and
+    :func:`whetstone_lab.training.fit`, so a wrong label is refused by name instead of
+    failing inside the backend or scoring as a plain miss.
+
+    Args:
+        model: the network.
+        task: its task (:func:`detect_task`).
+        x: the inputs, already checked (their length is the number of samples).
+        y: the targets to check.
+        name: the argument's name in messages.
+    """
+    y = check_array(y, name, min_samples=0)
+    check_same_length(x, y, ("x", name))
+    out_shape = tuple(model.outputs[0].shape[1:])
+    if task == "autoencoder":
+        if len(y.shape[1:]) != len(out_shape) or any(
+                o is not None and o != g for g, o in zip(y.shape[1:], out_shape, strict=True)):
+            raise ValueError(f"{name} must have the model's output shape (n, "
+                             f"{', '.join(map(str, out_shape))}) for an autoencoder, got "
+                             f"shape {y.shape}.")
+        return y
+    classes = find_decoder(model).num_classes
+    return check_labels(y, name, classes=classes, shape=(len(x), *out_shape[:-1]))
+
+
 _SCORES: dict[str, tuple[str, Callable]] = {
     "classification": ("accuracy", accuracy),
     "segmentation": ("mean IoU", mean_iou),
@@ -230,12 +273,13 @@ def evaluate(model: keras.Model, x, y=None, *, sharp: bool = False, task: str = 
         >>> evaluate(model, data.x_test, data.y_test, sharp=True)  # accuracy fully sharp
     """
     task = detect_task(model, None, task)
+    sharp = check_bool(sharp, "sharp")
+    batch_size = check_int(batch_size, "batch_size", minimum=1)
     x = check_samples(x, recorder(model).input_shape)
     target = x if (y is None and task == "autoencoder") else y
     if target is None:
         raise ValueError(f"evaluate needs labels y for a {task} model.")
-    target = check_array(target, "y")
-    check_same_length(x, target, ("x", "y"))
+    target = check_targets(model, task, x, target)
     if sharp:
         with fully_sharp(model):
             output = record_with_output(model, x, batch_size=batch_size)[1]

@@ -2,7 +2,9 @@
 
 Every builder returns an uncompiled Keras model whose hidden activations are all
 :class:`~whetstone_lab.layers.SpikingBReLU`; classifiers end in an N-hot spiking layer and
-:class:`~whetstone_lab.layers.SoftmaxDecode`.
+:class:`~whetstone_lab.layers.SoftmaxDecode`. No layer may be wider than
+:data:`~whetstone_lab.validation.MAX_UNITS` neurons (filters, units): a wider one is refused
+by name before any weight is allocated.
 """
 
 from __future__ import annotations
@@ -16,7 +18,14 @@ from . import transforms
 from .grouped import GroupedDense
 from .layers import SoftmaxDecode, SpikingBReLU, make_key
 from .transforms import *  # noqa: F403  (models.float_twin etc. stay where they were)
-from .validation import check_bool, check_choice, check_int, check_number, check_shape
+from .validation import (
+    MAX_UNITS,
+    check_bool,
+    check_choice,
+    check_int,
+    check_number,
+    check_shape,
+)
 
 __all__ = [
     "TEMPERATURE",
@@ -101,9 +110,11 @@ def dense_classifier(
         >>> paper = dense_classifier(towers=1, temperature=1.0)  # ... and its decoder
     """
     shape = check_shape(input_shape, "input_shape")
-    hidden = check_shape(hidden, "hidden", allow_empty=True)
+    hidden = check_shape(hidden, "hidden", allow_empty=True, maximum=MAX_UNITS)
     _check_common(num_classes, neurons_per_class, batchnorm, key_seed, temperature)
     towers = check_int(towers, "towers", minimum=1)
+    check_shape([units * towers for units in hidden], "hidden × towers", allow_empty=True,
+                maximum=MAX_UNITS)
     key = make_key(num_classes, num_classes * neurons_per_class * towers, seed=key_seed,
                    groups=towers)
     inputs = keras.Input(shape)
@@ -144,8 +155,8 @@ def conv_classifier(
         >>> paper = conv_classifier(pool=True, batchnorm=True, temperature=1.0)
     """
     shape = check_shape(input_shape, "input_shape", rank=3)
-    filters = check_shape(filters, "filters")
-    dense = check_shape(dense, "dense", allow_empty=True)
+    filters = check_shape(filters, "filters", maximum=MAX_UNITS)
+    dense = check_shape(dense, "dense", allow_empty=True, maximum=MAX_UNITS)
     check_int(kernel_size, "kernel_size", minimum=1)
     check_bool(pool, "pool")
     _check_common(num_classes, neurons_per_class, batchnorm, key_seed, temperature)
@@ -228,8 +239,8 @@ def autoencoder(
         (None, 2, 2, 16)
     """
     shape = check_shape(input_shape, "input_shape", rank=3)
-    filters = check_shape(filters, "filters")
-    code_channels = check_int(code_channels, "code_channels", minimum=1)
+    filters = check_shape(filters, "filters", maximum=MAX_UNITS)
+    code_channels = check_int(code_channels, "code_channels", minimum=1, maximum=MAX_UNITS)
     check_int(kernel_size, "kernel_size", minimum=1)
     check_bool(batchnorm, "batchnorm")
     check_choice(downsample, "downsample", ("pool", "stride"))
@@ -286,9 +297,9 @@ def dense_autoencoder(
         (None, 32)
     """
     shape = check_shape(input_shape, "input_shape")
-    code_bits = check_int(code_bits, "code_bits", minimum=1)
-    encoder = check_shape(encoder, "encoder", allow_empty=True)
-    decoder = check_shape(decoder, "decoder", allow_empty=True)
+    code_bits = check_int(code_bits, "code_bits", minimum=1, maximum=MAX_UNITS)
+    encoder = check_shape(encoder, "encoder", allow_empty=True, maximum=MAX_UNITS)
+    decoder = check_shape(decoder, "decoder", allow_empty=True, maximum=MAX_UNITS)
     input_noise = check_number(input_noise, "input_noise", minimum=0.0)
     inputs = keras.Input(shape)
     x = keras.layers.GaussianNoise(input_noise, name="input_noise")(inputs) if input_noise \
@@ -360,7 +371,7 @@ def segmenter(
         (None, 32, 32, 4)
     """
     shape = check_shape(input_shape, "input_shape", rank=3)
-    filters = check_shape(filters, "filters")
+    filters = check_shape(filters, "filters", maximum=MAX_UNITS)
     check_int(kernel_size, "kernel_size", minimum=1)
     check_bool(skips, "skips")
     _check_common(num_classes, neurons_per_class, batchnorm, key_seed, temperature)

@@ -40,6 +40,7 @@ __all__ = [
     "layer_sharpness",
     "is_fully_sharp",
     "fully_sharp",
+    "Sharpener",
     "SimpleSharpener",
     "ScheduledSharpener",
     "AdaptiveSharpener",
@@ -164,8 +165,10 @@ class fully_sharp:
 # ----------------------------------------------------------------------------------------
 # Schedules
 # ----------------------------------------------------------------------------------------
-class _Sharpener(keras.callbacks.Callback):
-    """Shared plumbing: find the layers, log the sharpness, stop when everything is sharp."""
+class Sharpener(keras.callbacks.Callback):
+    """The base of every schedule (Simple, Scheduled, Adaptive): finds the layers, logs the
+    sharpness, stops when everything is sharp. ``fit`` refuses a second one next to its
+    recipe's, which would fight it."""
 
     def __init__(self, *, stop_after_sharp: int | None = None, verbose: int = 0):
         super().__init__()
@@ -207,7 +210,7 @@ class _Sharpener(keras.callbacks.Callback):
                 print(f"{type(self).__name__}: every layer is sharp; training stops.")
 
 
-class SimpleSharpener(_Sharpener):
+class SimpleSharpener(Sharpener):
     """Raise the global sharpness by a fixed amount at regular step points.
 
     After epoch ``start_epoch`` (0-based, as Keras counts), at the end of every epoch
@@ -304,7 +307,7 @@ class SimpleSharpener(_Sharpener):
         self._maybe_stop(self._sharp_at_begin)
 
 
-class ScheduledSharpener(_Sharpener):
+class ScheduledSharpener(Sharpener):
     """One ``(start_epoch, stop_epoch)`` window per spiking layer, linear ramps inside.
 
     Layer ``i`` is at 0 before epoch ``start_i``, rises linearly batch by batch through
@@ -395,7 +398,7 @@ class ScheduledSharpener(_Sharpener):
         self._maybe_stop(self._sharp_at_begin)
 
 
-class AdaptiveSharpener(_Sharpener):
+class AdaptiveSharpener(Sharpener):
     """Plateau-driven sharpening, bottom-up (the paper's adaptive schedule).
 
     * Warm-up: no sharpening before ``min_init_epochs`` epochs have been trained.

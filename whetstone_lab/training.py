@@ -31,10 +31,11 @@ import keras
 import numpy as np
 
 from .layers import DecoderCrossEntropy
-from .metrics import detect_task
+from .metrics import check_targets, detect_task
 from .models import float_twin
 from .recipes import OPTIMIZERS, RECIPES, Recipe, make_optimizer, recipe
 from .sharpening import (
+    Sharpener,
     SpikingEvaluator,
     get_sharpness,
     is_fully_sharp,
@@ -48,6 +49,8 @@ from .validation import (
     check_model,
     check_probability,
     check_same_length,
+    check_samples,
+    describe,
 )
 
 # TensorFlow's Python logger warns about re-traced functions when a lesson evaluates
@@ -258,22 +261,29 @@ def compile_model(model: keras.Model, recipe: Recipe | None = None, *, loss=None
 
 def fit(model: keras.Model, x, y=None, recipe: Recipe | None = None, *, loss=None,
         optimizer: keras.optimizers.Optimizer | None = None, sample_weight=None,
-        validation_data=None, callbacks: Iterable = (), progress: bool | int = True,
+        validation_data=None, callbacks: Iterable[keras.callbacks.Callback] | None = (),
+        progress: bool | int = True,
         epochs: int | None = None, sharpen: bool = True, spiking_evaluator: bool = False,
         seed: int | None = 0, task: str = "auto") -> keras.callbacks.History:
     """Compile and train a lesson network with a recipe: the one training loop of the lab.
 
     Args:
         model: a network from :mod:`whetstone_lab.models` (classifier, segmenter, autoencoder).
-        x: training inputs.
-        y: integer labels or masks; None for an autoencoder (it learns to reproduce ``x``).
+        x: training inputs (finite), of the model's input shape.
+        y: integer labels in ``[0, classes)``, one per sample (classifier) or per pixel
+            (segmenter); None for an autoencoder (it learns to reproduce ``x``). Checked
+            against the model's task and classes before training (with the default loss).
         recipe: the :class:`Recipe` (default ``recipe("lesson")``).
-        loss: a Keras loss replacing the task's default.
+        loss: a Keras loss replacing the task's default (``y`` is then only checked to be
+            finite and as long as ``x``: the loss decides what it takes).
         optimizer: a fresh Keras optimizer replacing the recipe's (which sets its rates).
-        sample_weight: loss weights per sample, or per pixel for a segmenter (see
-            :func:`whetstone_lab.data.pixel_weights`).
-        validation_data: ``(x, y)`` for ``val_*`` logs (and the spiking evaluator).
-        callbacks: more Keras callbacks.
+        sample_weight: loss weights (finite, >= 0) per sample, or per pixel for a segmenter
+            (see :func:`whetstone_lab.data.pixel_weights`).
+        validation_data: ``(x, y)`` for ``val_*`` logs (and the spiking evaluator), checked
+            as ``x`` and ``y`` are.
+        callbacks: more Keras callbacks (None: none). With ``sharpen=True`` no sharpener
+            (:class:`~whetstone_lab.sharpening.Sharpener`): it would fight the recipe's;
+            pass ``sharpen=False`` to sharpen with your own.
         progress: True: a line every ~10 s of training and a summary; an int n: a line every
             n epochs and a summary; False: silent.
         epochs: override the recipe's total epochs.
@@ -302,16 +312,11 @@ def fit(model: keras.Model, x, y=None, recipe: Recipe | None = None, *, loss=Non
     if not isinstance(r, Recipe):
         raise TypeError(f"recipe must be a Recipe (see training.recipe()), got {r!r}.")
     task = detect_task(model, None, task)
-    x = check_array(x, "x")
-    if y is None:
-        if task != "autoencoder":
-            raise ValueError(f"fit needs labels y for a {task} model; only an autoencoder "
-                             "trains without them.")
-        y = x
-    y = check_array(y, "y")
-    check_same_length(x, y, ("x", "y"))
+    x, y = _check_data(model, task, x, y, loss, "")
     total = r.epochs if epochs is None else check_int(epochs, "epochs", minimum=1)
     sharpen = check_bool(sharpen, "sharpen")
+    spiking_evaluator = check_bool(spiking_evaluator, "spiking_evaluator")
+    callbacks = _check_callbacks(callbacks, sharpen)
     if isinstance(progress, bool):
         every = 0 if progress else None
     else:
@@ -321,10 +326,13 @@ def fit(model: keras.Model, x, y=None, recipe: Recipe | None = None, *, loss=Non
         if sample_weight.shape != y.shape[:sample_weight.ndim] or sample_weight.ndim == 0:
             raise ValueError(f"sample_weight must match y's leading shape {y.shape}, got "
                              f"shape {sample_weight.shape}.")
-    if validation_data is not None and (not isinstance(validation_data, (tuple, list))
-                                        or len(validation_data) != 2):
-        raise TypeError("validation_data must be an (x, y) pair, got "
-                        f"{type(validation_data).__name__}.")
+        if sample_weight.size and sample_weight.min() < 0:  # a negative loss is no weight
+            raise ValueError(f"sample_weight must be >= 0, got {float(sample_weight.min())!r}.")
+    if validation_data is not None:
+        if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
+            raise TypeError("validation_data must be an (x, y) pair, got "
+                            f"{describe(validation_data)}.")
+        validation_data = _check_data(model, task, *validation_data, loss, "validation_data ")
     if seed is not None:
         seed_everything(check_int(seed, "seed", minimum=0))
     compile_model(model, r, loss=loss, optimizer=optimizer, task=task)
@@ -351,6 +359,44 @@ def fit(model: keras.Model, x, y=None, recipe: Recipe | None = None, *, loss=Non
             cb.on_train_end()
         _say_interrupted(model, finished.epochs, total)
         raise
+
+
+def _check_data(model: keras.Model, task: str, x, y, loss, where: str
+                ) -> tuple[np.ndarray, np.ndarray]:
+    """``x`` and ``y`` for training, checked against the model before any step runs."""
+    x = check_samples(x, tuple(model.inputs[0].shape[1:]), f"{where}x")
+    if y is None:
+        if task != "autoencoder":
+            raise ValueError(f"fit needs labels {where}y for a {task} model; only an "
+                             "autoencoder trains without them.")
+        return x, x
+    if loss is not None:  # a custom loss takes whatever targets it was written for
+        y = check_array(y, f"{where}y")
+        check_same_length(x, y, (f"{where}x", f"{where}y"))
+        return x, y
+    return x, check_targets(model, task, x, y, f"{where}y")
+
+
+def _check_callbacks(callbacks, sharpen: bool) -> list[keras.callbacks.Callback]:
+    """``fit``'s extra callbacks as a list; a sharpener next to the recipe's is refused."""
+    if callbacks is None:
+        return []
+    if isinstance(callbacks, keras.callbacks.Callback):
+        callbacks = [callbacks]
+    if isinstance(callbacks, (str, bytes, dict)) or not isinstance(callbacks, Iterable):
+        raise TypeError("callbacks must be a list of keras.callbacks.Callback (or None), got "
+                        f"{describe(callbacks)}.")
+    callbacks = list(callbacks)
+    for i, cb in enumerate(callbacks):
+        if not isinstance(cb, keras.callbacks.Callback):
+            raise TypeError(f"callbacks[{i}] must be a keras.callbacks.Callback, got "
+                            f"{describe(cb)}.")
+        if sharpen and isinstance(cb, Sharpener):
+            raise ValueError(f"callbacks[{i}] ({type(cb).__name__}) is a sharpener, but the "
+                             "recipe already sharpens (sharpen=True) and two schedules would "
+                             "fight over the sharpness; pass sharpen=False to sharpen with "
+                             "your own.")
+    return callbacks
 
 
 class _EpochsFinished(keras.callbacks.Callback):

@@ -72,7 +72,7 @@ def float_twin(model: keras.Model, *, copy_weights: bool = False) -> keras.Model
         >>> wl.get_sharpness(twin)
         [0.0, 0.0, 0.0]
     """
-    return _clone(model, copy_weights=copy_weights, sharpness=0.0)
+    return _clone(model, copy_weights=check_bool(copy_weights, "copy_weights"), sharpness=0.0)
 
 
 def hard_copy(model: keras.Model) -> keras.Model:

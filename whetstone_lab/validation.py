@@ -33,8 +33,18 @@ __all__ = [
     "check_model",
     "check_callable",
     "check_samples",
+    "check_labels",
+    "check_float_inputs",
     "describe",
+    "MAX_UNITS",
+    "MAX_KEY_ENTRIES",
 ]
+
+#: The most neurons one layer (or one N-hot key) may have. Wider is refused before anything is
+#: allocated: a 10^6-unit layer needs gigabytes and runs out of memory partway through.
+MAX_UNITS = 65_536
+#: The most entries (classes × width) of an N-hot key: 16 MiB as int8.
+MAX_KEY_ENTRIES = 2**24
 
 
 def describe(value: object) -> str:
@@ -120,10 +130,11 @@ def check_choice(value: object, name: str, choices: Iterable[str]) -> str:
 
 
 def check_shape(value: object, name: str, *, rank: int | Sequence[int] | None = None,
-                allow_empty: bool = False) -> tuple[int, ...]:
+                allow_empty: bool = False, maximum: int | None = None) -> tuple[int, ...]:
     """A shape: a tuple or list of positive ints (no floats, no None), of the given rank(s).
 
-    Also used for lists of layer widths (``allow_empty=True`` accepts ``()``).
+    Also used for lists of layer widths (``allow_empty=True`` accepts ``()``; ``maximum``
+    bounds each entry, e.g. :data:`MAX_UNITS`).
     """
     ranks = (rank,) if isinstance(rank, int) else (tuple(rank) if rank is not None else None)
     what = "a tuple of positive integers" + (
@@ -138,6 +149,10 @@ def check_shape(value: object, name: str, *, rank: int | Sequence[int] | None = 
     if (not dims and not allow_empty) or any(d < 1 for d in dims) or (
             ranks and len(dims) not in ranks):
         raise ValueError(f"{name} must be {what}, got {tuple(int(d) for d in dims)!r}.")
+    if maximum is not None and any(d > maximum for d in dims):
+        raise ValueError(f"{name} must have entries of at most {maximum:,}, got "
+                         f"{tuple(int(d) for d in dims)!r} (validation.MAX_UNITS: wider "
+                         "layers are refused before their weights are allocated).")
     return tuple(int(d) for d in dims)
 
 
@@ -182,6 +197,38 @@ def check_array(value: object, name: str, *, ndim: int | Sequence[int] | None = 
     return arr if dtype is None else arr.astype(dtype)
 
 
+def check_labels(value: object, name: str, *, classes: int,
+                 shape: Sequence[int | None] | None = None) -> np.ndarray:
+    """Integer class labels in ``[0, classes)``, as an ``int64`` array of ``shape``.
+
+    ``shape`` (None in it accepts any size) is the expected shape of the whole array, e.g.
+    ``(n,)`` for a classifier's labels or ``(n, h, w)`` for a segmenter's masks. One-hot
+    labels (``shape + (classes,)``) are refused with the way to convert them: a loss given
+    them would fail deep inside the backend, a score would compare the wrong things.
+    """
+    arr = check_array(value, name, min_samples=0)
+    if shape is not None:
+        want = tuple(shape)
+
+        def fits(got) -> bool:
+            return len(got) == len(want) and all(
+                w is None or w == g for g, w in zip(got, want, strict=True))
+
+        if not fits(arr.shape):
+            words = ", ".join("any" if w is None else str(w) for w in want) + (
+                "," if len(want) == 1 else "")
+            if fits(arr.shape[:-1]) and arr.shape[-1] == classes:
+                raise ValueError(f"{name} looks one-hot (shape {arr.shape}); pass integer "
+                                 f"labels of shape ({words}), e.g. {name}.argmax(axis=-1).")
+            raise ValueError(f"{name} must be integer labels of shape ({words}), got shape "
+                             f"{arr.shape}.")
+    arr = check_array(arr, name, min_samples=0, integer=True)
+    if arr.size and (arr.min() < 0 or arr.max() >= classes):
+        raise ValueError(f"{name} must hold class labels in [0, {classes}) (the model has "
+                         f"{classes} classes), got labels from {arr.min()} to {arr.max()}.")
+    return arr.astype(np.int64)
+
+
 def check_same_length(a: np.ndarray, b: np.ndarray, names: tuple[str, str]) -> None:
     """Both arrays have the same number of samples."""
     if len(a) != len(b):
@@ -203,6 +250,24 @@ def check_callable(value: object, name: str):
     if not callable(value):
         raise TypeError(f"{name} must be callable, got {describe(value)}.")
     return value
+
+
+def check_float_inputs(inputs, layer):
+    """A layer's ``inputs`` tensor in its float dtype (called inside ``Layer.call``).
+
+    Integers and bools (0/1 spikes, pixel values) are numbers the layer can take, so they
+    are cast (Keras casts only float inputs to a layer's dtype, and float constants fail on
+    an integer tensor with a backend cast error); strings are refused, naming the layer.
+    """
+    import keras
+
+    dtype = keras.backend.standardize_dtype(inputs.dtype)
+    if dtype.startswith(("int", "uint", "bool")):
+        return keras.ops.cast(inputs, layer.compute_dtype)
+    if not dtype.startswith(("float", "bfloat")):
+        raise TypeError(f"layer {layer.name!r} takes numbers (floats, or integers and bools, "
+                        f"cast to {layer.compute_dtype}), got a tensor of dtype {dtype}.")
+    return inputs
 
 
 def check_samples(x: object, input_shape: Sequence[int | None], name: str = "x") -> np.ndarray:
