@@ -852,3 +852,26 @@ def test_a_users_part_file_is_never_touched(data_folder):
         data.load("mnist")  # the download fails offline
     assert own.read_text() == "my notes"
     assert sorted(p.name for p in data_folder.iterdir()) == ["mnist.npz.part"]
+
+
+def test_mnist_or_digits_stands_in_with_enlarged_digits_and_says_so(data_folder):
+    ds = data.mnist_or_digits()
+    small = data.load("digits")
+    assert ds.name == "digits_28" and ds.x_train.shape == (1437, 28, 28, 1)
+    assert "not placed" in ds.description and ds.y_test.tolist() == small.y_test.tolist()
+    # Each pixel is a 3×3 block, inside a 2-pixel black border.
+    np.testing.assert_array_equal(ds.x_test[:, 2:26:3, 2:26:3], small.x_test)
+    np.testing.assert_array_equal(ds.x_test[:, 3:26:3, 4:26:3], small.x_test)
+    assert not ds.x_train[:, :2].any() and not ds.x_train[:, :, 26:].any()
+    sample = data.mnist_or_digits(sample=True, n_train=100, n_test=50)
+    assert sample.x_train.shape[0] == 100 and sample.x_test.shape[0] == 50
+    assert "a sample: 100 train / 50 test" in sample.description
+    with pytest.raises(ValueError, match="n_train"):
+        data.mnist_or_digits(n_train=0)
+
+
+def test_mnist_or_digits_reads_placed_mnist(data_folder):
+    write_idx_set(data_folder)
+    ds = data.mnist_or_digits(sample=True, n_train=5, n_test=2, verify=False)
+    assert ds.name == "mnist" and ds.x_train.shape == (5, 28, 28, 1)
+    assert ds.y_test.tolist() == [3, 4]
