@@ -834,3 +834,19 @@ def test_energy_estimate_charges_events_on_the_chip_and_macs_on_the_processor(de
         deploy.energy_estimate(result, chip="spinnaker")
     with pytest.raises(TypeError, match="result must be what SpikingNetwork.run returned"):
         deploy.energy_estimate(dense_case.net)
+
+
+def test_spike_agreement_counts_every_layer_against_predict_in_chunks(conv_case, digits):
+    net, x = conv_case.net, digits.x_test
+    result = net.run(x)
+    agreement = deploy.spike_agreement(net, x, result, chunk_size=100)
+    assert list(agreement) == net.layer_names
+    for name, (equal, total) in agreement.items():
+        assert total == conv_case.reference[name].size and equal == total
+    # A spike flipped in the result is found, in its layer.
+    name = net.layer_names[1]
+    total = agreement[name][1]
+    result.spikes[name][7].flat[3] ^= 1
+    assert deploy.spike_agreement(net, x, result)[name] == (total - 1, total)
+    with pytest.raises(ValueError, match="result must be what net.run"):
+        deploy.spike_agreement(net, x[:10], result)

@@ -33,7 +33,13 @@ Example:
 from .convert import to_spiking
 from .energy import CHIPS, PROCESSORS, EnergyEstimate, energy_estimate
 from .nir import export_nir, run_nir
-from .simulate import LayerCounts, SpikingNetwork, SpikingResult, keras_spikes
+from .simulate import (
+    LayerCounts,
+    SpikingNetwork,
+    SpikingResult,
+    keras_spikes,
+    spike_agreement,
+)
 
 __all__ = [
     "to_spiking",
@@ -41,6 +47,7 @@ __all__ = [
     "SpikingResult",
     "LayerCounts",
     "keras_spikes",
+    "spike_agreement",
     "export_nir",
     "run_nir",
     "energy_estimate",

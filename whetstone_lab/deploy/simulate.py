@@ -34,6 +34,7 @@ __all__ = [
     "SpikingResult",
     "SpikingNetwork",
     "keras_spikes",
+    "spike_agreement",
 ]
 
 
@@ -489,3 +490,45 @@ def keras_spikes(model: keras.Model, x, names: Iterable[str] | None = None, *,
     outs = probe.predict(xs, batch_size=batch_size, verbose=0)
     outs = outs if isinstance(outs, (list, tuple)) else [outs]
     return dict(zip(names, (np.asarray(o) for o in outs), strict=True))
+
+
+def spike_agreement(net: SpikingNetwork, x, result: SpikingResult, *,
+                    chunk_size: int = CHUNK_SIZE) -> dict[str, tuple[int, int]]:
+    """Per recorded layer, how many of ``result``'s spikes equal Keras' ``predict`` on ``x``.
+
+    The reference is :func:`keras_spikes` of ``net.source`` at ``net.batch_size``, taken in
+    chunks of ``chunk_size`` samples, so comparing a large batch never holds every layer's
+    float outputs at once.
+
+    Args:
+        net: the network that produced ``result``.
+        x: the inputs ``result`` was run on.
+        result: what ``net.run(x)`` returned.
+        chunk_size: samples compared at a time (an integer ≥ 1).
+
+    Returns:
+        ``{layer name: (equal spikes, spikes compared)}`` in input-to-output order.
+
+    Raises:
+        TypeError / ValueError: ``result`` does not come from ``net`` on ``x``, or a bad
+            ``chunk_size``.
+    """
+    if not isinstance(net, SpikingNetwork) or not isinstance(result, SpikingResult):
+        raise TypeError("spike_agreement needs the SpikingNetwork and the SpikingResult of "
+                        f"its run, got {describe(net)} and {describe(result)}.")
+    chunk_size = check_int(chunk_size, "chunk_size", minimum=1)
+    xs = check_samples(x, net.input_shape, "x")
+    if set(result.spikes) != set(net.layer_names) or len(result.output) != len(xs):
+        raise ValueError(f"result must be what net.run(x) returned for these {len(xs)} "
+                         f"inputs; it holds {len(result.output)} samples of layers "
+                         f"{list(result.spikes)}.")
+    agree = {name: [0, 0] for name in net.layer_names}
+    step = chunk_size if net.batch_size is None else max(
+        net.batch_size, chunk_size // net.batch_size * net.batch_size)
+    for start in range(0, len(xs), step):
+        reference = keras_spikes(net.source, xs[start:start + step], net.layer_names,
+                                 batch_size=net.batch_size or step)
+        for name, ref in reference.items():
+            agree[name][0] += int(np.sum(result.spikes[name][start:start + step] == ref))
+            agree[name][1] += ref.size
+    return {name: (equal, total) for name, (equal, total) in agree.items()}
