@@ -268,13 +268,10 @@ def best_classifier(out: dict) -> str | None:
     return max(cached, key=cached.get) if cached else None
 
 
-def _median_time(fn, repeats: int) -> float:
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+def _seconds(fn) -> float:
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
 
 
 def stage_deploy(args, data) -> None:
@@ -291,18 +288,13 @@ def stage_deploy(args, data) -> None:
     simulator_peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
     predicted = net.source.predict(x, batch_size=32, verbose=0).argmax(-1)
-    # Every layer's spikes against predict's, in chunks of 1,000 digits (memory).
-    differing = 0
-    for start in range(0, len(x), 1000):
-        reference = deploy.keras_spikes(net.source, x[start:start + 1000])
-        differing += sum(int(np.sum(result.spikes[name][start:start + 1000] != ref))
-                         for name, ref in reference.items())
+    agreement = deploy.spike_agreement(net, x, result)
+    differing = sum(total - equal for equal, total in agreement.values())
     # Throughput side by side, alternating, the median of three runs each.
-    simulator_s = keras_s = 0.0
     sim, ker = [], []
-    for _ in range(3):
-        sim.append(_median_time(lambda: net.run(x), 1))
-        ker.append(_median_time(lambda: net.source.predict(x, batch_size=32, verbose=0), 1))
+    for _ in range(3):  # alternating, so that a change of load hits both
+        sim.append(_seconds(lambda: net.run(x)))
+        ker.append(_seconds(lambda: net.source.predict(x, batch_size=32, verbose=0)))
     simulator_s, keras_s = statistics.median(sim), statistics.median(ker)
     energy = {chip: deploy.energy_estimate(result, chip=chip) for chip in deploy.CHIPS}
     out = read_results()
@@ -310,7 +302,7 @@ def stage_deploy(args, data) -> None:
         "network": key, "samples": len(x),
         "accuracy": float(np.mean(result.classes == y)),
         "classes_agree": float(np.mean(result.classes == predicted)),
-        "spikes_compared": int(sum(s.size for s in result.spikes.values())),
+        "spikes_compared": sum(total for _, total in agreement.values()),
         "spikes_differing": differing, "near_ties": int(sum(result.near_ties.values())),
         "synops": result.total_synops, "dense_macs": result.total_dense_macs,
         "simulator_seconds": simulator_s, "predict_seconds": keras_s,
