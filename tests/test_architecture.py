@@ -30,7 +30,8 @@ ALLOWED = {
     "plots": {"layers", "spikes", "validation", "plots"},
     "widgets": {"layers", "sharpening", "models", "spikes", "metrics", "plots", "validation"},
     "lessons": {"layers", "sharpening", "models", "spikes", "metrics", "training",
-                "validation"},
+                "validation", "questions"},
+    "questions": set(),
     # the pre-flight check runs the library end to end (and the package's quiet TF import)
     "doctor": {"data", "deploy", "metrics", "models", "sharpening", "spikes", "training",
                "__init__"},

@@ -9,6 +9,7 @@ Example:
     >>> print(lessons.describe_model(model))
     >>> print(lessons.results_table([{"optimizer": "adam", "sharp": 0.97}]))
     >>> lessons.report("02_dense_classifier", sharp_accuracy=0.969)
+    >>> lessons.check("02.1", "a")   # a self-check question: right or wrong, and why
 """
 
 from __future__ import annotations
@@ -21,11 +22,13 @@ from pathlib import Path
 import keras
 import numpy as np
 
+from .questions import QUESTIONS
 from .sharpening import spiking_layers
 from .training import seed_everything
 from .validation import check_int, check_model
 
-__all__ = ["RESULTS_ENV", "deterministic", "describe_model", "report", "results_table"]
+__all__ = ["RESULTS_ENV", "check", "deterministic", "describe_model", "report",
+           "results_table"]
 
 #: Environment variable naming the JSON file :func:`report` adds a lesson's numbers to.
 #: ``make notebooks`` sets it, so the stored course and ``notebooks/results.json`` agree.
@@ -155,3 +158,44 @@ def deterministic(seed: int = 0) -> int:
 
         tf.config.experimental.enable_op_determinism()
     return seed
+
+
+def check(question: str, answer: object) -> bool | None:
+    """Check the answer to a lesson's self-check question: say right or wrong, and why.
+
+    The question and its options (a, b, c) are in the lesson's *Self-check* section; the
+    key and the reasons are in :data:`whetstone_lab.questions.QUESTIONS`. An unanswered
+    question (``answer=None``) prints only how to answer it: the right option is never
+    shown before the learner has chosen one, and a wrong choice gets the reason it is
+    wrong, not the right option.
+
+    Args:
+        question: the question's id, e.g. ``"02.1"``.
+        answer: the chosen option, ``"a"``, ``"b"`` or ``"c"`` (case and spaces ignored), or
+            None before answering.
+
+    Returns:
+        True (right), False (wrong) or None (not answered yet).
+
+    Raises:
+        ValueError: for an unknown question id or an option the question does not have.
+    """
+    if question not in QUESTIONS:
+        raise ValueError(f"check: no self-check question {question!r}; the questions are "
+                         f"{', '.join(sorted(QUESTIONS))}.")
+    entry = QUESTIONS[question]
+    options = sorted(entry["why"])
+    if answer is None:
+        print(f"{question}: not answered yet: replace None with your choice, "
+              f"{', '.join(repr(o) for o in options)}, and run the cell again.")
+        return None
+    choice = answer.strip().lower() if isinstance(answer, str) else answer
+    if choice not in entry["why"]:
+        raise ValueError(f"check: {answer!r} is not an option of question {question}; "
+                         f"choose one of {', '.join(repr(o) for o in options)}.")
+    right = choice == entry["right"]
+    verdict = "right" if right else "not quite"
+    print(f"{question}: ({choice}) is {verdict}: {entry['why'][choice]}")
+    if not right:
+        print("Read the options again and try another.")
+    return right
