@@ -201,16 +201,18 @@ class Recipe:
 
 #: The named recipes. Where a recipe was chosen on a validation split, the comment says where.
 RECIPES: dict[str, Recipe] = {
-    # The 2018 reference recipe: sharpen one layer a fifth at a time, once per epoch.
+    # The schedule of the 2018 code's dense MNIST example (sharpen one layer a fifth at a
+    # time, once per epoch, 21 epochs), with Adam 1e-3 and batch 32 instead of its Adadelta
+    # at 4.0 and batch 128 (docs/paper.md).
     "simple_2018": Recipe("simple_2018", warmup_epochs=6, sharpen_epochs=15, per="epoch",
                           learning_rate=1e-3),
-    # The lessons' recipe: the same schedule, for the builders' decoder temperature; longer
-    # per-batch schedules and a straight-through fine-tune did not beat it on the validation
-    # split there (notebooks/README.md, Recipe study), so the shortest wins.
+    # The same schedule, for the builders' decoder temperature: short, and one change away
+    # from the paper, so the early lessons measure the temperature with it. Not the best
+    # dense recipe (that is digits_dense, below).
     "lesson": Recipe("lesson", warmup_epochs=6, sharpen_epochs=15, per="epoch",
                      learning_rate=1e-3),
-    # Per-batch sharpening and a straight-through fine-tune, which still pays for the
-    # BatchNorm conv net of lesson 03 (notebooks/README.md).
+    # Per-batch sharpening and a straight-through fine-tune: lesson 00, whose pictures show
+    # sharpening batch by batch.
     "straight_through": Recipe("straight_through", warmup_epochs=10, sharpen_epochs=15,
                                finetune_epochs=10, per="batch", learning_rate=1e-3),
     # The recipes of the retention benchmark (benchmarks/results/retention.md), chosen on a
