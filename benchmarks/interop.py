@@ -275,7 +275,8 @@ def export_all(workdir: Path, fast: bool) -> dict:
                             y=data.y_test, key=net.key, classes=classes,
                             **{name: np.asarray(v, np.uint8) for name, v in reference.items()})
         for flavour in FLAVOURS:
-            deploy.export_nir(net, folder / f"{flavour}.nir", neuron=flavour, dt=DT)
+            deploy.export_nir(net, folder / f"{flavour}.nir", neuron=flavour, dt=DT,
+                              flatten=FLATTEN.get(flavour, "chw"), overwrite=True)
         manifest["layers"][network] = list(net.layer_names)
         manifest["keras_accuracy"][network] = float(np.mean(classes == data.y_test))
     (workdir / "manifest.json").write_text(json.dumps(manifest))
@@ -378,8 +379,12 @@ NOTES = {
 }
 CONV_SPYX = ("Spyx runs channels-last and flattens conv maps in HWC order, while NIR's Affine "
              "columns after a Flatten are in CHW order, so the dense layer after the convolutions "
-             "reads permuted inputs. (With one input channel the dense network's HWC and CHW "
-             "orders coincide.)")
+             "reads permuted inputs. Spyx's flavour, `li_threshold`, is therefore exported with "
+             "`flatten=\"hwc\"` (Keras' column order, recorded in the graph's metadata); the "
+             "other flavours keep NIR's CHW order. (With one input channel the dense network's "
+             "HWC and CHW orders coincide.)")
+#: The column order after a conv Flatten per flavour: Spyx's flavour gets Spyx's order.
+FLATTEN = {"li_threshold": "hwc"}
 
 
 def goal_met(rows: list[dict]) -> bool:
@@ -403,7 +408,8 @@ def render(rows: list[dict], manifest: dict, versions: dict, seconds: float, loa
         "32/64 channels, no pooling, no BatchNorm, dense 128; recipe `digits_conv`). "
         f"Keras test accuracy: dense {manifest['keras_accuracy']['dense']:.3f}, conv "
         f"{manifest['keras_accuracy']['conv']:.3f}. Each exported with "
-        f"`wl.deploy.export_nir(net, path, neuron=flavour, dt={DT:g})`, imported with the "
+        f"`wl.deploy.export_nir(net, path, neuron=flavour, dt={DT:g})` (`li_threshold` "
+        "with `flatten=\"hwc\"`), imported with the "
         "toolchain's own importer, and run on the 360 test digits with the input held for "
         f"{STEPS} steps.",
         "",
@@ -425,7 +431,8 @@ def render(rows: list[dict], manifest: dict, versions: dict, seconds: float, loa
         every = row.get("layer_agreement_all_steps") or {}
         worst, worst_last = _worst(every), _worst(row.get("layer_agreement_last_step"))
         note = row.get("error") or NOTES.get((row["toolchain"], row["flavour"]), "")
-        if row["toolchain"] == "spyx" and row["network"] == "conv" and row.get("ran"):
+        if (row["toolchain"] == "spyx" and row["network"] == "conv" and row.get("ran")
+                and FLATTEN.get(row["flavour"], "chw") == "chw"):
             note = (note + " " if note else "") + "Conv: HWC flatten vs CHW columns (below)."
         if row.get("dropped"):
             note = f"dropped {', '.join(row['dropped'])}. " + note

@@ -529,7 +529,8 @@ def test_export_nir_and_run_nir_check_neuron_dt_and_steps():
         deploy.export_nir(model, neuron=None)
     with pytest.raises(ValueError, match="dt must be"):
         deploy.export_nir(model, dt=0.0)
-    assert deploy.export_nir(model, dt=1e-3).nodes["s"].tau[0] == 1e-3
+    with pytest.warns(UserWarning, match="snnTorch 1.0.0 imports it with its fixed step"):
+        assert deploy.export_nir(model, dt=1e-3).nodes["s"].tau[0] == 1e-3
     graph = deploy.export_nir(model)
     x = np.zeros((2, 3), np.float32)
     with pytest.raises(ValueError, match="steps must be an integer >= 1"):

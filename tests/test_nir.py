@@ -1,4 +1,6 @@
-"""The scoring of ``benchmarks/interop.py`` (``make interop``), without any toolchain.
+"""The scoring of ``benchmarks/interop.py`` (``make interop``), without any toolchain, and
+what ``export_nir`` does for the toolchains: the column order after a Flatten, the settings
+known not to run somewhere, and the files it writes.
 
 The toolchains themselves (torch, snnTorch, Norse, JAX, Spyx) live in their own virtualenvs
 and are exercised by ``make interop``; here a toolchain's run is written by hand so the
@@ -10,11 +12,16 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 
+import keras
 import numpy as np
 import pytest
 from script_helpers import load_script
+
+import whetstone_lab as wl
+from whetstone_lab import deploy
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -101,3 +108,77 @@ def test_the_benchmark_module_imports_no_toolchain_and_not_the_lab():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True, timeout=120)
     assert out.stdout.strip() == "[]"
+
+
+# -- export_nir for the toolchains ----------------------------------------------------------
+@pytest.fixture(scope="module")
+def conv_net():
+    """A small fully sharp conv network whose dense layer reads a flattened conv map."""
+    keras.utils.set_random_seed(0)
+    model = wl.models.conv_classifier((6, 6, 1), 2, filters=(3,), dense=(5,),
+                                      neurons_per_class=2)
+    wl.set_sharpness(model, 1.0)
+    x = np.random.default_rng(0).random((50, 6, 6, 1)).astype("float32")
+    names = [layer.name for layer in wl.spiking_layers(model)]
+    return model, x, deploy.keras_spikes(model, x, names)
+
+
+def test_channels_last_columns_reproduce_keras_when_the_graph_is_read_channels_last(conv_net):
+    # Spyx flattens conv maps channels-last (HWC); NIR's Affine columns are channels-first.
+    # flatten="hwc" keeps Keras' column order, recorded in the metadata, and run_nir reading
+    # the graph channels-last (as Spyx does) gives Keras' spikes in every layer.
+    model, x, reference = conv_net
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)  # Spyx's setting: no warning
+        graph = deploy.export_nir(model, neuron="li_threshold", flatten="hwc")
+    assert graph.metadata["flatten"] == "hwc"
+    result = deploy.run_nir(graph, x)
+    for name, spikes in reference.items():
+        np.testing.assert_array_equal(result.spikes[name], spikes)
+    # The same graph read channels-first, as NIR's order says: the dense layer is wrong.
+    misread = deploy.run_nir(graph, x, flatten="chw")
+    after_flatten = list(reference)[1]
+    assert (misread.spikes[after_flatten] != reference[after_flatten]).any()
+    # NIR's own order (the default) is what channels-first readers take; no metadata then.
+    standard = deploy.export_nir(model, neuron="threshold")
+    assert "flatten" not in standard.metadata
+    np.testing.assert_array_equal(deploy.run_nir(standard, x).spikes[after_flatten],
+                                  reference[after_flatten])
+    with pytest.raises(ValueError, match="flatten must be one of"):
+        deploy.export_nir(model, flatten="nhwc")
+
+
+@pytest.mark.parametrize("kwargs, toolchain", [
+    ({"neuron": "lif", "dt": 1e-3}, "snnTorch 1.0.0 imports it with its fixed step 0.0001"),
+    ({"neuron": "cuba_lif", "dt": 1e-3}, "snnTorch 1.0.0"),
+    ({"neuron": "lif", "flatten": "hwc"}, "snnTorch and Norse flatten conv maps channels-first"),
+    ({"neuron": "li_threshold"}, "Spyx flattens conv maps channels-last.*flatten='hwc'"),
+])
+def test_settings_known_not_to_run_in_a_toolchain_warn_or_are_refused_when_strict(
+        conv_net, kwargs, toolchain):
+    model = conv_net[0]
+    with pytest.warns(UserWarning, match=toolchain):
+        deploy.export_nir(model, **kwargs)
+    with pytest.raises(ValueError, match=toolchain):
+        deploy.export_nir(model, **kwargs, strict=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)  # the defaults, and Spyx's with its dt
+        deploy.export_nir(model)
+        deploy.export_nir(model, neuron="li_threshold", flatten="hwc", dt=1e-3)
+
+
+def test_export_nir_never_replaces_a_file_and_names_a_missing_folder(conv_net, tmp_path):
+    model = conv_net[0]
+    notes = tmp_path / "notes.nir"
+    notes.write_text("my notes")
+    with pytest.raises(FileExistsError, match=r"notes\.nir' already exists.*overwrite=True"):
+        deploy.export_nir(model, notes, neuron="threshold")
+    assert notes.read_text() == "my notes"  # untouched
+    deploy.export_nir(model, notes, neuron="threshold", overwrite=True)
+    assert deploy.run_nir(notes, conv_net[1][:2]).classes is not None
+    with pytest.raises(FileNotFoundError, match=r"the folder '.*missing' of .*does not exist"):
+        deploy.export_nir(model, tmp_path / "missing" / "net.nir")
+    with pytest.raises(IsADirectoryError, match="is a folder"):
+        deploy.export_nir(model, tmp_path)
+    with pytest.raises(TypeError, match="overwrite must be True or False"):
+        deploy.export_nir(model, tmp_path / "new.nir", overwrite="yes")

@@ -11,13 +11,15 @@ resolved as in the simulator. Both need the ``nir`` package
 from __future__ import annotations
 
 import os
+import warnings
+from pathlib import Path
 
 import keras
 import numpy as np
 
-from ..validation import check_choice, check_number, describe
+from ..validation import check_bool, check_choice, check_number, describe
 from .convert import to_spiking
-from .nir_run import NEURONS, chw, hwc_to_chw_perm, import_nir, run_nir
+from .nir_run import FLATTEN_ORDERS, NEURONS, chw, hwc_to_chw_perm, import_nir, run_nir
 from .simulate import (
     FlattenStage,
     PoolStage,
@@ -31,13 +33,16 @@ __all__ = ["export_nir", "run_nir"]
 
 #: The time step of the flavours with dynamics: snnTorch 1.0.0's fixed step.
 DEFAULT_DT = 1e-4
+#: The flavours snnTorch 1.0.0 imports, always with its fixed step DEFAULT_DT.
+_SNNTORCH = ("lif", "cuba_lif")
 
 
 # ----------------------------------------------------------------------------------------
 # Export
 # ----------------------------------------------------------------------------------------
 def export_nir(model, path: str | os.PathLike | None = None, *, neuron: str = "lif",
-               dt: float = DEFAULT_DT):
+               dt: float = DEFAULT_DT, flatten: str = "chw", overwrite: bool = False,
+               strict: bool = False):
     """Write a fully sharp model (or a :class:`SpikingNetwork`) as a NIR graph.
 
     The graph is a chain ``Input → Affine/Conv2d → neuron → … → Output`` in NIR's
@@ -72,27 +77,47 @@ def export_nir(model, path: str | os.PathLike | None = None, *, neuron: str = "l
       networks at every step. Spyx's own LIF and CuBaLIF spike from the membrane before
       adding the input (one step of delay per layer), so ``"lif"`` does not run there. Spyx
       runs channels-last and flattens conv maps in HWC order while NIR's Affine columns are
-      CHW: conv networks load, but the dense layer after the Flatten reads permuted inputs.
+      CHW: for conv networks pass ``flatten="hwc"`` (below).
 
     Flatten: NIR shapes have no batch axis, so the Flatten of an image or a conv map has
     ``start_dim = 0``. snnTorch's and Norse's importers build ``torch.nn.Flatten(0, -1)``
     from it, which flattens the batch too; set ``start_dim = 1`` on that module after
     import (writing 1 into the file breaks NIR's own type check, so the file keeps 0).
+    ``flatten`` chooses the order of the Affine's columns after the Flatten of a conv map:
+    ``"chw"`` (default) is NIR's, which snnTorch, Norse and :func:`run_nir` read; ``"hwc"``
+    keeps Keras' order for toolchains that flatten channels-last (Spyx), and is recorded in
+    the metadata (``flatten``), which :func:`run_nir` follows.
+
+    Known mismatches: ``"lif"``/``"cuba_lif"`` with a ``dt`` other than :data:`DEFAULT_DT`
+    (snnTorch 1.0.0 imports them with its fixed step, so its neurons would not be the
+    stateless thresholds exported; measured: chance accuracy), ``"lif"``/``"cuba_lif"`` of a
+    conv network with ``flatten="hwc"`` (snnTorch and Norse flatten channels-first), and
+    ``"li_threshold"`` of a conv network with ``flatten="chw"`` (Spyx flattens
+    channels-last) each give a warning naming the toolchain, or a ValueError with
+    ``strict=True``.
 
     Args:
         model: a fully sharp Keras model or a :class:`SpikingNetwork`.
-        path: file to write (HDF5, NIR's format); None to only build the graph.
+        path: file to write (HDF5, NIR's format); None to only build the graph. Its folder
+            must exist; an existing file is never replaced unless ``overwrite=True``.
         neuron: the neuron flavour, one of ``"lif"``, ``"threshold"``, ``"li_threshold"``,
             ``"cuba_lif"``.
         dt: the time step the neurons' ``tau`` is set to (positive; ignored by
             ``"threshold"``). Pass the same ``dt`` to the importer that runs the graph.
+        flatten: ``"chw"`` (NIR's order) or ``"hwc"`` (Keras' and Spyx's): the column order
+            of the Affine after the Flatten of a conv map.
+        overwrite: replace a file already at ``path``.
+        strict: refuse (ValueError), instead of warning about, a setting known not to run
+            as exported in a named toolchain.
 
     Returns:
         The ``nir.NIRGraph`` (type-checked by NIR when built).
 
     Raises:
         TypeError: for a ``model`` that is neither, a ``path`` that is not a path, or a
-            ``neuron``/``dt`` of the wrong type.
+            ``neuron``/``dt``/``flatten``/``overwrite``/``strict`` of the wrong type.
+        FileExistsError: for an existing ``path`` without ``overwrite=True``.
+        FileNotFoundError: for a ``path`` in a folder that does not exist.
         ValueError: for a model :func:`to_spiking` refuses, a layer NIR cannot express (a
             Conv2D with a non-square kernel, up-sampling, a host read-out: NIR 1.0 has no
             node for the last two), an unknown ``neuron`` or a ``dt`` that is not positive.
@@ -100,7 +125,7 @@ def export_nir(model, path: str | os.PathLike | None = None, *, neuron: str = "l
     Example:
         >>> export_nir(model, "digits.nir")                 # LIF neurons, dt = 1e-4
         >>> run_nir("digits.nir", x_test).classes
-        >>> export_nir(model, "digits_spyx.nir", neuron="li_threshold")
+        >>> export_nir(model, "digits_spyx.nir", neuron="li_threshold", flatten="hwc")
     """
     nir = import_nir()
     if path is not None and not isinstance(path, (str, os.PathLike)):
@@ -108,6 +133,10 @@ def export_nir(model, path: str | os.PathLike | None = None, *, neuron: str = "l
                         f"{describe(path)}.")
     neuron = check_choice(neuron, "neuron", NEURONS)
     dt = check_number(dt, "dt", minimum=0.0, min_open=True)
+    flatten = check_choice(flatten, "flatten", FLATTEN_ORDERS)
+    overwrite, strict = check_bool(overwrite, "overwrite"), check_bool(strict, "strict")
+    if path is not None:  # before any work: the file is the user's until they say otherwise
+        _check_target(Path(path), overwrite)
     if not isinstance(model, (SpikingNetwork, keras.Model)):
         raise TypeError(f"model must be a fully sharp Keras model or a SpikingNetwork, got "
                         f"{describe(model)}.")
@@ -119,6 +148,8 @@ def export_nir(model, path: str | os.PathLike | None = None, *, neuron: str = "l
                          "no up-sampling node, and the graph holds spiking layers only (a "
                          "read-out runs on the host). The simulator runs such networks: "
                          "to_spiking(model).run(x).")
+    conv_flatten = any(isinstance(s, FlattenStage) and len(s.in_shape) == 3 for s in net.stages)
+    _check_toolchains(neuron, dt, flatten if conv_flatten else None, strict)
     nodes, shape = {}, net.input_shape
     nodes["input"] = nir.Input(input_type={"input": np.array(chw(shape))})
     perm = None  # pending HWC → CHW reordering of the next Dense's inputs
@@ -128,7 +159,7 @@ def export_nir(model, path: str | os.PathLike | None = None, *, neuron: str = "l
                 nodes[stage.name] = nir.Flatten(
                     input_type={"input": np.array(chw(stage.in_shape))},
                     start_dim=0, end_dim=-1)
-                if len(stage.in_shape) == 3:
+                if len(stage.in_shape) == 3 and flatten == "chw":
                     perm = hwc_to_chw_perm(stage.in_shape)
         elif isinstance(stage, PoolStage):
             nodes[f"{stage.name}_sum"] = nir.SumPool2d(
@@ -163,6 +194,8 @@ def export_nir(model, path: str | os.PathLike | None = None, *, neuron: str = "l
     metadata = {"producer": "whetstone_lab", "neuron": neuron}
     if neuron != "threshold":
         metadata["dt"] = dt
+    if conv_flatten and flatten == "hwc":  # not NIR's order: readers must be told
+        metadata["flatten"] = flatten
     if net.key is not None:
         metadata["key"] = net.key.astype(np.int8)
     graph = nir.NIRGraph(nodes=nodes, edges=list(zip(names[:-1], names[1:], strict=True)),
@@ -170,6 +203,45 @@ def export_nir(model, path: str | os.PathLike | None = None, *, neuron: str = "l
     if path is not None:
         nir.write(path, graph)
     return graph
+
+
+def _check_target(path: Path, overwrite: bool) -> None:
+    """Refuse, naming the file, to replace a file or to write into a missing folder."""
+    if path.is_dir():
+        raise IsADirectoryError(f"path {str(path)!r} is a folder; export_nir writes a file: "
+                                "pass a file name in it.")
+    if path.exists() and not overwrite:
+        raise FileExistsError(f"{str(path)!r} already exists; export_nir does not replace "
+                              "files: pass overwrite=True to replace it, or another path.")
+    parent = path.parent if str(path.parent) else Path(".")
+    if not parent.is_dir():
+        raise FileNotFoundError(f"the folder {str(parent)!r} of {str(path)!r} does not exist; "
+                                "create it first (Path(...).mkdir(parents=True)).")
+
+
+def _check_toolchains(neuron: str, dt: float, flatten: str | None, strict: bool) -> None:
+    """Warn (or refuse, ``strict``) about settings known not to run as exported somewhere.
+
+    ``flatten`` is None when the graph flattens no conv map (the order then does not matter).
+    """
+    problems = []
+    if neuron in _SNNTORCH and dt != DEFAULT_DT:
+        problems.append(f"neuron={neuron!r} with dt={dt:g}: snnTorch 1.0.0 imports it with its "
+                        f"fixed step {DEFAULT_DT:g}, so there the neurons are not the stateless "
+                        f"thresholds exported (Norse and run_nir take dt={dt:g})")
+    if neuron in _SNNTORCH and flatten == "hwc":
+        problems.append(f"neuron={neuron!r} with flatten='hwc': snnTorch and Norse flatten conv "
+                        "maps channels-first, so the dense layer after the Flatten would read "
+                        "permuted inputs there; use flatten='chw'")
+    if neuron == "li_threshold" and flatten == "chw":
+        problems.append("neuron='li_threshold' (Spyx's flavour) with flatten='chw': Spyx "
+                        "flattens conv maps channels-last, so the dense layer after the "
+                        "Flatten would read permuted inputs there; use flatten='hwc'")
+    if problems:
+        message = "export_nir: " + "; ".join(problems) + "."
+        if strict:
+            raise ValueError(message)
+        warnings.warn(message, UserWarning, stacklevel=3)
 
 
 def _add_neuron(nodes: dict, nir, neuron: str, name: str, threshold: np.ndarray,

@@ -16,15 +16,19 @@ import keras
 import numpy as np
 
 from ..layers import decode
-from ..validation import check_int, check_number, check_samples, describe
+from ..validation import check_choice, check_int, check_number, check_samples, describe
 from .convert import same_pads
 from .exactness import check_batch_size, lowest_bit, resolve_near_ties, uncertain_decisions
 from .simulate import SpikingResult
 
-__all__ = ["run_nir", "import_nir", "chw", "nhwc_shape", "hwc_to_chw_perm", "NEURONS"]
+__all__ = ["run_nir", "import_nir", "chw", "nhwc_shape", "hwc_to_chw_perm", "NEURONS",
+           "FLATTEN_ORDERS"]
 
 #: ``export_nir``'s neuron flavours; the graphs they write are the ones ``run_nir`` runs.
 NEURONS = ("lif", "threshold", "li_threshold", "cuba_lif")
+#: The orders a Flatten of a conv map may give the next Affine's columns: NIR's channels-first
+#: ``"chw"``, or channels-last ``"hwc"`` (Keras', and Spyx's).
+FLATTEN_ORDERS = ("chw", "hwc")
 
 _NODES = ("Input, Affine, Linear, Conv2d, SumPool2d, Flatten, Threshold, LIF, IF, LI, CubaLIF, "
           "Output")
@@ -59,7 +63,7 @@ def hwc_to_chw_perm(shape: tuple[int, int, int]) -> np.ndarray:
 # Running a graph
 # ----------------------------------------------------------------------------------------
 def run_nir(graph, x, key=None, *, steps: int | None = None, dt: float | None = None,
-            batch_size: int | None = 32) -> SpikingResult:
+            batch_size: int | None = 32, flatten: str | None = None) -> SpikingResult:
     """Execute a NIR chain of linear, pooling and neuron nodes in NumPy.
 
     Nodes: ``Affine``/``Linear``/``Conv2d``, ``SumPool2d``, ``Flatten``, and the neurons
@@ -95,6 +99,10 @@ def run_nir(graph, x, key=None, *, steps: int | None = None, dt: float | None = 
             Needed only by graphs with LIF, LI, IF or CubaLIF nodes.
         batch_size: the ``predict`` batch size near-ties are resolved against (None: one
             call on the whole batch).
+        flatten: the order a Flatten of a conv map gives the next node's inputs, ``"chw"``
+            (NIR's) or ``"hwc"`` (channels-last, as Spyx reads a graph); default
+            ``graph.metadata["flatten"]`` (written by ``export_nir(..., flatten="hwc")``),
+            else ``"chw"``.
 
     Returns:
         A :class:`SpikingResult` keyed by the spiking nodes' names (Threshold, LIF, IF,
@@ -124,6 +132,11 @@ def run_nir(graph, x, key=None, *, steps: int | None = None, dt: float | None = 
     if not isinstance(graph, nir.NIRGraph):
         raise TypeError(f"graph must be a nir.NIRGraph or the path of a NIR file, got "
                         f"{describe(graph)}.")
+    meta = graph.metadata if isinstance(graph.metadata, Mapping) else {}
+    if flatten is None:  # a file read back may hold the string as bytes or a 0-d array
+        flatten = np.asarray(meta.get("flatten", "chw")).item()
+        flatten = flatten.decode() if isinstance(flatten, bytes) else flatten
+    flatten = check_choice(flatten, "flatten", FLATTEN_ORDERS)
     order = _nir_chain(graph, nir)
     body = _body(graph, order, nir)
     dt = _time_step(graph, body, dt, nir)
@@ -139,7 +152,7 @@ def run_nir(graph, x, key=None, *, steps: int | None = None, dt: float | None = 
     near_ties: dict[str, int] = {}
     per_step, outputs = [], []
     for _ in range(steps or 1):
-        spikes, a = _step(graph, body, a0, states, dt, batch_size, near_ties, nir)
+        spikes, a = _step(graph, body, a0, states, dt, batch_size, near_ties, nir, flatten)
         per_step.append(spikes)
         outputs.append(nhwc(a).astype(np.uint8))
     if steps is None:
@@ -189,7 +202,7 @@ def _time_step(graph, body, dt, nir) -> float | None:
                         minimum=0.0, min_open=True)
 
 
-def _step(graph, body, a, states, dt, batch_size, near_ties, nir):
+def _step(graph, body, a, states, dt, batch_size, near_ties, nir, flatten):
     """One time step through the chain: the spikes of every spiking node, and the output."""
     spikes = {}
     pending, flat_from = None, None  # flat_from: CHW shape a Flatten just flattened
@@ -206,6 +219,8 @@ def _step(graph, body, a, states, dt, batch_size, near_ties, nir):
             start = int(node.start_dim) + 1  # NIR shapes exclude the batch axis
             end = a.ndim if int(node.end_dim) == -1 else int(node.end_dim) + 2
             flat_from = a.shape[1:] if (a.ndim == 4 and start == 1 and end == 4) else None
+            if flat_from is not None and flatten == "hwc":  # channels-last: Keras' own order
+                a, flat_from = a.transpose(0, 2, 3, 1), None
             a = a.reshape((*a.shape[:start], -1, *a.shape[end:]))
             continue
         flat_from = None
