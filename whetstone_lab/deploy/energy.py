@@ -121,14 +121,22 @@ class EnergyEstimate:
             f"Energy per image, an estimate (arithmetic only):\n"
             f"  spiking on {self.chip.device}: {self.first_layer_macs:,.0f} first-layer MACs "
             f"× {self.processor.joules * 1e12:.1f} pJ + {self.synaptic_events:,.0f} synaptic "
-            f"events × {self.chip.joules * 1e12:.1f} pJ = {self.spiking_joules * 1e9:.2f} nJ\n"
+            f"events × {self.chip.joules * 1e12:.1f} pJ = {_joules(self.spiking_joules)}\n"
             f"  dense, {self.processor.device}: {self.dense_macs:,} MACs × "
-            f"{self.processor.joules * 1e12:.1f} pJ = {self.dense_joules * 1e9:.2f} nJ\n"
+            f"{self.processor.joules * 1e12:.1f} pJ = {_joules(self.dense_joules)}\n"
             f"  ratio {self.ratio:.3f}. Sources: {self.chip.source}; "
             f"{self.processor.source}.\n"
             "  Not counted: memory traffic, neuron updates, static power, the host's "
             "read-out and decoder."
         )
+
+
+def _joules(value: float) -> str:
+    """``value`` joules in the unit that keeps it between 1 and 1000: ``"3.77 µJ"``."""
+    for unit, scale in (("pJ", 1e-12), ("nJ", 1e-9), ("µJ", 1e-6), ("mJ", 1e-3)):
+        if value < 1000 * scale:
+            return f"{value / scale:#.3g} {unit}"
+    return f"{value:#.3g} J"
 
 
 def energy_estimate(result: SpikingResult, chip: str = "loihi",
