@@ -419,6 +419,26 @@ def test_empty_inputs_give_a_clear_value_error(call):
         call()
 
 
+_NAN = {
+    "spike_raster": lambda: plots.spike_raster(np.full((2, 5), np.nan)),
+    "spike_maps": lambda: plots.spike_maps(np.full((4, 4, 2), np.nan)),
+    "network_overview y": lambda: plots.network_overview(
+        np.zeros((2, 8, 8, 1)), {"s": np.zeros((2, 4))}, y=[0, np.nan]),
+    "history": lambda: plots.history({"loss": [np.nan, np.nan]}),
+    "score_vs_sharpness values": lambda: plots.score_vs_sharpness(
+        {"values": [0.0, np.nan], "bottom_up": [0.5, 0.5]}),
+    "score_vs_sharpness scores": lambda: plots.score_vs_sharpness(
+        {"values": [0.0, 1.0], "bottom_up": [np.nan, np.nan]}),
+    "reconstructions": lambda: plots.reconstructions(*[np.full((2, 6, 6), np.nan)] * 3),
+}
+
+
+@pytest.mark.parametrize("call", list(_NAN.values()), ids=list(_NAN))
+def test_nan_data_gives_a_clear_value_error_not_a_blank_picture(call):
+    with pytest.raises(ValueError, match="finite"):
+        call()
+
+
 def test_bad_types_give_a_type_error_naming_the_argument():
     with pytest.raises(TypeError, match=r"n must be an integer >= 1, got 2\.5"):
         plots.reconstructions(*[np.zeros((2, 6, 6))] * 3, n=2.5)

@@ -25,7 +25,11 @@ def _history_dict(history) -> dict[str, list[float]]:
                         f".history dict, got {describe(history)}.")
     if not hist or not any(len(v) for v in hist.values()):
         raise ValueError(f"history must hold at least one epoch, got {dict(hist)!r}.")
-    return {str(k): [float(v) for v in vals] for k, vals in hist.items()}
+    curves = {str(k): [float(v) for v in vals] for k, vals in hist.items()}
+    # A diverged epoch logs NaN and is drawn as a gap; with nothing finite there is no picture.
+    if not np.isfinite([v for vals in curves.values() for v in vals]).any():
+        raise ValueError(f"history holds no finite value to draw, got {describe(dict(hist))}.")
+    return curves
 
 
 def _overlay_sharpness(ax, epochs, sharpness):
@@ -103,6 +107,8 @@ def _sweep_scores(sweep) -> tuple[np.ndarray, dict[str, np.ndarray]]:
     for mode in modes:
         scores[mode] = check_array(sweep[mode], f"sweep[{mode!r}]", ndim=1, min_samples=1,
                                    finite=False)
+        if not np.isfinite(scores[mode]).any():  # NaN scores are gaps; all NaN, no curve
+            raise ValueError(f"sweep[{mode!r}] holds no finite score to draw.")
         if len(scores[mode]) != len(values):
             raise ValueError(f"sweep[{mode!r}] must hold one score per sharpness value "
                              f"({len(values)}), got {len(scores[mode])}.")

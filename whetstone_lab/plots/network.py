@@ -103,7 +103,7 @@ class NetworkOverview:
         self.key = None if key is None else check_array(key, "key", ndim=2, integer=True)
         self.temperature = check_number(temperature, "temperature", minimum=0.0, min_open=True)
         self.max_channels = check_int(max_channels, "max_channels", minimum=1)
-        self.y = None if y is None else check_array(y, "y", min_samples=1, finite=False)
+        self.y = None if y is None else check_array(y, "y", min_samples=1)
         if self.y is not None:
             check_same_length(self.x, self.y, ("inputs", "y"))
         if class_names is not None:

@@ -44,7 +44,7 @@ def spike_raster(spikes, *, ax=None, title: str | None = None, key=None,
         >>> key = wl.make_key(10, 20)
         >>> fig = spike_raster(key, key=key, ylabel="class", title="the key")
     """
-    a = check_array(spikes, "spikes", min_samples=1, finite=False, dtype=np.float32)
+    a = check_array(spikes, "spikes", min_samples=1, dtype=np.float32)  # NaN: a blank picture
     a = a.reshape(1, -1) if a.ndim == 1 else a.reshape(a.shape[0], -1)
     if a.size == 0:
         raise ValueError(f"spikes must hold at least one neuron per sample, got shape "
@@ -124,7 +124,7 @@ def spike_maps(maps, *, max_channels: int = 16, fig: Figure | None = None,
     Example:
         >>> fig = spike_maps(record(model, x[:1])["conv_spikes_0"][0], title="conv_spikes_0")
     """
-    m = check_array(maps, "maps", ndim=(3, 4), min_samples=1, finite=False, dtype=np.float32)
+    m = check_array(maps, "maps", ndim=(3, 4), min_samples=1, dtype=np.float32)
     if m.ndim == 4:
         if m.shape[0] != 1:
             raise ValueError(f"maps must have shape (height, width, channels) for one sample, "
