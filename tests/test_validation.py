@@ -1,10 +1,12 @@
 """Bad input gets a clear error from the call that was wrong: one test per family.
 
-Families tested elsewhere: decoder keys and the sharpness variable (test_layers.py), data
-options, placed files and pickles (test_data.py), empty plot inputs (test_plots.py), NIR files
-(test_deploy.py).
+Families tested elsewhere: decoder keys, the sharpness variable and layer inputs of the wrong
+dtype (test_layers.py), data options, placed files and pickles (test_data.py), empty and NaN
+plot inputs (test_plots.py), NIR files (test_deploy.py), files export_nir would replace and
+settings a toolchain does not run (test_nir.py).
 """
 
+import json
 import math
 
 import keras
@@ -291,3 +293,19 @@ def test_fit_takes_no_callbacks_as_none_and_refuses_a_second_sharpener():
 def test_huge_sizes_are_refused_with_the_bound_before_allocating(call, message):
     with pytest.raises(ValueError, match=message):
         call()
+
+
+# -- files: named in every error, never replaced without being asked -----------------------
+@pytest.mark.parametrize("text", ['{"02_dense_classifier": {"acc', "[1, 2]", "\xff\xfe"])
+def test_report_names_a_results_file_it_cannot_read_and_leaves_it_alone(tmp_path, monkeypatch,
+                                                                        text):
+    path = tmp_path / "results.json"
+    path.write_bytes(text.encode("latin-1"))
+    monkeypatch.setenv(wl.lessons.RESULTS_ENV, str(path))
+    with pytest.raises(ValueError, match=f"'{path}'.*is not a results table"):
+        wl.lessons.report("02_dense_classifier", accuracy=0.97)
+    assert path.read_bytes() == text.encode("latin-1")  # untouched
+    path.write_text('{"01": {"x": 1}}')
+    wl.lessons.report("02_dense_classifier", accuracy=0.97)
+    assert json.loads(path.read_text()) == {"01": {"x": 1}, "02_dense_classifier":
+                                            {"accuracy": 0.97}}

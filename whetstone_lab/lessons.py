@@ -113,8 +113,8 @@ def report(lesson: str, **numbers: float) -> dict[str, float]:
         The rounded numbers, as recorded.
 
     Raises:
-        ValueError: if ``lesson`` is empty, no number is given, or a value is not a finite
-            real number.
+        ValueError: if ``lesson`` is empty, no number is given, a value is not a finite
+            real number, or the results file exists but is not a results table (named).
     """
     if not isinstance(lesson, str) or not lesson:
         raise ValueError(f"report needs the lesson's notebook stem, got {lesson!r}.")
@@ -133,10 +133,23 @@ def report(lesson: str, **numbers: float) -> dict[str, float]:
     target = os.environ.get(RESULTS_ENV)
     if target:
         path = Path(target)
-        table = json.loads(path.read_text()) if path.exists() else {}
+        table = _read_results(path) if path.exists() else {}
         table.setdefault(lesson, {}).update(rounded)
         path.write_text(json.dumps(table, indent=2, sort_keys=True) + "\n")
     return rounded
+
+
+def _read_results(path: Path) -> dict:
+    """The results table at ``path``; a file that is not one is named and left untouched."""
+    try:
+        table = json.loads(path.read_text())
+    except (UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise ValueError(f"report: {str(path)!r} ({RESULTS_ENV}) is not a results table: "
+                         f"{err}. Fix or delete the file; report never replaces it.") from err
+    if not isinstance(table, dict) or not all(isinstance(v, dict) for v in table.values()):
+        raise ValueError(f"report: {str(path)!r} ({RESULTS_ENV}) is not a results table "
+                         "(a JSON object of lesson → numbers); report never replaces it.")
+    return table
 
 
 def deterministic(seed: int = 0) -> int:
