@@ -5,6 +5,10 @@ Every builder returns an uncompiled Keras model whose hidden activations are all
 :class:`~whetstone_lab.layers.SoftmaxDecode`. No layer may be wider than
 :data:`~whetstone_lab.validation.MAX_UNITS` neurons (filters, units): a wider one is refused
 by name before any weight is allocated.
+
+A saved model (``model.save("net.keras")``) loads with ``keras.saving.load_model`` once
+``whetstone_lab`` is imported: importing it registers the layers, and in a fresh kernel
+without it Keras reports "Could not locate class 'SpikingBReLU'".
 """
 
 from __future__ import annotations
