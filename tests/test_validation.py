@@ -220,6 +220,8 @@ def test_scores_refuse_labels_no_prediction_can_equal():
         wl.metrics.accuracy([0, 7], probabilities)  # scored as a plain miss before
     with pytest.raises(ValueError, match="y_true must hold class labels >= 0"):
         wl.metrics.accuracy([0, -1], [0, 1])
+    with pytest.raises(ValueError, match=r"y_true must hold class labels in \[0, 2\)"):
+        wl.metrics.ties(np.zeros((2, 4)), wl.make_key(2, 4), [0, 2])  # "wrong" before
     assert wl.metrics.accuracy([0, 1], probabilities) == 1.0
 
 

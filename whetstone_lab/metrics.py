@@ -168,6 +168,7 @@ def ties(spikes, key, y_true) -> Ties:
     y = check_array(y_true, "y_true", ndim=1, integer=True)
     check_same_length(spikes, y, ("spikes", "y_true"))
     logits = decoder_logits(spikes, key)
+    y = check_labels(y, "y_true", classes=logits.shape[1])  # a class the key cannot decode
     tied = np.sum(logits == logits.max(axis=1, keepdims=True), axis=1) > 1
     wrong = np.argmax(logits, axis=1) != y
     return Ties(len(y), int(tied.sum()), int((tied & wrong).sum()))
