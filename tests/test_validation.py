@@ -268,6 +268,15 @@ def test_a_value_of_the_wrong_type_is_refused_not_read_as_something_else(call, n
     assert wl.get_sharpness(model) == [0.0, 0.0, 0.0]  # nothing ran
 
 
+def test_mistyped_settings_name_what_is_accepted():
+    with pytest.raises(TypeError, match="Recipe has no field 'epochs'; its fields are name, "):
+        training.recipe().with_(epochs=3)
+    with pytest.raises(TypeError, match="seed must be an integer >= 0, got '0'"):
+        training.seed_everything("0")
+    with pytest.raises(ValueError, match="x and y must have the same number of samples"):
+        wl.metrics.sharpness_sweep(_tiny(), np.zeros((16, 4)), _Y[:3])
+
+
 def test_fit_takes_no_callbacks_as_none_and_refuses_a_second_sharpener():
     model = _tiny()
     x = np.random.default_rng(0).random((16, 4)).astype("float32")

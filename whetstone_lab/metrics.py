@@ -334,6 +334,8 @@ def sharpness_sweep(
     check_int(batch_size, "batch_size", minimum=1)
     rec = recorder(model)
     x = check_samples(x, rec.input_shape)
+    if y is not None:  # what y holds is the score's to check; how many, the sweep's
+        check_same_length(x, check_array(y, "y", min_samples=0, finite=False), ("x", "y"))
     if y is None:
         fn, name = mse, "mse"
         if tuple(model.outputs[0].shape[1:]) != x.shape[1:]:

@@ -17,7 +17,7 @@ Example:
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, fields, replace
 
 import keras
 
@@ -138,6 +138,11 @@ class Recipe:
 
     def with_(self, **changes) -> Recipe:
         """A copy with some fields changed: ``recipe("lesson").with_(optimizer="sgd")``."""
+        known = [f.name for f in fields(self)]
+        unknown = sorted(set(changes) - set(known))
+        if unknown:  # e.g. epochs, which the phases add up to
+            raise TypeError(f"Recipe has no field {', '.join(map(repr, unknown))}; its fields "
+                            f"are {', '.join(known)}.")
         return replace(self, **changes)
 
     def steps(self, num_samples: int, num_spiking_layers: int) -> int:

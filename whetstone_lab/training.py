@@ -226,6 +226,7 @@ def seed_everything(seed: int) -> None:
     """Seed as ``keras.utils.set_random_seed`` does, without importing TensorFlow (and its
     stderr lines) off TensorFlow: Python's generator (Keras draws unseeded layers' seeds from
     it), NumPy's (it shuffles arrays off TensorFlow) and torch's."""
+    seed = check_int(seed, "seed", minimum=0)
     if keras.backend.backend() == "tensorflow" or "tensorflow" in sys.modules:
         return keras.utils.set_random_seed(seed)
     random.seed(seed)
