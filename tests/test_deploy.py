@@ -811,7 +811,9 @@ def test_the_simulator_and_the_nir_runner_return_the_same_result_type():
 
 def test_the_public_api():
     assert set(deploy.__all__) == {"to_spiking", "SpikingNetwork", "SpikingResult",
-                                   "LayerCounts", "keras_spikes", "export_nir", "run_nir"}
+                                   "LayerCounts", "keras_spikes", "spike_agreement",
+                                   "export_nir", "run_nir", "energy_estimate",
+                                   "EnergyEstimate", "CHIPS", "PROCESSORS"}
     for name in deploy.__all__:
         assert getattr(deploy, name).__doc__
 

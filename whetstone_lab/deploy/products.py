@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import weakref
 
 import keras
 import numpy as np
@@ -42,6 +43,7 @@ __all__ = [
     "conv_taps",
     "event_product",
     "one_blas_thread",
+    "layer_op",
     "threshold_stage",
 ]
 
@@ -165,6 +167,23 @@ def _rows64(stage, chunk: np.ndarray, r: np.ndarray) -> np.ndarray:
     return rows[inverse.ravel() * positions + r % positions].astype(np.float64)
 
 
+_COMPILED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def layer_op(layer):
+    """The Keras layer's own op, compiled once per layer on TensorFlow (as ``predict`` runs
+    it): a near-tie is resolved per chunk of ``batch_size`` samples, and an eager call costs
+    several times a compiled one. Other backends call the layer as it is."""
+    if keras.backend.backend() != "tensorflow":
+        return layer
+    op = _COMPILED.get(layer)
+    if op is None:
+        import tensorflow as tf
+
+        op = _COMPILED[layer] = tf.function(layer.__call__, reduce_retracing=True)
+    return op
+
+
 @functools.cache
 def _blas_controller():
     try:
@@ -253,10 +272,11 @@ def _threshold(stage, a: np.ndarray, first: bool, batch_size: int | None):
         uncertain = np.zeros(fired.shape, bool)
         uncertain[samples[near], neurons[near]] = True
 
+        op = layer_op(stage.keras_layer)
+
         def compute(start, stop):  # the Keras layer's own float32 op on predict's chunk
             chunk = a[start:stop].reshape((-1, *stage.in_shape))
-            return keras.ops.convert_to_numpy(
-                stage.keras_layer(keras.ops.convert_to_tensor(chunk)))
+            return keras.ops.convert_to_numpy(op(keras.ops.convert_to_tensor(chunk)))
 
         resolve_near_ties(fired, uncertain, batch_size or n, compute, threshold)
     return fired, events, ops, ties
