@@ -300,6 +300,11 @@ def test_fit_takes_no_callbacks_as_none_and_refuses_a_second_sharpener():
      r"hidden × towers.*MAX_UNITS"),
     (lambda: wl.models.conv_classifier(filters=(10**6,)), "filters.*MAX_UNITS"),
     (lambda: wl.models.dense_autoencoder(code_bits=10**7), "code_bits"),
+    (lambda: wl.grouped.GroupedDense(10**7), "units must be an integer >= 1 and <= 65536"),
+    (lambda: wl.models.conv_classifier(kernel_size=10**4), r"layer 'conv_0' would have "
+     r"3,200,000,000 weights.*validation.MAX_WEIGHTS"),
+    (lambda: wl.models.dense_classifier((10**5, 10**5)), "layer 'dense_0'.*MAX_WEIGHTS"),
+    (lambda: wl.models.dense_autoencoder((10**4, 10**4, 1)), "layer 'code_dense'"),
 ])
 def test_huge_sizes_are_refused_with_the_bound_before_allocating(call, message):
     with pytest.raises(ValueError, match=message):

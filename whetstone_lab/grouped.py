@@ -14,7 +14,7 @@ import keras
 import numpy as np
 from keras import ops
 
-from .validation import check_int
+from .validation import MAX_UNITS, check_int
 
 __all__ = ["GroupedDense", "block_mask"]
 
@@ -69,7 +69,7 @@ class GroupedDense(keras.layers.Dense):
     """
 
     def __init__(self, units: int, groups: int = 1, **kwargs):
-        super().__init__(units, **kwargs)
+        super().__init__(check_int(units, "units", minimum=1, maximum=MAX_UNITS), **kwargs)
         self.groups = check_int(groups, "groups", minimum=1)
         _check_split(self.units, "units", self.groups)
         self.kernel_mask: np.ndarray | None = None

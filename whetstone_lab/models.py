@@ -3,8 +3,9 @@
 Every builder returns an uncompiled Keras model whose hidden activations are all
 :class:`~whetstone_lab.layers.SpikingBReLU`; classifiers end in an N-hot spiking layer and
 :class:`~whetstone_lab.layers.SoftmaxDecode`. No layer may be wider than
-:data:`~whetstone_lab.validation.MAX_UNITS` neurons (filters, units): a wider one is refused
-by name before any weight is allocated.
+:data:`~whetstone_lab.validation.MAX_UNITS` neurons (filters, units) or hold more than
+:data:`~whetstone_lab.validation.MAX_WEIGHTS` weights: such a layer is refused by name before
+any weight is allocated.
 
 A saved model (``model.save("net.keras")``) loads with ``keras.saving.load_model`` once
 ``whetstone_lab`` is imported: importing it registers the layers, and in a fresh kernel
@@ -24,6 +25,7 @@ from .layers import SoftmaxDecode, SpikingBReLU, make_key
 from .transforms import *  # noqa: F403  (models.float_twin etc. stay where they were)
 from .validation import (
     MAX_UNITS,
+    MAX_WEIGHTS,
     check_bool,
     check_choice,
     check_int,
@@ -168,6 +170,7 @@ def conv_classifier(
     inputs = keras.Input(shape)
     x = inputs
     for i, f in enumerate(filters):
+        _check_weights(x, f, f"conv_{i}", kernel_size)
         x = keras.layers.Conv2D(f, kernel_size, padding="same", use_bias=not batchnorm,
                                 name=f"conv_{i}")(x)
         if batchnorm:
@@ -186,6 +189,7 @@ def _spiking_head(x, hidden: Sequence[int], key, batchnorm: bool, temperature: f
     the decoder: the classifiers' common top. With ``towers`` > 1 every layer after the first
     is a block-diagonal :class:`~whetstone_lab.grouped.GroupedDense`."""
     for i, units in enumerate([*hidden, key.shape[1]]):
+        _check_weights(x, units, f"dense_{i}")
         if i and towers > 1:
             x = GroupedDense(units, groups=towers, use_bias=not batchnorm, name=f"dense_{i}")(x)
         else:
@@ -196,9 +200,21 @@ def _spiking_head(x, hidden: Sequence[int], key, batchnorm: bool, temperature: f
     return SoftmaxDecode(key, temperature=temperature, name="decode")(x)
 
 
+def _check_weights(x, units: int, name: str, kernel_size: int = 1) -> None:
+    """Refuse a Dense/Conv2D layer with more than MAX_WEIGHTS weights before Keras draws them
+    (a huge input or kernel would otherwise end in an out-of-memory error after trying)."""
+    count = kernel_size**2 * int(x.shape[-1]) * units
+    if count > MAX_WEIGHTS:
+        raise ValueError(f"layer {name!r} would have {count:,} weights ({kernel_size}×"
+                         f"{kernel_size} kernel × {int(x.shape[-1]):,} inputs × {units:,} units), "
+                         f"more than validation.MAX_WEIGHTS = {MAX_WEIGHTS:,}; use a smaller "
+                         "input_shape, kernel_size or layer.")
+
+
 def _conv_spikes(x, filters: int, name: str, *, kernel_size: int = 3, batchnorm: bool = False,
                  strides: int = 1):
     """Conv2D → (BN) → SpikingBReLU, the unit every convolutional builder is made of."""
+    _check_weights(x, filters, f"{name}_conv", kernel_size)
     x = keras.layers.Conv2D(filters, kernel_size, strides=strides, padding="same",
                             use_bias=not batchnorm, name=f"{name}_conv")(x)
     if batchnorm:
@@ -260,6 +276,7 @@ def autoencoder(
     for i, f in enumerate(reversed(filters)):
         x = keras.layers.UpSampling2D(2, name=f"dec_{i}_up")(x)
         x = _conv_spikes(x, f, f"dec_{i}", kernel_size=kernel_size, batchnorm=batchnorm)
+    _check_weights(x, shape[-1], "reconstruction", kernel_size)
     outputs = keras.layers.Conv2D(shape[-1], kernel_size, padding="same", activation="sigmoid",
                                   name="reconstruction")(x)
     return keras.Model(inputs, outputs, name=name)
@@ -312,8 +329,10 @@ def dense_autoencoder(
     stack = ([(f"enc_{i}", w) for i, w in enumerate(encoder)] + [("code", code_bits)]
              + [(f"dec_{i}", w) for i, w in enumerate(decoder)])
     for layer_name, units in stack:
+        _check_weights(x, units, f"{layer_name}_dense")
         x = keras.layers.Dense(units, name=f"{layer_name}_dense")(x)
         x = SpikingBReLU(name=f"{layer_name}_spikes")(x)
+    _check_weights(x, int(np.prod(shape)), "reconstruction")
     x = keras.layers.Dense(int(np.prod(shape)), activation="sigmoid", name="reconstruction")(x)
     return keras.Model(inputs, keras.layers.Reshape(shape, name="image")(x), name=name)
 

@@ -38,6 +38,7 @@ __all__ = [
     "describe",
     "MAX_UNITS",
     "MAX_KEY_ENTRIES",
+    "MAX_WEIGHTS",
 ]
 
 #: The most neurons one layer (or one N-hot key) may have. Wider is refused before anything is
@@ -45,6 +46,10 @@ __all__ = [
 MAX_UNITS = 65_536
 #: The most entries (classes × width) of an N-hot key: 16 MiB as int8.
 MAX_KEY_ENTRIES = 2**24
+#: The most weights of one layer the builders make (512 MiB of float32; the largest lesson
+#: or benchmark layer has a few million): a huge input or kernel is refused before Keras
+#: draws the weights.
+MAX_WEIGHTS = 2**27
 
 
 def describe(value: object) -> str:
