@@ -63,6 +63,18 @@ def test_detect_task_of_the_lesson_networks():
         metrics.detect_task(plain)
 
 
+def test_a_task_the_model_does_not_do_is_refused():
+    # A classifier trained as a segmenter (or the reverse) would be scored by the wrong
+    # metric without a word.
+    with pytest.raises(ValueError, match=r"task='segmentation' needs an output of shape "
+                                         r"\(height, width, classes\)"):
+        metrics.detect_task(wl.models.dense_classifier((4,), 2, hidden=(3,)),
+                            task="segmentation")
+    with pytest.raises(ValueError, match=r"task='classification' needs .*\(classes,\)"):
+        metrics.detect_task(wl.models.segmenter((8, 8, 1), 2, filters=(2,)),
+                            task="classification")
+
+
 def test_score_names_and_validation_split():
     assert metrics.metric_name("segmentation") == "mean IoU"
     assert metrics.score("classification", [0, 1], [[0.9, 0.1], [0.8, 0.2]]) == 0.5

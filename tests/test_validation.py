@@ -275,6 +275,10 @@ def test_mistyped_settings_name_what_is_accepted():
         training.seed_everything("0")
     with pytest.raises(ValueError, match="x and y must have the same number of samples"):
         wl.metrics.sharpness_sweep(_tiny(), np.zeros((16, 4)), _Y[:3])
+    with pytest.raises(TypeError, match="stratify must be an array of one label per sample"):
+        training.validation_split(np.zeros((16, 4)), _Y, stratify="y")
+    with pytest.raises(ValueError, match="x and stratify must have the same number"):
+        training.validation_split(np.zeros((16, 4)), _Y, stratify=["a", "b"])
 
 
 def test_fit_takes_no_callbacks_as_none_and_refuses_a_second_sharpener():

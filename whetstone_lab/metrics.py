@@ -204,6 +204,11 @@ def detect_task(model: keras.Model, x=None, task: str = "auto") -> str:
     if task in ("classification", "segmentation") and not has_decoder:
         raise ValueError(f"task={task!r} needs a model ending in SoftmaxDecode (an N-hot "
                          f"classifier); {model.name!r} has none.")
+    rank = {"classification": 1, "segmentation": 3}.get(task)
+    if rank is not None and len(out_shape) != rank:  # one decision per sample, or per pixel
+        raise ValueError(f"task={task!r} needs an output of shape "
+                         f"{'(classes,)' if rank == 1 else '(height, width, classes)'} per "
+                         f"sample; {model.name!r} outputs {out_shape}.")
     if task == "autoencoder" and out_shape != in_shape:
         raise ValueError(f"task='autoencoder' needs the output shape {out_shape} to equal the "
                          f"input shape {in_shape}.")

@@ -441,6 +441,11 @@ def validation_split(x, y, fraction: float = 0.2, seed: int = 0, *, stratify=Non
         raise ValueError(f"fraction must be strictly between 0 and 1, got {fraction!r}.")
     if stratify is None and y.ndim == 1:
         stratify = y
+    elif stratify is not None:  # labels of any kind (names too), one per sample
+        if isinstance(stratify, (str, bytes)) or np.ndim(stratify) == 0:
+            raise TypeError("stratify must be an array of one label per sample, got "
+                            f"{describe(stratify)}.")
+        check_same_length(x, np.asarray(stratify), ("x", "stratify"))
     x_tr, x_val, y_tr, y_val = train_test_split(
         x, y, test_size=fraction, random_state=check_int(seed, "seed", minimum=0),
         stratify=stratify)
