@@ -381,7 +381,8 @@ def summarize(out: dict) -> dict:
         if not rows:
             continue
         f, w, n = (np.array([r[k] for r in rows]) for k in ("float", "whetstone", "naive"))
-        s = {"label": net.label, "seeds": [r["seed"] for r in rows], "float": f.tolist(),
+        s = {"label": net.label, "seeds": [r["seed"] for r in rows], "runs": len(rows),
+             "float": f.tolist(),
              "whetstone": w.tolist(), "naive": n.tolist(), "epochs": rows[0]["epochs"],
              "recipe": rows[0]["recipe"], "origin": net.origin,
              "seconds_per_epoch": float(np.mean([r["seconds_per_epoch"]["whetstone"]
