@@ -165,6 +165,16 @@ def test_bad_arguments(dense, x, y):
         widgets.sharpness_explorer(dense, x[:0], y[:0])
 
 
+@pytest.mark.parametrize("bad, message", [(lambda y: y + 10, r"labels in \[0, 10\)"),
+                                          (lambda y: np.eye(10)[y], "looks one-hot")])
+def test_dashboards_check_labels_against_the_models_classes(dense, x, y, bad, message):
+    # Scored as plain misses (or drawn as an unknown class) without a word before.
+    with pytest.raises(ValueError, match=message):
+        widgets.sharpness_explorer(dense, x, bad(y))
+    with pytest.raises(ValueError, match=message):
+        widgets.network_overview(dense, x, y=bad(y))
+
+
 def _autoencoder():
     inp = keras.Input((8, 8, 1))
     h = wl.SpikingBReLU(name="code")(keras.layers.Dense(12)(keras.layers.Flatten()(inp)))

@@ -56,13 +56,21 @@ def decoder_of(model: keras.Model) -> tuple[np.ndarray | None, float]:
     return (None, 1.0) if layer is None else (layer.key, layer.temperature)
 
 
-def targets_for(y, x: np.ndarray) -> np.ndarray | None:
-    """``y`` as an array with one target per sample of ``x`` (None stays None)."""
+def targets_for(y, x: np.ndarray, model: keras.Model, task: str | None = None
+                ) -> np.ndarray | None:
+    """``y`` as the targets of ``x`` (None stays None): checked against the model's task and
+    classes (:func:`whetstone_lab.metrics.check_targets`) when the task is known or can be
+    told, else only for one target per sample."""
     if y is None:
         return None
-    y = np.asarray(y)
-    check_same_length(x, y, ("x", "y"))
-    return y
+    if task is None:
+        try:
+            task = metrics.detect_task(model, x)
+        except ValueError:  # a model of no lesson task: nothing to check the targets against
+            y = np.asarray(y)
+            check_same_length(x, y, ("x", "y"))
+            return y
+    return metrics.check_targets(model, task, x, y)
 
 
 def show(widget) -> None:

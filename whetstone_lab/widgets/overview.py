@@ -51,7 +51,7 @@ def network_overview(model: keras.Model, x, *, index: int = 0, y=None,
     check_model(model)
     rec = spikes.recorder(model)  # raises for models without spiking layers
     x = check_samples(x, rec.input_shape)
-    y = targets_for(y, x)
+    y = targets_for(y, x, model)
     i = check_int(index, "index", minimum=-len(x), maximum=len(x) - 1) % len(x)
     names = spikes.select_layers(model, layers)
     recording, output = rec(x[i: i + 1])

@@ -62,9 +62,9 @@ class SharpnessExplorer(PngFallback, widgets.VBox):
         self.model = check_model(model)
         self._rec = spikes.recorder(model)  # raises for models without spiking layers
         self.x = check_samples(x, self._rec.input_shape)
-        self.y = targets_for(y, self.x)
         self.per_layer = check_bool(per_layer, "per_layer")
         self.task = metrics.detect_task(model, self.x, task)
+        self.y = targets_for(y, self.x, model, self.task)
         self._key, self._temperature = decoder_of(model)
         names = spikes.select_layers(model, layers)
         self._original = get_sharpness(model)
