@@ -12,7 +12,9 @@ See docs/design.md, "Deployment".
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import keras
@@ -41,6 +43,8 @@ __all__ = [
 #: Samples :meth:`SpikingNetwork.run` simulates at a time by default (a multiple of the
 #: default ``batch_size``, 32): what bounds its memory on a large batch.
 CHUNK_SIZE = 1024
+#: Chunks simulated at once, in threads.
+WORKERS = min(2, os.cpu_count() or 1)
 
 
 # ----------------------------------------------------------------------------------------
@@ -354,8 +358,12 @@ class SpikingNetwork:
         n = xs.shape[0]
         step = max(n, 1) if batch_size is None else \
             max(batch_size, chunk_size // batch_size * batch_size)
-        parts = [self._run_chunk(xs[i:i + step], batch_size) for i in range(0, n, step)] \
-            or [self._run_chunk(xs, batch_size)]
+        starts = range(0, n, step) or range(1)
+        # Chunks are independent: NumPy, BLAS and the Keras op release the GIL, so threads
+        # use every core, and the results are joined in order.
+        with ThreadPoolExecutor(max_workers=min(WORKERS, len(starts))) as pool:
+            parts = list(pool.map(lambda i: self._run_chunk(xs[i:i + step], batch_size),
+                                  starts))
         merged = {key: {name: np.concatenate([p[key][name] for p in parts])
                         for name in parts[0][key]}
                   for key in ("spikes", "spike_counts", "synops", "events")}
@@ -388,16 +396,17 @@ class SpikingNetwork:
             if isinstance(stage, (PoolStage, UpsampleStage)):
                 a = a.reshape((n, *stage.in_shape))
                 a = (_or_pool(a, stage) if isinstance(stage, PoolStage) else _upsample(a, stage))
-                a = a.astype(np.float32).reshape(n, -1)
-                out["spikes"][stage.name] = a.reshape((n, *stage.out_shape)).astype(np.uint8)
+                spiked = a.astype(bool, copy=False)
+                out["spikes"][stage.name] = spiked.view(np.uint8).reshape((n, *stage.out_shape))
+                a = spiked.reshape(n, -1).astype(np.float32)
                 continue
             if isinstance(stage, ReadoutStage):  # the last stage: on the host, not counted
                 out["readout"] = _read_out(stage, a.reshape((n, *stage.in_shape)), batch_size)
                 continue
             fired, events, ops, ties = threshold_stage(stage, a, first, batch_size)
             a = fired.astype(np.float32)
-            out["spikes"][stage.name] = fired.reshape((n, *stage.out_shape)).astype(np.uint8)
-            out["spike_counts"][stage.name] = fired.sum(axis=1).astype(np.int64)
+            out["spikes"][stage.name] = fired.view(np.uint8).reshape((n, *stage.out_shape))
+            out["spike_counts"][stage.name] = np.count_nonzero(fired, axis=1).astype(np.int64)
             out["synops"][stage.name] = ops
             out["events"][stage.name] = events
             out["near"][stage.name] = ties
