@@ -589,16 +589,21 @@ def _lloyd(values: np.ndarray, levels: int, iterations: int = 60) -> np.ndarray:
     return centers
 
 
-def transform_coder(bits: int, thermometer: bool = False, max_levels: int = 256) -> dict:
+def transform_coder(bits: int, thermometer: bool = False, max_levels: int = 256,
+                    images: tuple[np.ndarray, np.ndarray] | None = None,
+                    components: int | None = None) -> dict:
     """A classical code of ``bits`` bits, for scale: the principal components of the training
     images, each quantized on its own by a Lloyd-Max quantizer, the bits handed out one at a
     time to the component where they lower the training error most. ``b`` bits give a
     component ``2**b`` levels (a binary index), or ``b + 1`` with ``thermometer``: one
     threshold per bit, as ``b`` step neurons reading one linear projection would give. Its
-    test MSE per pixel, no training of a network involved."""
-    x_train, x_test = (x.reshape(len(x), -1).astype("float64") for x in load("test"))
+    test MSE per pixel, no training of a network involved. ``images``: (train, test) images
+    (default: the digits' test split); ``components``: only the first ones are candidates
+    (default: all)."""
+    x_train, x_test = (x.reshape(len(x), -1).astype("float64")
+                       for x in (images if images is not None else load("test")))
     mean = x_train.mean(axis=0)
-    basis = np.linalg.svd(x_train - mean, full_matrices=False)[2]  # rows: components
+    basis = np.linalg.svd(x_train - mean, full_matrices=False)[2][:components]  # rows
     z_train, z_test = (x_train - mean) @ basis.T, (x_test - mean) @ basis.T
 
     def count(b: int) -> int:

@@ -54,6 +54,7 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from autoencoder import transform_coder  # noqa: E402  (benchmarks/autoencoder.py)
 from common import machine, mean_sd, reflow  # noqa: E402  (benchmarks/common.py)
 
 import whetstone_lab as wl  # noqa: E402
@@ -217,46 +218,10 @@ def stage_train(args, data) -> None:
     if "autoencoder" in args.networks and not args.quick and (
             read_results()["coder"] is None or args.redo):
         out = read_results()
-        out["coder"] = transform_coder(data, bits=64)
+        # benchmarks/autoencoder.py's coder; 64 bits never reach past the 128th component.
+        out["coder"] = transform_coder(64, images=(data.x_train, data.x_test), components=128)
         write_results(out)
         print(f"transform coder, 64 bits: MSE {out['coder']['mse']:.4f}")
-
-
-def transform_coder(data, bits: int, components: int = 128) -> dict:
-    """A classical code of ``bits`` bits, for scale: the principal components of the training
-    images, each quantized on its own by a Lloyd-Max quantizer, the bits handed out one at a
-    time to the component where they lower the training error most (a component with ``b``
-    bits has ``2**b`` levels). Only the first ``components`` components are candidates (64
-    bits never reach further). Its test MSE per pixel; no network involved."""
-    from autoencoder import _cells, _lloyd  # benchmarks/autoencoder.py's 1-D quantizer
-
-    x_train = data.x_train.reshape(len(data.x_train), -1).astype("float64")
-    x_test = data.x_test.reshape(len(data.x_test), -1).astype("float64")
-    mean = x_train.mean(axis=0)
-    basis = np.linalg.svd(x_train - mean, full_matrices=False)[2][:components]
-    z_train, z_test = (x_train - mean) @ basis.T, (x_test - mean) @ basis.T
-
-    def quantizer(i: int, b: int) -> tuple[np.ndarray, float]:
-        if b == 0:
-            return np.zeros(1), float(np.mean(z_train[:, i] ** 2))
-        levels = _lloyd(z_train[:, i], 2 ** b)
-        return levels, float(np.mean((levels[_cells(levels, z_train[:, i])]
-                                      - z_train[:, i]) ** 2))
-
-    given = np.zeros(components, int)
-    fitted = {(i, 0): quantizer(i, 0) for i in range(components)}
-    for _ in range(bits):
-        gains = []
-        for i, b in enumerate(given):
-            if (i, b + 1) not in fitted:
-                fitted[i, b + 1] = quantizer(i, b + 1)
-            gains.append(fitted[i, b][1] - fitted[i, b + 1][1])
-        given[int(np.argmax(gains))] += 1
-    decoded = np.stack([fitted[i, b][0][_cells(fitted[i, b][0], z_test[:, i])]
-                        for i, b in enumerate(given)], axis=1)
-    mse = float(np.mean((decoded @ basis + mean - x_test) ** 2))
-    return {"bits": bits, "mse": mse, "components": int(np.sum(given > 0)),
-            "most_bits": int(given.max())}
 
 
 # ----------------------------------------------------------------------------------------
