@@ -142,4 +142,29 @@ QUESTIONS: dict[str, dict] = {
         "b": "an event is one spike reaching one target; a silent input costs nothing.",
         "c": "a spike costs one operation per target it reaches, its fan-out.",
     }},
+    "08.1": {"right": "a", "why": {
+        "a": "a saturated bounded ReLU already outputs exactly 0 or 1, where the step changes "
+             "nothing; a convolution's neurons see few inputs and many sit on the ramp, near "
+             "0.5, where the step flips them unless sharpening taught the network to live "
+             "with it.",
+        "b": "the step is the same for every layer: a conv neuron fires iff Σ w·x + b ≥ 0.5 "
+             "like a dense one.",
+        "c": "the float twin and the Whetstone network of each kind train for the same "
+             "epochs; the difference lies in how binary the twin already is.",
+    }},
+    "08.2": {"right": "b", "why": {
+        "a": "the first layer's weights live on the chip like the others; what differs is "
+             "its input.",
+        "b": "the first layer reads real-valued pixels, not spikes: each non-zero pixel is "
+             "multiplied by its weights, so its operations are multiply-accumulates.",
+        "c": "size has nothing to do with it: the counts already say how many operations "
+             "each layer makes.",
+    }},
+    "08.3": {"right": "b", "why": {
+        "a": "the per-batch schedule runs inside the compiled train step; no callback sends "
+             "anything after a batch.",
+        "b": "the sharpness is a variable created in the strategy's scope, mirrored like the "
+             "weights, and every replica's train step updates its copy alike.",
+        "c": "callbacks run once, outside the replicas, not on each device.",
+    }},
 }
