@@ -182,3 +182,14 @@ def test_export_nir_never_replaces_a_file_and_names_a_missing_folder(conv_net, t
         deploy.export_nir(model, tmp_path)
     with pytest.raises(TypeError, match="overwrite must be True or False"):
         deploy.export_nir(model, tmp_path / "new.nir", overwrite="yes")
+
+
+def test_a_failed_nir_write_names_the_file(conv_net, tmp_path, monkeypatch):
+    import nir
+
+    def refuse(path, graph):  # what HDF5 says on a read-only disk, naming no file
+        raise OSError("Unable to synchronously create file (errno = 13)")
+
+    monkeypatch.setattr(nir, "write", refuse)
+    with pytest.raises(OSError, match=r"export_nir could not write '.*net\.nir': Unable"):
+        deploy.export_nir(conv_net[0], tmp_path / "net.nir", neuron="threshold")

@@ -201,7 +201,10 @@ def export_nir(model, path: str | os.PathLike | None = None, *, neuron: str = "l
     graph = nir.NIRGraph(nodes=nodes, edges=list(zip(names[:-1], names[1:], strict=True)),
                          metadata=metadata)
     if path is not None:
-        nir.write(path, graph)
+        try:
+            nir.write(path, graph)
+        except OSError as err:  # HDF5's words name no file: say which one
+            raise OSError(f"export_nir could not write {str(path)!r}: {err}") from err
     return graph
 
 
