@@ -10,7 +10,7 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 # JupyterLab refuses to run as root unless told so explicitly.
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
-.PHONY: install install-lab doctor browser lab test test-torch lint format notebooks figures benchmarks interop wheelhouse clean
+.PHONY: install install-lab doctor slides browser lab test test-torch lint format notebooks figures benchmarks interop wheelhouse clean
 
 LAB_STAMP := $(VENV)/.installed-lab
 
@@ -86,6 +86,10 @@ notebooks: install
 WHEELHOUSE ?= wheelhouse
 wheelhouse: install
 	$(PY) -m pip wheel --wheel-dir $(WHEELHOUSE) ".[test]" pip setuptools wheel
+
+# A short slide deck (docs/slides.pdf) from the lessons' stored figures and results.json.
+slides: install-lab
+	$(PY) scripts/make_slides.py
 
 # The README's pictures, and the screenshot of the lab in use (from the browser test).
 figures: install browser
