@@ -875,3 +875,14 @@ def test_mnist_or_digits_reads_placed_mnist(data_folder):
     ds = data.mnist_or_digits(sample=True, n_train=5, n_test=2, verify=False)
     assert ds.name == "mnist" and ds.x_train.shape == (5, 28, 28, 1)
     assert ds.y_test.tolist() == [3, 4]
+
+
+def test_a_dataset_whose_arrays_disagree_in_length_is_refused():
+    from dataclasses import replace
+
+    ds = data.load("digits")
+    with pytest.raises(ValueError, match=r"y_train has 1436 entries but x_train has 1437"):
+        replace(ds, y_train=ds.y_train[:-1])
+    with pytest.raises(ValueError, match=r"x_test_noisy has 3 entries but x_test has 360"):
+        replace(ds, x_test_noisy=ds.x_test[:3])
+    assert len(replace(ds, x_test=ds.x_test[:5], y_test=ds.y_test[:5]).x_test) == 5

@@ -66,6 +66,17 @@ class Dataset:
     x_train_noisy: np.ndarray | None = None
     x_test_noisy: np.ndarray | None = None
 
+    def __post_init__(self):
+        # Every per-sample array of a split has one entry per image: a Dataset built by hand
+        # (or cut with dataclasses.replace) with mismatched lengths is refused here, by name.
+        for split in ("train", "test"):
+            n = len(self.__dict__[f"x_{split}"])
+            for name in (f"y_{split}", f"masks_{split}", f"x_{split}_noisy"):
+                value = self.__dict__[name]
+                if value is not None and len(value) != n:
+                    raise ValueError(f"Dataset {self.name!r}: {name} has {len(value)} entries "
+                                     f"but x_{split} has {n} images; they must match.")
+
     @property
     def num_classes(self) -> int:
         """Number of classes of the labels ``y``."""
