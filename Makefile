@@ -10,7 +10,7 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 # JupyterLab refuses to run as root unless told so explicitly.
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
-.PHONY: install install-lab doctor slides browser lab test test-torch lint format notebooks figures benchmarks interop wheelhouse clean
+.PHONY: install install-lab doctor slides browser lab test test-torch lint format notebooks figures benchmarks paper interop wheelhouse clean
 
 LAB_STAMP := $(VENV)/.installed-lab
 
@@ -103,6 +103,12 @@ benchmarks: install
 	$(PY) benchmarks/widget_latency.py
 	$(PY) benchmarks/spiking_inference.py
 	$(PY) benchmarks/towers.py
+
+# Opt-in: the method at the paper's scale (benchmarks/results/paper_scale.md). Needs MNIST in
+# the data folder (data/README.md; WHETSTONE_DATA=/path/to/mnist), and says so in one line
+# otherwise. Every (network, seed) is kept as it finishes; run again to go on.
+paper: install
+	$(PY) benchmarks/paper_scale.py all
 
 # Opt-in, not part of `make test`: export the lesson networks to NIR and load them into
 # snnTorch and Norse (torch, several GB) and Spyx (JAX), each in its own virtualenv.
