@@ -10,7 +10,7 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 # JupyterLab refuses to run as root unless told so explicitly.
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
-.PHONY: install install-lab doctor slides browser lab test test-torch lint format notebooks figures benchmarks paper interop wheelhouse clean
+.PHONY: install install-lab doctor site slides browser lab test test-torch lint format notebooks figures benchmarks paper interop wheelhouse clean
 
 LAB_STAMP := $(VENV)/.installed-lab
 
@@ -55,7 +55,7 @@ test: install browser
 	WHETSTONE_FAST=1 $(PY) -m pytest -q --nbval-lax --nbval-current-env --durations=15
 	KERAS_BACKEND=jax WHETSTONE_FAST=1 $(PY) -m pytest -q $(BACKEND_TESTS) --durations=10 \
 		--ignore=tests/test_lint.py --ignore=tests/test_architecture.py \
-		--ignore=tests/test_notebooks_meta.py --ignore=tests/test_data.py
+		--ignore=tests/test_notebooks_meta.py --ignore=tests/test_data.py --ignore=tests/test_site.py
 
 # Opt-in: the unit and integration suites on PyTorch (KERAS_BACKEND=torch) in their own
 # virtualenv. PyPI's Linux torch wheel brings CUDA (several GB); name a CPU-only build with
@@ -72,7 +72,7 @@ $(TORCH_VENV)/.installed: pyproject.toml
 test-torch: $(TORCH_VENV)/.installed
 	KERAS_BACKEND=torch WHETSTONE_FAST=1 $(TORCH_VENV)/bin/python -m pytest -q $(BACKEND_TESTS) \
 		--durations=10 --ignore=tests/test_lint.py --ignore=tests/test_architecture.py \
-		--ignore=tests/test_notebooks_meta.py --ignore=tests/test_data.py
+		--ignore=tests/test_notebooks_meta.py --ignore=tests/test_data.py --ignore=tests/test_site.py
 
 # Re-run every notebook in full mode and store its outputs (what visitors read), its numbers
 # (notebooks/results.json) and timings (notebooks/timings.json); then fill the prose's numbers.
@@ -86,6 +86,12 @@ notebooks: install
 WHEELHOUSE ?= wheelhouse
 wheelhouse: install
 	$(PY) -m pip wheel --wheel-dir $(WHEELHOUSE) ".[test]" pip setuptools wheel
+
+# The course website in _build/html (open _build/html/index.html): the README, the lessons
+# from their stored outputs (never executed), the workshop kit, the design note, the paper
+# table, the benchmark reports and the API reference; offline, warnings are errors.
+site: install
+	$(PY) -m sphinx -b html -W --keep-going -q -d _build/doctrees -c docs/site . _build/html
 
 # A short slide deck (docs/slides.pdf) from the lessons' stored figures and results.json.
 slides: install-lab
@@ -131,7 +137,7 @@ interop: install $(INTEROP_VENV)/.installed
 		--spyx-python $(SPYX_VENV)/bin/python
 
 lint: install
-	$(VENV)/bin/ruff check whetstone_lab tests benchmarks scripts notebooks
+	$(VENV)/bin/ruff check whetstone_lab tests benchmarks scripts notebooks docs
 
 format: install
 	$(VENV)/bin/ruff format whetstone_lab tests benchmarks

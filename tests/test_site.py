@@ -1,0 +1,97 @@
+"""The course website (``make site``) builds offline from the stored lessons, warnings as
+errors, and every page holds together: no broken internal link or missing image, each lesson
+page with its quoted numbers, each dashboard as its stored picture, no dead launch buttons."""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+import time
+from pathlib import Path
+
+import nbformat
+import pytest
+from site_helpers import ROOT, broken_references, build_site, read_page, site_pages
+
+pytest.importorskip("sphinx")
+pytest.importorskip("myst_nb")
+
+sys.path.insert(0, str(ROOT / "docs" / "site"))
+import site_pages as pages  # noqa: E402
+
+LESSONS = sorted((ROOT / "notebooks").glob("[0-9][0-9]*_*.ipynb"))
+WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+MARKER = re.compile(r"<!--[rb] [^>]*-->(.*?)<!--/[rb]-->", re.S)
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("site")
+    start, load = time.perf_counter(), os.getloadavg()[0]
+    done = build_site(out)
+    seconds = time.perf_counter() - start
+    print(f"\nsite built in {seconds:.1f} s (load average {load:.2f} before the build)")
+    assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-4000:]
+    assert "WARNING" not in done.stderr, done.stderr[-4000:]
+    return out / "html"
+
+
+def test_the_site_holds_every_page_in_order(site):
+    assert (site / "index.html").is_file() and "README.html" in (site / "index.html").read_text()
+    landing = read_page(site / "README.html")
+    expected = [name for _, names in pages.section_pages(ROOT) for name in names]
+    assert [f"notebooks/{p.stem}" for p in LESSONS] == expected[:len(LESSONS)]
+    assert {"notebooks/README", "docs/design", "docs/paper", "docs/api"} <= set(expected)
+    assert any(name.startswith("benchmarks/results/") for name in expected)
+    for name in expected:
+        assert (site / f"{name}.html").is_file(), name
+        assert f"{name}.html" in landing.links, f"the landing page's contents lack {name}"
+    # The lessons appear in the navigation in their order.
+    order = [link for link in landing.links if link.startswith("notebooks/0")]
+    firsts = list(dict.fromkeys(order))
+    assert firsts == [f"notebooks/{p.stem}.html" for p in LESSONS]
+
+
+def test_no_broken_internal_link_or_missing_image(site):
+    assert broken_references(site) == []
+    assert len(site_pages(site)) >= len(LESSONS) + 5
+
+
+def test_the_api_reference_is_generated_from_the_docstrings(site):
+    api = read_page(site / "docs" / "api.html")
+    for name in ("whetstone_lab.layers.SpikingBReLU", "whetstone_lab.training.fit",
+                 "whetstone_lab.widgets.sharpness_explorer"):
+        assert name in api.ids, name
+
+
+@pytest.mark.parametrize("lesson", LESSONS, ids=lambda p: p.stem)
+def test_each_lesson_page_carries_its_numbers_and_stored_pictures(site, lesson):
+    nb = nbformat.read(lesson, as_version=4)
+    page = read_page(site / "notebooks" / f"{lesson.stem}.html")
+    prose = "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
+    quoted = [" ".join(text.split()) for text in MARKER.findall(prose)]
+    for text in quoted:  # the headline numbers, as the prose quotes them
+        assert text in page.text, f"{lesson.name}: {text!r} is not on its page"
+    pictures = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs
+                if "image/png" in o.get("data", {})]
+    stored = [i for i in page.images if i.startswith("../_images/")]
+    assert len(stored) >= len(pictures), f"{lesson.name}: a stored picture is missing"
+    html = page.path.read_text()
+    assert WIDGET_VIEW not in html and "jupyter-widgets" not in html.lower()
+
+
+def test_without_a_repository_url_there_are_no_launch_or_repository_buttons(site):
+    assert pages.repository_url({"project": {}}) is None
+    assert pages.repository_url({"project": {"urls": {"Repository": "https://x.org/a/b/"}}}) \
+        == "https://x.org/a/b"
+    html = (site / "notebooks" / f"{LESSONS[0].stem}.html").read_text()
+    for button in ("mybinder", "colab.research", "btn-launch", "repository-button",
+                   "btn-source-repository"):
+        assert button not in html, button
+
+
+def test_nothing_is_fetched_from_the_network(site):
+    for path in site_pages(site):
+        for tag in re.findall(r"<(?:script|link)\b[^>]*>", path.read_text()):
+            assert not re.search(r"(?:src|href)=\"(?:https?:)?//", tag), (path.name, tag)
