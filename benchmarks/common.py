@@ -44,20 +44,21 @@ def mean_sd(values, scale: float = 100.0, digits: int = 1) -> str:
 
 def reflow(text: str, width: int = 92) -> str:
     """Markdown ``text`` with each paragraph and each ``* `` bullet re-wrapped to ``width``
-    columns (headings kept), so text with numbers filled in reads as evenly as typed text."""
+    columns (headings and table rows kept as they are), so text with numbers filled in reads
+    as evenly as typed text."""
     import textwrap
 
     blocks, out = [], []
     for line in text.splitlines():
-        if not line.strip() or line.startswith("#"):
+        if not line.strip() or line.startswith(("#", "|")):
             blocks.append(line)
         elif line.startswith("* ") or not blocks or not blocks[-1].strip() \
-                or blocks[-1].startswith("#"):
+                or blocks[-1].startswith(("#", "|")):
             blocks.append(line)
         else:
             blocks[-1] += " " + line.strip()
     for block in blocks:
-        if not block.strip() or block.startswith("#"):
+        if not block.strip() or block.startswith(("#", "|")):
             out.append(block)
         else:
             indent = "  " if block.startswith("* ") else ""

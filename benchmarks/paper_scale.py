@@ -437,11 +437,11 @@ def report(out: dict) -> str:
         lines += [
             "", "## Deployment: the exact simulator on all 10,000 test digits", "",
             f"The best classifier above, `{d['network']}` (seed 0), converted with "
-            "`deploy.to_spiking` (BatchNorm folded) and run by the simulator in chunks of "
-            "1,024 digits:", "",
+            "`deploy.to_spiking` (BatchNorm, if any, folded) and run by the simulator in "
+            "chunks of 1,024 digits:", "",
             f"* accuracy {100 * d['accuracy']:.2f} %; classes agree with Keras `predict` on "
             f"{100 * d['classes_agree']:.2f} % of the digits; {d['spikes_differing']:,} of "
-            f"{d['spikes_compared']:,} recorded spikes differ ({d['near_ties']} near-ties "
+            f"{d['spikes_compared']:,} recorded spikes differ ({d['near_ties']:,} near-ties "
             "resolved against Keras' own op);",
             f"* {d['synops']:,.0f} synaptic operations per digit (first-layer MACs of the "
             f"non-zero pixels included) against {d['dense_macs']:,} multiply-accumulates of "
@@ -464,7 +464,7 @@ def report(out: dict) -> str:
         for e in energy.values():
             lines.append(
                 f"| {e['device']} ({e['source']}) | {1e12 * e['chip_joules']:.1f} pJ | "
-                f"{1e9 * e['spiking_joules']:.1f} nJ | {1e9 * e['dense_joules']:.1f} nJ "
+                f"{1e6 * e['spiking_joules']:.2f} µJ | {1e6 * e['dense_joules']:.2f} µJ "
                 f"({1e12 * e['mac_joules']:.1f} pJ per MAC, {e['mac_source']}) | "
                 f"{e['spiking_joules'] / e['dense_joules']:.3f} |")
     p = out.get("probe2018")
@@ -484,8 +484,9 @@ def report(out: dict) -> str:
         "", "## What the sources state", "",
         "* The paper (Severa et al., Nature Machine Intelligence 1, 86–94, 2019) states in "
         "its abstract that the activations are sharpened \"with limited loss in "
-        "performance\". Its per-network MNIST numbers are in its Fig. 3, which this "
-        "report does not restate.",
+        "performance\". Its figures report the per-network results (Fig. 3: \"How Whetstone "
+        "training influences the performance of different network topologies and tasks\"); "
+        "this report does not restate numbers read off a figure.",
         "* The 2018 code's `examples/adaptive_mnist.py` and `examples/scheduled_mnist.py` "
         "(github.com/SNL-NERL/Whetstone) each say of their conv + BatchNorm network: \"Should "
         "achieve 99%+ accuracy.\"",
