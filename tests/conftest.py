@@ -25,3 +25,23 @@ def dense():
     keras.utils.set_random_seed(0)
     return wl.models.dense_classifier((8, 8, 1), hidden=(32, 16), neurons_per_class=4,
                                      towers=1)
+
+
+@pytest.fixture(scope="session")
+def built_site(tmp_path_factory):
+    """The course website built once per session (``make site``'s command) into a temporary
+    folder; tests/test_site.py checks its files, tests/test_browser.py opens its pages."""
+    import time
+
+    pytest.importorskip("sphinx")
+    pytest.importorskip("myst_nb")
+    from site_helpers import build_site
+
+    out = tmp_path_factory.mktemp("site")
+    start, load = time.perf_counter(), os.getloadavg()[0]
+    done = build_site(out)
+    seconds = time.perf_counter() - start
+    print(f"\nsite built in {seconds:.1f} s (load average {load:.2f} before the build)")
+    assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-4000:]
+    assert "WARNING" not in done.stderr, done.stderr[-4000:]
+    return out / "html"

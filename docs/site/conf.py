@@ -73,6 +73,9 @@ napoleon_numpy_docstring = False
 html_theme = "sphinx_book_theme"
 html_title = "whetstone_lab: the Whetstone method in notebooks"
 html_theme_options: dict = {"show_toc_level": 2, "use_download_button": True}
+# The lessons' figures are drawn on white; without a default the theme's script logs an
+# error on a reader's first visit ("Got invalid theme mode").
+html_context = {"default_mode": "light"}
 _url = repository_url(PYPROJECT)
 if _url:
     html_theme_options.update({
