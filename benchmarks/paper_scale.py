@@ -367,6 +367,17 @@ def summarize(out: dict) -> dict:
             s["met_bound"] = bool(w.mean() >= bound)
             s["met_gap"] = None if within is None else bool(s["gap"] <= within)
         summary[key] = s
+    d = out.get("deploy")
+    if d:
+        summary["deploy"] = {
+            "network": d["network"],
+            "spikes_agree": 1 - d["spikes_differing"] / d["spikes_compared"],
+            "synops_ratio": d["synops"] / d["dense_macs"],
+            "throughput_ratio": d["predict_seconds"] / d["simulator_seconds"],
+            "peak_gib": d["simulator_peak_bytes"] / 2**30,
+            **{f"energy_ratio_{chip}": e["spiking_joules"] / e["dense_joules"]
+               for chip, e in d["energy"].items()},
+        }
     return summary
 
 
