@@ -2,16 +2,20 @@
 
 import base64
 import gc
+import io
 
 import keras
 import numpy as np
 import pytest
+from matplotlib.colors import to_hex
 from matplotlib.figure import Figure
+from PIL import Image
 
 import whetstone_lab as wl
 from whetstone_lab import metrics, plots, spikes, widgets
 from whetstone_lab.layers import find_decoder
 from whetstone_lab.plots.figure import ACCENT
+from whetstone_lab.plots.network import GOOD
 
 
 @pytest.fixture(scope="module")
@@ -130,7 +134,16 @@ def test_static_fallbacks(dense, x, y):
     explorer.slider.value = 1.0
     bundle = explorer._repr_mimebundle_()
     assert "application/vnd.jupyter.widget-view+json" in bundle
-    assert base64.b64decode(bundle["image/png"]) == explorer.image.value
+    # The stored picture: the network, the score curve beside it, the caption above.
+    png = base64.b64decode(bundle["image/png"])
+    picture, net, curve = (Image.open(io.BytesIO(b)) for b in
+                           (png, explorer.image.value, explorer.curve_image.value))
+    assert picture.width >= net.width + curve.width
+    assert picture.height > max(net.height, curve.height)
+    assert picture.info["Description"] == (
+        "global sharpness 1.00 (bottom-up); accuracy "
+        f"{explorer.current_score()[1]:.3f} on 24 samples; sample #0: "
+        f"{explorer.sample_verdict()[0]}")
     fig = explorer.snapshot()
     assert isinstance(fig, Figure) and len(fig.axes) == 6
     assert fig.get_suptitle().startswith("snapshot: global sharpness 1.00 (bottom-up)")
@@ -212,6 +225,13 @@ def test_segmentation_view(x):
     assert f"mean IoU {metrics.mean_iou(masks, pred):.3f}" in explorer.score.value
     np.testing.assert_array_equal(explorer.view.out_im.get_array(), pred[0].argmax(-1))
     np.testing.assert_array_equal(explorer.view.target_im.get_array(), masks[0])
+    # Each sample is judged against the stated bar, IoU >= 0.5, not against the mean.
+    ious = [metrics.mean_iou(masks[i:i + 1], pred[i:i + 1]) for i in range(len(x))]
+    for i in range(len(x)):
+        text, good = explorer.sample_verdict(i)
+        assert good == (ious[i] >= widgets.sharpness.IOU_BAR), (i, text)
+        assert f"{'≥' if good else '<'} 0.5 bar" in text
+    assert explorer.mistake_button.description == "next IoU < 0.5"
     with pytest.raises(ValueError, match="SoftmaxDecode"):
         widgets.sharpness_explorer(_autoencoder(), x, task="segmentation")
 
@@ -238,6 +258,22 @@ def test_live_training_updates_each_epoch(x, y):
     np.testing.assert_array_equal(live.view.input_im.get_array(), x[2, ..., 0])
     with pytest.raises(ValueError, match="every must be an integer >= 1, got 0"):
         widgets.LiveTraining(x[:1], every=0)
+
+
+def test_live_training_names_the_true_label_and_judges_the_decoded_class(x, y):
+    keras.utils.set_random_seed(0)
+    model = wl.models.dense_classifier((8, 8, 1), hidden=(16,), neurons_per_class=2)
+    model.compile("adam", "sparse_categorical_crossentropy", run_eagerly=True)
+    live = widgets.LiveTraining(x[:3], y_sample=y[:3], index=2, display=False,
+                                class_names=list("abcdefghij"))
+    model.fit(x, y, epochs=1, batch_size=8, verbose=0, callbacks=[live])
+    assert live.view.input_ax.get_title() == f"epoch 1, input #2 (label {'abcdefghij'[y[2]]})"
+    decoded = int(np.argmax(live.view.output[0]))
+    title = live.view.verdict_ax.title
+    right = decoded == y[2]
+    verdict = "correct" if right else "wrong"
+    assert title.get_text() == f"{verdict}, decoded {'abcdefghij'[decoded]}"
+    assert title.get_color() == (GOOD if right else ACCENT)
     with pytest.raises(TypeError, match="index must be an integer"):
         widgets.LiveTraining(x[:1], index="0")
 
@@ -362,6 +398,21 @@ def test_dashboards_fit_a_notebook_cell_with_readable_text(task, x, y):
     explorer.close()
 
 
+def test_play_starts_from_the_slider_and_pauses_when_the_slider_is_taken(dense, x, y):
+    explorer = widgets.sharpness_explorer(dense, x, y)
+    n = explorer.play.max // 2
+    explorer.slider.value = 0.6
+    explorer.play.playing = True
+    assert explorer.play.value == round(0.6 * n)
+    assert explorer.slider.value == pytest.approx(0.6)  # no jump back to 0
+    explorer.play.value += 1  # a frame of the sweep moves the slider and keeps playing
+    assert explorer.slider.value == pytest.approx((round(0.6 * n) + 1) / n)
+    assert explorer.play.playing
+    explorer.slider.value = 0.2  # the learner grabs the slider
+    assert not explorer.play.playing
+    assert wl.get_sharpness(dense) == pytest.approx([0.6, 0.0, 0.0])
+
+
 def test_play_sweeps_up_and_back(dense, x, y):
     explorer = widgets.sharpness_explorer(dense, x, y)
     play, n = explorer.play, explorer.play.max // 2
@@ -412,9 +463,16 @@ def test_verdict_and_sample_buttons(dense, x, y):
     explorer.mistake_button.click()
     assert explorer.sample.value == wrong[wrong > 0][0]
     assert "wrong" in explorer.verdict.value
-    # The figure says it too, in red.
+    # The figure says it too, in red: the title and the decoded class's bar.
     title = explorer.view.verdict_ax.title
     assert title.get_text().startswith("wrong, decoded") and title.get_color() == ACCENT
+    winner = int(np.argmax(explorer.view.output[explorer.sample.value]))
+    assert to_hex(explorer.view.bars[winner].get_facecolor()) == ACCENT.lower()
+    right = np.flatnonzero(pred == y)
+    if right.size:  # a right answer's bar is green, not red
+        explorer.sample.value = int(right[0])
+        winner = int(np.argmax(explorer.view.output[int(right[0])]))
+        assert to_hex(explorer.view.bars[winner].get_facecolor()) == GOOD.lower()
 
 
 def test_per_layer_mode_names_every_layer(dense, x, y):

@@ -31,15 +31,14 @@ from .figure import (
 
 __all__ = ["NetworkOverview", "network_overview", "OVERVIEW_WIDTH", "GOOD", "TEXT_SIZE"]
 
-_BAR_COLOR = "#95a5a6"
 #: Width of the overview in inches: 944 px at the dashboards' 80 dpi (a notebook cell).
 OVERVIEW_WIDTH = 11.8
 #: Spiking layers per row of the overview.
 _PER_ROW = 6
 #: Smallest font size of the overview in points (10 px at 80 dpi).
 TEXT_SIZE = 9
-#: Colour of a correct verdict (wrong ones use :data:`ACCENT`).
-GOOD = "#1e7b34"
+#: Colour of a correct verdict (wrong ones use :data:`ACCENT`); the probability bars' colours.
+GOOD, _BAR_COLOR, _DECIDED = "#1e7b34", "#95a5a6", "#34495e"
 _LEGEND = "spikes: white = 0, black = 1, grey = inside the ramp (0 < a < 1)."
 _CONV_LEGEND = "   Conv layers: the first channels side by side, beige gaps between channels."
 
@@ -368,10 +367,10 @@ class NetworkOverview:
             self._note_texts[name].set_text(f"{binary_note(a)}s")
         if self.kind == "classes":
             self.code_im.set_data(self._code_grid(code))
-            winner = int(np.argmax(out))
-            for c, bar in enumerate(self.bars):
+            winner = self._winner = int(np.argmax(out))
+            for c, bar in enumerate(self.bars):  # mark() colours the winner right or wrong
                 bar.set_width(float(out[c]))
-                bar.set_color(ACCENT if c == winner else _BAR_COLOR)
+                bar.set_color(_DECIDED if c == winner else _BAR_COLOR)
             self.out_axes[1].set_title(f"decoded: {self._names()[winner]}", color="black",
                                         fontsize=TEXT_SIZE + 1)
         elif self.kind != "none":
@@ -402,9 +401,11 @@ class NetworkOverview:
 
         Args:
             text: e.g. ``"decoded: 8, wrong (label 7)"`` or ``"predicted, IoU 0.71"``.
-            good: True draws it green, False red, None black.
+            good: True draws it (and a decoded class's bar) green, False red, None black.
         """
         color = "black" if good is None else (GOOD if good else ACCENT)
+        if self.kind == "classes":
+            self.bars[self._winner].set_color(_DECIDED if good is None else color)
         self.verdict_ax.set_title(str(text), color=color, fontsize=TEXT_SIZE + 1)
 
     def dynamic_artists(self) -> list:

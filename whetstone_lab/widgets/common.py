@@ -12,8 +12,8 @@ from .. import metrics
 from ..layers import find_decoder
 from ..validation import check_number, check_same_length
 
-__all__ = ["TASKS", "DPI", "LABEL_WIDTH", "PngFallback", "sharpness_slider", "decoder_of",
-           "targets_for", "show"]
+__all__ = ["TASKS", "DPI", "LABEL_WIDTH", "PngFallback", "compose_png", "sharpness_slider",
+           "decoder_of", "targets_for", "show"]
 
 TASKS = ("auto", *metrics.TASKS)
 #: Resolution of the dashboards' PNGs: small PNGs render and travel faster, and the
@@ -24,15 +24,48 @@ LABEL_WIDTH = "130px"
 
 
 class PngFallback:
-    """Adds a PNG of the widget's current image to its display data (see the package docs)."""
+    """Adds a PNG of the widget's current view to its display data (see the package docs)."""
 
     image: widgets.Image
 
+    def fallback_png(self) -> bytes:
+        """The static picture stored next to the widget view: by default its image."""
+        return self.image.value
+
     def _repr_mimebundle_(self, **kwargs):
         data = super()._repr_mimebundle_(**kwargs)
-        if data is not None and self.image.value:
-            data["image/png"] = base64.b64encode(self.image.value).decode("ascii")
+        png = self.fallback_png() if data is not None else b""
+        if png:
+            data["image/png"] = base64.b64encode(png).decode("ascii")
         return data
+
+
+def compose_png(parts: list[bytes], caption: str, *, gap: int = 12) -> bytes:
+    """PNGs side by side, top-aligned, at their own pixel size (never resampled), under a
+    one-line caption; for the static fallback of a dashboard made of several images."""
+    import io
+
+    import matplotlib.image as mpimg
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    images = [mpimg.imread(io.BytesIO(png), format="png") for png in parts if png]
+    caption_h = 34
+    width = sum(im.shape[1] for im in images) + gap * max(len(images) - 1, 0)
+    height = max((im.shape[0] for im in images), default=0) + caption_h
+    fig = Figure(figsize=(max(width, 400) / DPI, height / DPI), dpi=DPI, facecolor="white")
+    FigureCanvasAgg(fig)
+    left = 0
+    for im in images:  # figimage puts pixels at pixel offsets: no scaling
+        fig.figimage(im, xo=left, yo=height - caption_h - im.shape[0], origin="upper")
+        left += im.shape[1] + gap
+    fig.text(0.01, 1 - (caption_h / 2) / height, caption, ha="left", va="center",
+             fontsize=11)
+    out = io.BytesIO()
+    # The caption also goes into the PNG's text chunk, so a test can read what it says.
+    fig.savefig(out, format="png", dpi=DPI, facecolor="white",
+                metadata={"Description": caption})
+    return out.getvalue()
 
 
 def sharpness_slider(description: str, value: float, step: float) -> widgets.FloatSlider:

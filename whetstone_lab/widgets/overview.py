@@ -11,6 +11,7 @@ from collections.abc import Sequence
 
 import ipywidgets as widgets
 import keras
+import numpy as np
 from matplotlib.figure import Figure
 
 from .. import plots, spikes
@@ -141,6 +142,8 @@ class LiveTraining(keras.callbacks.Callback):
         layers: spiking layers to draw (default: all).
         every: redraw every this many epochs.
         display: show the widget when training begins (False: only build it, e.g. in tests).
+        y_sample: the labels of ``x_sample`` (optional): the view then names the shown
+            sample's true label and says whether the decoded class is right.
 
     Attributes:
         widget: the ``VBox`` with the spikes image and the history image.
@@ -152,8 +155,10 @@ class LiveTraining(keras.callbacks.Callback):
     """
 
     def __init__(self, x_sample, *, index: int = 0, class_names: Sequence[str] | None = None,
-                 layers: Sequence[str] | None = None, every: int = 1, display: bool = True):
+                 layers: Sequence[str] | None = None, every: int = 1, display: bool = True,
+                 y_sample: np.ndarray | Sequence[int] | None = None):
         super().__init__()
+        self.y_sample = y_sample
         self.every = check_int(every, "every", minimum=1)
         self.index = check_int(index, "index")
         self.display = check_bool(display, "display")
@@ -176,18 +181,34 @@ class LiveTraining(keras.callbacks.Callback):
         self._shown = self.x_sample[i: i + 1]  # only this sample is recorded each epoch
         recording, output = self._rec(self._shown)
         key, temperature = decoder_of(self.model)
+        y = None if self.y_sample is None else np.asarray(
+            targets_for(self.y_sample, self.x_sample, self.model))
+        self._label = None if y is None or y.ndim != 1 else int(y[i])
         self.view = plots.NetworkOverview(
             self._shown, recording, output, key=key, temperature=temperature,
             class_names=self.class_names,
             layers=spikes.select_layers(self.model, self.layers),
         )
         self.index = i
-        self.view.input_ax.set_title(f"input #{i}", fontsize=TEXT_SIZE + 1)
+        self._title()
         self.view.figure.set_dpi(DPI)
         self._renderer = plots.BlitRenderer(self.view.figure, self.view.dynamic_artists())
         self.spikes_image.value = self._renderer.png()
         if self.display:
             show(self.widget)
+
+    def _title(self, prefix: str = "") -> None:
+        # With y_sample, the input's title names the true label and the output panel says
+        # whether the decoded class is right (green) or wrong (red).
+        view, label = self.view, self._label
+        names = view.class_names or [str(c) for c in range(view.output.shape[-1])]
+        known = label is not None and view.kind == "classes"
+        title = f"{prefix}input #{self.index}" + (f" (label {names[label]})" if known else "")
+        view.input_ax.set_title(title, fontsize=TEXT_SIZE + 1)
+        if known:
+            winner = int(np.argmax(view.output[0]))
+            view.mark(f"{'correct' if winner == label else 'wrong'}, decoded {names[winner]}",
+                      winner == label)
 
     def on_epoch_end(self, epoch, logs=None):
         for k, v in (logs or {}).items():
@@ -196,8 +217,7 @@ class LiveTraining(keras.callbacks.Callback):
             return
         recording, output = self._rec(self._shown)
         self.view.update(0, spikes=recording, output=output)
-        self.view.input_ax.set_title(f"epoch {epoch + 1}, input #{self.index}",
-                                     fontsize=TEXT_SIZE + 1)
+        self._title(f"epoch {epoch + 1}, ")
         self.spikes_image.value = self._renderer.png()
         if self.history:
             plots.history(self.history, fig=self._history_fig)

@@ -13,12 +13,23 @@ from .. import metrics, plots, spikes
 from ..plots.network import TEXT_SIZE
 from ..sharpening import MODES, get_sharpness, global_sharpness, set_sharpness
 from ..validation import check_bool, check_int, check_model, check_samples
-from .common import DPI, LABEL_WIDTH, PngFallback, decoder_of, sharpness_slider, targets_for
+from .common import (
+    DPI,
+    LABEL_WIDTH,
+    PngFallback,
+    compose_png,
+    decoder_of,
+    sharpness_slider,
+    targets_for,
+)
 
 __all__ = ["SharpnessExplorer", "sharpness_explorer"]
 
 #: Milliseconds between two frames of the Play sweep.
 PLAY_INTERVAL_MS = 250
+#: A segmentation sample is judged against this IoU, a stated bar (not the mean, which a
+#: poor mask can beat when the others are poorer still).
+IOU_BAR = 0.5
 #: Global sharpness values of the score curve.
 CURVE_VALUES = np.linspace(0.0, 1.0, 11)
 _BUTTON = widgets.Layout(width="auto")
@@ -30,7 +41,8 @@ class SharpnessExplorer(PngFallback, widgets.VBox):
     Above the picture: the sharpness slider (live while dragging), the bottom-up/uniform
     toggle, a Play control that sweeps the sharpness 0 → 1 → 0, the sample picker with
     prev / next / "next mistake" buttons and the shown sample's verdict (correct or wrong
-    with the decoded class, its MSE, or its IoU), and beside them the score on all of ``x``
+    with the decoded class, its MSE against the mean, or its IoU against the bar
+    :data:`IOU_BAR`), and beside them the score on all of ``x``
     against sharpness (computed once for both modes) with a marker at the current setting.
     Below: :class:`~whetstone_lab.plots.NetworkOverview` of the sample (input, every
     spiking layer, the output).
@@ -42,8 +54,8 @@ class SharpnessExplorer(PngFallback, widgets.VBox):
         play: the Play control (its value counts frames; the slider follows it).
         sample: which sample of ``x`` is shown (a number box).
         prev_button, next_button, mistake_button: step through the samples; the last one
-            jumps to the next misclassified sample (classification) or the next one scoring
-            worse than the mean (autoencoder, segmentation).
+            jumps to the next misclassified sample (classification), the next one scoring
+            worse than the mean (autoencoder) or under :data:`IOU_BAR` (segmentation).
         verdict: text on the sample shown.
         layer_sliders: ``{layer name: slider}`` when ``per_layer=True``, else empty.
         score: text with the current score and each layer's sharpness by name.
@@ -69,6 +81,7 @@ class SharpnessExplorer(PngFallback, widgets.VBox):
         names = spikes.select_layers(model, layers)
         self._original = get_sharpness(model)
         self._busy = False
+        self._from_play = False  # True while Play, not the learner, moves the slider
         self._drawn = None
 
         label = "all layers" if self.per_layer else "global sharpness"
@@ -91,8 +104,9 @@ class SharpnessExplorer(PngFallback, widgets.VBox):
         self.prev_button = widgets.Button(description="◀ prev", layout=_BUTTON)
         self.next_button = widgets.Button(description="next ▶", layout=_BUTTON)
         self.mistake_button = widgets.Button(
-            description="next mistake" if self.task == "classification"
-            else "next worse than mean", layout=_BUTTON)
+            description={"classification": "next mistake",
+                         "segmentation": f"next IoU < {IOU_BAR}"}.get(
+                self.task, "next worse than mean"), layout=_BUTTON)
         self.verdict = widgets.HTML()
         self.layer_sliders = {}
         if self.per_layer:
@@ -122,6 +136,7 @@ class SharpnessExplorer(PngFallback, widgets.VBox):
         self.slider.observe(self._on_global, names="value")
         self.mode.observe(self._on_global, names="value")
         self.play.observe(self._on_play, names="value")
+        self.play.observe(self._on_playing, names="playing")
         self.sample.observe(lambda _: self._refresh(run=False), names="value")
         self.prev_button.on_click(lambda _: self._step(-1))
         self.next_button.on_click(lambda _: self._step(1))
@@ -182,7 +197,7 @@ class SharpnessExplorer(PngFallback, widgets.VBox):
         """``(text, good)`` on sample ``index`` (default: the one shown) at this sharpness.
 
         Classification: correct or wrong with the decoded class (ties said); autoencoder:
-        its MSE against the mean; segmentation: its IoU against the mean. ``good`` is None
+        its MSE against the mean; segmentation: its IoU against :data:`IOU_BAR`. ``good`` is None
         without targets.
         """
         i = self.sample.value if index is None else check_int(
@@ -204,7 +219,11 @@ class SharpnessExplorer(PngFallback, widgets.VBox):
             return "no targets given", None
         mine, mean = self._sample_score(i), self.current_score()[1]
         name = metrics.metric_name(self.task)
-        good = mine <= mean if self.task == "autoencoder" else mine >= mean
+        if self.task == "segmentation":
+            good = mine >= IOU_BAR
+            return (f"{name} {mine:.3f} ({'≥' if good else '<'} {IOU_BAR} bar; "
+                    f"mean {mean:.3f})", good)
+        good = mine <= mean
         return f"{name} {mine:.3f} (mean {mean:.3f})", good
 
     def _sample_score(self, i: int) -> float:
@@ -216,9 +235,10 @@ class SharpnessExplorer(PngFallback, widgets.VBox):
             return False
         if self.task == "classification":
             return int(np.argmax(self._output[i])) != int(target[i])
-        mean = self.current_score()[1]
         mine = self._sample_score(i)
-        return mine > mean if self.task == "autoencoder" else mine < mean
+        if self.task == "segmentation":
+            return mine < IOU_BAR
+        return mine > self.current_score()[1]
 
     def next_mistake(self) -> int | None:
         """Show the next sample after the current one that is wrong (or worse than the mean).
@@ -240,11 +260,26 @@ class SharpnessExplorer(PngFallback, widgets.VBox):
     # -- events ----------------------------------------------------------------------
     def _on_play(self, change) -> None:
         k, n = int(change["new"]), self._play_steps
-        self.slider.value = round(k / n if k <= n else 2.0 - k / n, 6)
+        self._from_play = True
+        try:
+            self.slider.value = round(k / n if k <= n else 2.0 - k / n, 6)
+        finally:
+            self._from_play = False
+
+    def _on_playing(self, change) -> None:
+        # Play starts where the slider is: the frame of the rising leg at its value.
+        if change["new"]:
+            self._from_play = True
+            try:
+                self.play.value = int(round(float(self.slider.value) * self._play_steps))
+            finally:
+                self._from_play = False
 
     def _on_global(self, _change=None) -> None:
         if self._busy:
             return
+        if not self._from_play and self.play.playing:
+            self.play.playing = False  # the learner took the slider: Play pauses
         values = set_sharpness(self.model, float(self.slider.value), mode=self.mode.value)
         self._sync(layer_values=values)
         self._refresh(run=True)
@@ -336,17 +371,34 @@ class SharpnessExplorer(PngFallback, widgets.VBox):
             j = self.view.figure.axes.index(self.view.verdict_ax)
             fig.axes[j].set_title(title.get_text(), color=title.get_color(),
                                   fontsize=title.get_fontsize())
+        fig.suptitle(f"snapshot: {self.caption()}", fontsize=TEXT_SIZE + 2)
+        return fig
+
+    def caption(self, *, verdict: bool = False) -> str:
+        """The setting (global sharpness and mode, or every layer's sharpness in per-layer
+        mode) and the score on all of ``x``; with ``verdict``, the shown sample's too."""
         if self.per_layer:
             setting = f"layer sharpness {self.layer_text()}"
         else:
             setting = (f"global sharpness {global_sharpness(self.model):.2f} "
                        f"({self.mode.value.replace('_', '-')})")
         score = self.current_score()
-        caption = f"snapshot: {setting}"
+        text = setting
         if score is not None:
-            caption += f"; {score[0]} {score[1]:.3f} on {len(self.x)} samples"
-        fig.suptitle(caption, fontsize=TEXT_SIZE + 2)
-        return fig
+            text += f"; {score[0]} {score[1]:.3f} on {len(self.x)} samples"
+        if verdict:
+            text += f"; sample #{self.sample.value}: {self.sample_verdict()[0]}"
+        return text
+
+    def fallback_png(self) -> bytes:
+        """What a reader without a kernel sees (GitHub, nbviewer, the course website): the
+        network picture and the score curve with its marker, under the caption."""
+        if not self.image.value:
+            return b""
+        parts = [self.image.value]
+        if self.curve_image is not None and self.curve_image.value:
+            parts.append(self.curve_image.value)
+        return compose_png(parts, self.caption(verdict=True))
 
 
 def sharpness_explorer(model: keras.Model, x, y=None, *, task: str = "auto",
