@@ -51,8 +51,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from common import machine, mean_sd  # noqa: E402  (benchmarks/common.py)
 
 import whetstone_lab as wl  # noqa: E402
-from whetstone_lab import metrics, spikes, training  # noqa: E402
-from whetstone_lab.training import Recipe  # noqa: E402
+from whetstone_lab import metrics, recipes, spikes, training  # noqa: E402
+from whetstone_lab.recipes import Recipe  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results"
 KINDS = ("float", "whetstone", "straight_through")
@@ -130,7 +130,7 @@ class Setting:
                        code_channels=bits if self.net == "dense" else bits // 4)
 
     def training_recipe(self) -> Recipe:
-        base = training.recipe("digits_autoencoder", fast=False)
+        base = recipes.recipe("digits_autoencoder", fast=False)
         return base.with_(name=self.name, **dict(self.recipe)) if self.recipe else base
 
     @property

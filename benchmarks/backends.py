@@ -55,19 +55,19 @@ def _fit(network: str, epochs: int | None = None) -> dict:
     import keras
 
     import whetstone_lab as wl
-    from whetstone_lab import training
+    from whetstone_lab import recipes, training
 
     data = wl.data.load("digits")
     if network == "quickstart":
         keras.utils.set_random_seed(0)
         model = wl.models.dense_classifier()
-        recipe = training.recipe("digits_dense", fast=False)
+        recipe = recipes.recipe("digits_dense", fast=False)
         args = (data.x_train, data.y_train)
         kwargs = {}
     else:  # lesson 03's final network (notebooks/03, the contract lesson 07 relies on)
         wl.lessons.deterministic(0)
         model = wl.models.conv_classifier(data.input_shape, data.num_classes, name="conv")
-        recipe = training.recipe("digits_conv", fast=False)
+        recipe = recipes.recipe("digits_conv", fast=False)
         args = (data.x_train, data.y_train)
         kwargs = {}
     start = time.perf_counter()

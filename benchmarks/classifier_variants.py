@@ -30,7 +30,7 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
 import whetstone_lab as wl  # noqa: E402
-from whetstone_lab import metrics, training  # noqa: E402
+from whetstone_lab import metrics, recipes, training  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results" / "classifier_variants.jsonl"
 
@@ -160,11 +160,11 @@ def soft_targets(y: np.ndarray, smoothing: float = 0.0, teacher: np.ndarray | No
 
 
 def variants(x, y) -> dict:
-    base = training.recipe("digits_dense", fast=False)
+    base = recipes.recipe("digits_dense", fast=False)
     st10 = base.with_(sharpen_epochs=35, finetune_epochs=10, finetune_learning_rate=1e-3,
                       finetune_learning_rate_end=1e-4)
     xa, ya = shifted(x, y)
-    conv = training.recipe("digits_conv", fast=False)
+    conv = recipes.recipe("digits_conv", fast=False)
     conv_decay = conv.with_(finetune_learning_rate_end=1e-4)
     conv_ft20 = conv.with_(finetune_epochs=20)
     # name: (builder options, recipe, x, y, sharpen[, optimizer factory]); "conv" in the options

@@ -78,7 +78,7 @@ def quickstart(data, seed: int) -> tuple[float, list[float]]:
     test accuracy and each tower's alone (its own block of output neurons and of the key)."""
     keras.utils.set_random_seed(seed)
     model = wl.models.dense_classifier()
-    recipe = wl.training.recipe("digits_dense", fast=False)
+    recipe = wl.recipes.recipe("digits_dense", fast=False)
     wl.training.fit(model, data.x_train, data.y_train, recipe, seed=seed, progress=False)
     if not wl.is_fully_sharp(model):
         raise RuntimeError("the quickstart did not end fully sharp")

@@ -235,7 +235,7 @@ def worker(kind: str, workdir: Path) -> None:
 def build_networks(fast: bool):
     """The two fully sharp networks, trained as the lessons train them."""
     import whetstone_lab as wl
-    from whetstone_lab import training
+    from whetstone_lab import recipes, training
 
     wl.lessons.deterministic(0)
     data = wl.data.load("digits")
@@ -244,12 +244,12 @@ def build_networks(fast: bool):
     wl.lessons.deterministic(0)
     dense = wl.models.dense_classifier(data.input_shape, data.num_classes, towers=1,
                                        name="dense")
-    training.fit(dense, x_train, y_train, training.recipe("lesson", fast=fast),
+    training.fit(dense, x_train, y_train, recipes.recipe("lesson", fast=fast),
                  validation_data=(x_val, y_val), seed=0, progress=False)
     models["dense"] = dense
     wl.lessons.deterministic(0)
     conv = wl.models.conv_classifier(data.input_shape, data.num_classes, name="conv")
-    training.fit(conv, data.x_train, data.y_train, training.recipe("digits_conv", fast=fast),
+    training.fit(conv, data.x_train, data.y_train, recipes.recipe("digits_conv", fast=fast),
                  seed=0, progress=False)  # lesson 03: the whole training split
     models["conv"] = conv
     for model in models.values():

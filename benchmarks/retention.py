@@ -40,8 +40,8 @@ from common import machine, mean_sd, task_label  # noqa: E402  (benchmarks/commo
 from retention_notes import load_variants, notes  # noqa: E402
 
 import whetstone_lab as wl  # noqa: E402
-from whetstone_lab import metrics, models, spikes, training  # noqa: E402
-from whetstone_lab.training import Recipe  # noqa: E402
+from whetstone_lab import metrics, models, recipes, spikes, training, transforms  # noqa: E402
+from whetstone_lab.recipes import Recipe  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
@@ -68,7 +68,7 @@ class Task:
                 "segmentation": "mean IoU"}[self.task]
 
     def recipe(self, quick: bool) -> Recipe:
-        return training.recipe(self.recipe_name, fast=quick)
+        return recipes.recipe(self.recipe_name, fast=quick)
 
     def model(self, temperature: float | None = None):
         """Build the network; ``temperature`` overrides the task's own (for recipe search)."""
@@ -200,7 +200,7 @@ def run_task(task: Task, seed: int, split: str, quick: bool, temperature=None) -
     t1 = time.perf_counter()
     sharp_model = train(task, recipe, data, seed, temperature, sharpen=True)
     t2 = time.perf_counter()
-    naive_model = models.hard_copy(float_model)
+    naive_model = transforms.hard_copy(float_model)
     for name, m in (("whetstone", sharp_model), ("naive", naive_model)):
         if not wl.is_fully_sharp(m):
             raise RuntimeError(f"{task.name}: the {name} network is not fully sharp.")

@@ -60,7 +60,7 @@ class Setting:
     bottom_dilations: tuple[int, ...] = ()
     #: Convolutions per encoder and decoder level (the library builder has 1).
     depth: int = 1
-    #: Changes to ``wl.training.recipe("segmentation")``.
+    #: Changes to ``wl.recipes.recipe("segmentation")``.
     recipe: dict = field(default_factory=dict)
     balance: float = 1.0
     #: Pass the straight-through gradient through every layer as soon as it is fully sharp,
@@ -69,7 +69,7 @@ class Setting:
     straight_through_early: bool = False
 
     def make_recipe(self) -> wl.Recipe:
-        return wl.training.recipe("segmentation", fast=False).with_(**self.recipe)
+        return wl.recipes.recipe("segmentation", fast=False).with_(**self.recipe)
 
     @property
     def custom(self) -> bool:
@@ -244,7 +244,7 @@ def float_key(row: dict) -> str:
     batch size and optimizer of every epoch (not how or when the spiking twin sharpens)."""
     config = {k: v for k, v in row["config"].items()
               if k not in ("recipe", "straight_through_early")}
-    r = wl.training.recipe("segmentation", fast=False).with_(**row["config"]["recipe"])
+    r = wl.recipes.recipe("segmentation", fast=False).with_(**row["config"]["recipe"])
     rates = [r.learning_rate_at(e) for e in range(r.epochs)]
     return json.dumps([config, rates, r.batch_size, r.optimizer], sort_keys=True)
 

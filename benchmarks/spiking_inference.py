@@ -41,20 +41,20 @@ import tensorflow as tf  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import whetstone_lab as wl  # noqa: E402
-from whetstone_lab import deploy, training  # noqa: E402
+from whetstone_lab import deploy, recipes, training  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results" / "spiking_inference.md"
 SEED = 0
 BATCH = 32
 
 
-def recipe(warmup: int, sharpen: int, finetune: int) -> training.Recipe:
+def recipe(warmup: int, sharpen: int, finetune: int) -> recipes.Recipe:
     """Warm-up at 1e-3, sharpen bottom-up per batch over ``sharpen`` epochs at 3e-4, then
     ``finetune`` fully sharp epochs at 1e-4 with a straight-through gradient."""
-    return training.Recipe("spiking_inference", warmup_epochs=warmup, sharpen_epochs=sharpen,
-                           finetune_epochs=finetune, learning_rate=1e-3,
-                           sharpen_learning_rate=3e-4, finetune_learning_rate=1e-4,
-                           batch_size=BATCH)
+    return recipes.Recipe("spiking_inference", warmup_epochs=warmup, sharpen_epochs=sharpen,
+                          finetune_epochs=finetune, learning_rate=1e-3,
+                          sharpen_learning_rate=3e-4, finetune_learning_rate=1e-4,
+                          batch_size=BATCH)
 
 
 def train(model, data, plan: tuple[int, int, int]) -> keras.Model:

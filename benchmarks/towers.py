@@ -40,7 +40,7 @@ def measure(towers: int, data) -> dict:
     """Train one network with seed 0; its fit time and what it costs in the simulator."""
     keras.utils.set_random_seed(0)
     model = wl.models.dense_classifier(towers=towers)
-    recipe = wl.training.recipe("digits_dense", fast=False)
+    recipe = wl.recipes.recipe("digits_dense", fast=False)
     start = time.perf_counter()
     wl.training.fit(model, data.x_train, data.y_train, recipe, seed=0, progress=False)
     seconds = time.perf_counter() - start

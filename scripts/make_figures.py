@@ -31,13 +31,13 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 import whetstone_lab as wl  # noqa: E402
-from whetstone_lab import metrics, plots, spikes, training, widgets  # noqa: E402
+from whetstone_lab import metrics, plots, recipes, spikes, training, widgets  # noqa: E402
 
 OUT = Path(__file__).resolve().parent.parent / "docs" / "images"
 DPI = 110
 # The lessons' recipe (the 2018 Simple schedule: start after epoch 5, 5 steps per layer, one per
 # epoch, 21 epochs) with the decoder temperature of the lessons.
-RECIPE = training.recipe("lesson", fast=False)
+RECIPE = recipes.recipe("lesson", fast=False)
 
 
 def train(data):
@@ -55,7 +55,7 @@ def train(data):
 
 def train_conv(data):
     """Lesson 03's network and its float twin, same initial weights, data and epochs."""
-    recipe = training.recipe("digits_conv", fast=False)
+    recipe = recipes.recipe("digits_conv", fast=False)
     pair = []
     for sharpen in (True, False):
         wl.lessons.deterministic(0)  # as lesson 03 does: the same network, the same 0.989

@@ -92,7 +92,7 @@ def collect() -> dict:
     import keras
 
     import whetstone_lab as wl
-    from whetstone_lab import models, plots, spikes, training
+    from whetstone_lab import models, plots, recipes, spikes, training
 
     out: dict = {"backend": keras.backend.backend()}
     keras.utils.set_random_seed(0)
@@ -149,8 +149,8 @@ def collect() -> dict:
                                                   wl.spiking_layers(model)]}
 
     # training.fit with a recipe: warm-up, per-batch sharpening, a sharp epoch, fine-tune.
-    recipe = training.Recipe(warmup_epochs=1, sharpen_epochs=2, sharp_epochs=1,
-                             finetune_epochs=1, batch_size=8, learning_rate=0.01)
+    recipe = recipes.Recipe(warmup_epochs=1, sharpen_epochs=2, sharp_epochs=1,
+                            finetune_epochs=1, batch_size=8, learning_rate=0.01)
     model = models.dense_classifier((4,), 2, hidden=(3,), neurons_per_class=2, towers=1)
     rng = np.random.default_rng(0)
     xs = rng.random((32, 4)).astype("float32")
@@ -266,7 +266,7 @@ def test_straight_through_finetune_reaches_the_train_step(results):
 
 
 def test_training_fit_with_a_full_recipe(results):
-    from whetstone_lab import training
+    from whetstone_lab import recipes
 
     r = results["fit"]
     assert r["final"] == [1.0, 1.0] and r["loss_finite"]
@@ -276,8 +276,8 @@ def test_training_fit_with_a_full_recipe(results):
     assert r["sharpness"] == [0.0, 0.5, 1.0, 1.0, 1.0]
     assert r["straight_through_after"] == [False, False]
     assert r["float_snapshot_epoch"] == 0  # the warm-up's last epoch
-    recipe = training.Recipe(warmup_epochs=1, sharpen_epochs=2, sharp_epochs=1,
-                             finetune_epochs=1, batch_size=8, learning_rate=0.01)
+    recipe = recipes.Recipe(warmup_epochs=1, sharpen_epochs=2, sharp_epochs=1,
+                            finetune_epochs=1, batch_size=8, learning_rate=0.01)
     _close(r["learning_rate"], [recipe.learning_rate_at(e) for e in range(5)], atol=1e-9)
 
 

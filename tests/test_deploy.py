@@ -196,7 +196,7 @@ def test_towers_agree_with_keras_and_count_only_their_own_synapses(towers_case, 
 
 def test_towers_simulate_what_keras_computes_even_with_weights_loaded_off_the_blocks(
         towers_case, digits):
-    model = wl.models.hard_copy(towers_case.model)
+    model = wl.transforms.hard_copy(towers_case.model)
     layer = model.get_layer("dense_1")
     kernel = keras.ops.convert_to_numpy(layer.kernel)
     layer.kernel.assign(kernel + 5.0 * (1.0 - layer.kernel_mask))  # ignored by the forward pass

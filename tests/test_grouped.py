@@ -91,7 +91,7 @@ def test_dense_classifier_towers_are_independent_copies_voting_through_one_key()
         np.testing.assert_array_equal(np.asarray(key)[:, g * 20:(g + 1) * 20].sum(axis=1), 2)
     one = wl.models.dense_classifier((8, 8, 1), hidden=(12, 6), neurons_per_class=2, towers=1)
     assert not any(isinstance(ly, GroupedDense) for ly in one.layers)
-    twin = wl.models.float_twin(model)
+    twin = wl.transforms.float_twin(model)
     assert isinstance(twin.get_layer("dense_1"), GroupedDense)
     with pytest.raises(ValueError, match="towers"):
         wl.models.dense_classifier(towers=0)

@@ -9,7 +9,7 @@ import pytest
 from script_helpers import load_script
 
 import whetstone_lab as wl
-from whetstone_lab import metrics, models
+from whetstone_lab import metrics, models, transforms
 
 # Small widths keep the training step quick; the architectures are the builders' own.
 BUILDERS = {
@@ -140,12 +140,12 @@ def test_float_twin_same_architecture_at_sharpness_zero():
     keras.utils.set_random_seed(0)
     model = models.conv_classifier((8, 8, 1), 10)
     wl.set_sharpness(model, 0.6)
-    twin = models.float_twin(model)
+    twin = transforms.float_twin(model)
     assert wl.get_sharpness(twin) == [0.0] * 4
     assert wl.get_sharpness(model)[0] == 1.0  # the original is untouched
     assert [type(a) for a in model.layers] == [type(b) for b in twin.layers]
     assert [w.shape for w in model.get_weights()] == [w.shape for w in twin.get_weights()]
-    same = models.float_twin(model, copy_weights=True)
+    same = transforms.float_twin(model, copy_weights=True)
     x = np.random.default_rng(0).random((4, 8, 8, 1), dtype=np.float32)
     with wl.fully_sharp(model), wl.fully_sharp(same):
         np.testing.assert_array_equal(model.predict(x, verbose=0), same.predict(x, verbose=0))
@@ -155,7 +155,7 @@ def test_hard_copy_is_the_float_network_with_steps():
     keras.utils.set_random_seed(1)
     model = models.dense_classifier((8, 8, 1), 10, hidden=(16,))
     x = np.random.default_rng(1).random((16, 8, 8, 1), dtype=np.float32)
-    hard = models.hard_copy(model)
+    hard = transforms.hard_copy(model)
     assert wl.is_fully_sharp(hard) and wl.get_sharpness(model) == [0.0, 0.0]
     with wl.fully_sharp(model):
         expected = model.predict(x, verbose=0)
@@ -171,7 +171,7 @@ def test_straight_through_copy_learns_when_sharp():
     x, y = _batch((8, 8, 1), "class", n=32)
     first = lambda m: np.array(keras.ops.convert_to_numpy(m.get_layer("dense_0").kernel))  # noqa: E731
     for enabled, moves in ((False, False), (True, True)):
-        copy = models.with_straight_through(model, enabled)
+        copy = transforms.with_straight_through(model, enabled)
         assert wl.is_fully_sharp(copy)
         assert all(layer.straight_through is enabled for layer in wl.spiking_layers(copy))
         copy.compile(keras.optimizers.SGD(0.5), "sparse_categorical_crossentropy")
@@ -180,7 +180,7 @@ def test_straight_through_copy_learns_when_sharp():
         # No gradient crosses a sharp step unless it is straight-through.
         assert (not np.array_equal(before, first(copy))) is moves
     with pytest.raises(TypeError, match="True or False"):
-        models.with_straight_through(model, "yes")
+        transforms.with_straight_through(model, "yes")
 
 
 # ----------------------------------------------------------------------------------------
@@ -235,7 +235,7 @@ def test_sharpened_segmenter_beats_background_everywhere():
     model.fit(ds.x_train, ds.masks_train, sample_weight=weights, epochs=8, batch_size=16,
               verbose=0, callbacks=[wl.SimpleSharpener(start_epoch=4,
                                                        steps=4 * batches // layers, per="batch")])
-    model = models.with_straight_through(model)
+    model = transforms.with_straight_through(model)
     model.compile(keras.optimizers.Adam(1e-3), _mask_loss())
     model.fit(ds.x_train, ds.masks_train, sample_weight=weights, epochs=3, batch_size=16,
               verbose=0)
@@ -256,19 +256,17 @@ MARGIN = 0.15
 
 
 def test_quantize_weights_keeps_at_most_2_to_the_bits_values():
-    from whetstone_lab import models
-
     model = models.dense_classifier((6,), 2, hidden=(8,), neurons_per_class=2)
-    rounded = models.quantize_weights(model, 3)
+    rounded = transforms.quantize_weights(model, 3)
     for layer in rounded.layers:
         if isinstance(layer, keras.layers.Dense):
             values = np.unique(np.concatenate([w.ravel() for w in layer.get_weights()]))
             assert len(values) <= 2**3 - 1
-    same = models.quantize_weights(model, 32)
+    same = transforms.quantize_weights(model, 32)
     for a, b in zip(model.get_weights(), same.get_weights(), strict=True):
         np.testing.assert_array_equal(a, b)
     with pytest.raises(ValueError, match="bits must be"):
-        models.quantize_weights(model, 1)
+        transforms.quantize_weights(model, 1)
 
 
 def test_dense_autoencoder_layers_and_input_noise():
@@ -329,7 +327,7 @@ def test_dense_autoencoder_defaults_are_the_benchmarks_chosen_setting():
     assert chosen.decoder_widths == tuple(defaults["decoder"])
     assert chosen.filters == tuple(defaults["encoder"])
     assert chosen.input_noise == defaults["input_noise"]
-    named = wl.training.recipe("digits_dense_autoencoder", fast=False)
+    named = wl.recipes.recipe("digits_dense_autoencoder", fast=False)
     assert chosen.training_recipe().with_(name=named.name) == named
 
 
@@ -343,3 +341,13 @@ def test_autoencoder_downsamples_by_pooling_or_by_stride():
     assert strided.get_layer("enc_0_conv").strides == (2, 2)
     with pytest.raises(ValueError, match="downsample must be one of"):
         models.autoencoder(downsample="avg")
+
+
+def test_transforms_old_paths_in_models_warn_and_name_the_new_home():
+    """models re-exported transforms' names until 0.1: the old path still works, warning."""
+    for name in transforms.__all__:
+        with pytest.warns(DeprecationWarning, match=f"moved to whetstone_lab.transforms.{name}"):
+            assert getattr(models, name) is getattr(transforms, name)
+    with pytest.raises(AttributeError, match="no attribute 'nothing'"):
+        models.nothing  # noqa: B018
+    assert not set(transforms.__all__) & set(models.__all__)

@@ -406,7 +406,7 @@ def test_runner_merges_results_and_records_timings(tmp_path):
 def test_a_lesson_training_cell_is_deterministic():
     # Lesson 02's dense network and recipe (fast mode), trained twice from the same seed.
     import whetstone_lab as wl
-    from whetstone_lab import metrics, training
+    from whetstone_lab import metrics, recipes, training
 
     data = wl.data.load("digits")
     x_train, y_train, x_val, y_val = training.validation_split(data.x_train, data.y_train)
@@ -415,7 +415,7 @@ def test_a_lesson_training_cell_is_deterministic():
         wl.lessons.deterministic(0)
         net = wl.models.dense_classifier(data.input_shape, data.num_classes, towers=1)
         history = training.fit(net, x_train, y_train,
-                               training.recipe("digits_dense", fast=True),
+                               recipes.recipe("digits_dense", fast=True),
                                validation_data=(x_val, y_val), progress=False, seed=0)
         return history.history, metrics.evaluate(net, data.x_test, data.y_test)
 

@@ -4,13 +4,13 @@ import keras
 import numpy as np
 import pytest
 
-from whetstone_lab import training
+from whetstone_lab import recipes, training
 
 
 def test_simple_2018_recipe_reproduces_the_worked_example():
     from whetstone_lab import models
 
-    recipe = training.recipe("simple_2018", fast=False)
+    recipe = recipes.recipe("simple_2018", fast=False)
     assert recipe.epochs == 21
 
     model = models.dense_classifier((4,), 2, hidden=(3, 3), neurons_per_class=2)
@@ -24,7 +24,7 @@ def test_simple_2018_recipe_reproduces_the_worked_example():
 def test_per_batch_recipe_is_sharp_exactly_at_the_end_of_its_window():
     from whetstone_lab import models, sharpening
 
-    recipe = training.Recipe(warmup_epochs=1, sharpen_epochs=2, batch_size=4)
+    recipe = recipes.Recipe(warmup_epochs=1, sharpen_epochs=2, batch_size=4)
     model = models.dense_classifier((4,), 2, hidden=(3,), neurons_per_class=2)
     x = np.random.default_rng(1).random((16, 4)).astype("float32")
     y = np.arange(16) % 2
@@ -36,8 +36,8 @@ def test_per_batch_recipe_is_sharp_exactly_at_the_end_of_its_window():
 def test_fit_takes_an_optimizer_and_still_sets_the_recipes_learning_rates():
     from whetstone_lab import models
 
-    recipe = training.Recipe(warmup_epochs=1, sharpen_epochs=1, batch_size=8,
-                             learning_rate=1e-2, sharpen_learning_rate=1e-3)
+    recipe = recipes.Recipe(warmup_epochs=1, sharpen_epochs=1, batch_size=8,
+                            learning_rate=1e-2, sharpen_learning_rate=1e-3)
     model = models.dense_classifier((4,), 2, hidden=(3,), neurons_per_class=2)
     x = np.random.default_rng(4).random((16, 4)).astype("float32")
     y = np.arange(16) % 2
@@ -51,7 +51,7 @@ def test_fit_takes_an_optimizer_and_still_sets_the_recipes_learning_rates():
 def test_straight_through_finetune_is_switched_off_after_training():
     from whetstone_lab import models, sharpening
 
-    recipe = training.Recipe(warmup_epochs=1, sharpen_epochs=1, finetune_epochs=2, batch_size=8)
+    recipe = recipes.Recipe(warmup_epochs=1, sharpen_epochs=1, finetune_epochs=2, batch_size=8)
     model = models.dense_classifier((4,), 2, hidden=(3,), neurons_per_class=2)
     x = np.random.default_rng(2).random((16, 4)).astype("float32")
     y = np.arange(16) % 2
@@ -70,7 +70,7 @@ def test_an_interrupted_fit_leaves_the_model_as_a_finished_one_would(capsys, sto
                                                                       phase):
     from whetstone_lab import models, sharpening
 
-    recipe = training.Recipe(warmup_epochs=1, sharpen_epochs=2, finetune_epochs=2, batch_size=4)
+    recipe = recipes.Recipe(warmup_epochs=1, sharpen_epochs=2, finetune_epochs=2, batch_size=4)
     model = models.dense_classifier((4,), 2, hidden=(3,), neurons_per_class=2)
     x = np.random.default_rng(2).random((16, 4)).astype("float32")
     y = np.arange(16) % 2
@@ -101,7 +101,7 @@ def test_an_interrupted_fit_leaves_the_model_as_a_finished_one_would(capsys, sto
 def test_float_snapshot_keeps_the_last_float_epoch():
     from whetstone_lab import models, sharpening
 
-    recipe = training.Recipe(warmup_epochs=2, sharpen_epochs=1, batch_size=8)
+    recipe = recipes.Recipe(warmup_epochs=2, sharpen_epochs=1, batch_size=8)
     model = models.dense_classifier((4,), 2, hidden=(3,), neurons_per_class=2)
     x = np.random.default_rng(3).random((16, 4)).astype("float32")
     y = np.arange(16) % 2
@@ -126,7 +126,7 @@ def test_float_snapshot_looks_once_per_epoch_and_follows_a_per_epoch_schedule():
 
     # Per epoch, the sharpness first rises at the end of the last warm-up epoch (epoch 1),
     # which therefore trained at 0.
-    recipe = training.Recipe(warmup_epochs=2, sharpen_epochs=2, per="epoch", batch_size=4)
+    recipe = recipes.Recipe(warmup_epochs=2, sharpen_epochs=2, per="epoch", batch_size=4)
     model = models.dense_classifier((4,), 2, hidden=(3,), neurons_per_class=2)
     x = np.random.default_rng(3).random((16, 4)).astype("float32")
     snap = Counting()
@@ -145,7 +145,7 @@ def test_fit_off_tensorflow_never_imports_it():
             "from whetstone_lab import models, training\n"
             "m = models.dense_classifier((4,), 2, hidden=(3,), neurons_per_class=2)\n"
             "x = np.random.default_rng(0).random((16, 4)).astype('float32')\n"
-            "training.fit(m, x, np.arange(16) % 2, training.Recipe(warmup_epochs=1, "
+            "training.fit(m, x, np.arange(16) % 2, recipes.Recipe(warmup_epochs=1, "
             "sharpen_epochs=1), seed=0, progress=False)\n"
             "print('tensorflow' in sys.modules)\n")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
@@ -156,32 +156,32 @@ def test_fit_off_tensorflow_never_imports_it():
 
 def test_recipe_rejects_bad_fields():
     with pytest.raises(ValueError, match="per must be"):
-        training.Recipe(per="step")
+        recipes.Recipe(per="step")
     with pytest.raises(ValueError, match="optimizer must be one of"):
-        training.Recipe(optimizer="lbfgs")
+        recipes.Recipe(optimizer="lbfgs")
     with pytest.raises(ValueError, match="sharpen_epochs must be an integer >= 1"):
-        training.Recipe(sharpen_epochs=0)
+        recipes.Recipe(sharpen_epochs=0)
     with pytest.raises(TypeError, match="warmup_epochs must be an integer"):
-        training.Recipe(warmup_epochs=2.5)
+        recipes.Recipe(warmup_epochs=2.5)
     with pytest.raises(ValueError, match="recipe name must be one of"):
-        training.recipe("fastest")
+        recipes.recipe("fastest")
 
 def test_fast_recipe_is_short(monkeypatch):
     monkeypatch.setenv("WHETSTONE_FAST", "1")
-    assert training.recipe("lesson").epochs < training.recipe("lesson", fast=False).epochs
+    assert recipes.recipe("lesson").epochs < recipes.recipe("lesson", fast=False).epochs
 
 def test_lesson_recipe_is_the_2018_schedule_and_straight_through_fine_tunes():
-    lesson = training.recipe("lesson", fast=False)
-    assert lesson.with_(name="simple_2018") == training.recipe("simple_2018", fast=False)
-    longer = training.recipe("straight_through", fast=False)
+    lesson = recipes.recipe("lesson", fast=False)
+    assert lesson.with_(name="simple_2018") == recipes.recipe("simple_2018", fast=False)
+    longer = recipes.recipe("straight_through", fast=False)
     assert (longer.per, longer.finetune_epochs, longer.epochs) == ("batch", 10, 35)
-    fast = training.recipe("straight_through", fast=True)
+    fast = recipes.recipe("straight_through", fast=True)
     assert fast.finetune_epochs == 1 and fast.epochs < longer.epochs
 
 def test_train_passes_sample_weights_to_the_loss():
     from whetstone_lab import models
 
-    recipe = training.Recipe(warmup_epochs=1, sharpen_epochs=1, batch_size=8)
+    recipe = recipes.Recipe(warmup_epochs=1, sharpen_epochs=1, batch_size=8)
     model = models.dense_classifier((4,), 2, hidden=(3,), neurons_per_class=2)
     x = np.random.default_rng(4).random((16, 4)).astype("float32")
     y = np.arange(16) % 2
@@ -193,3 +193,24 @@ def test_train_passes_sample_weights_to_the_loss():
         assert np.array_equal(after, before) != changes
     with pytest.raises(ValueError, match="sample_weight must match"):
         training.fit(model, x, y, recipe, sample_weight=np.ones(15))
+
+
+def test_recipes_old_paths_in_training_warn_and_name_the_new_home():
+    """training re-exported recipes' names until 0.1: the old path still works, warning."""
+    for name in ("OPTIMIZERS", "Recipe", "RECIPES", "recipe", "make_optimizer"):
+        with pytest.warns(DeprecationWarning, match=f"moved to whetstone_lab.recipes.{name}"):
+            assert getattr(training, name) is getattr(recipes, name)
+        assert name not in training.__all__
+    with pytest.warns(DeprecationWarning):
+        from whetstone_lab.training import recipe  # noqa: F401
+
+
+def test_fit_takes_the_recipe_by_keyword():
+    """The parameter ``recipe`` shadows no function: ``recipe=`` still reaches fit."""
+    from whetstone_lab import models
+
+    model = models.dense_classifier((4,), 2, hidden=(3,), neurons_per_class=2, towers=1)
+    x = np.random.default_rng(3).random((16, 4)).astype("float32")
+    r = recipes.Recipe(warmup_epochs=1, sharpen_epochs=1, batch_size=8)
+    history = training.fit(model, x, np.arange(16) % 2, recipe=r, progress=False)
+    assert len(history.history["loss"]) == r.epochs

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 import whetstone_lab as wl
-from whetstone_lab import training, validation
+from whetstone_lab import recipes, training, validation
 
 
 # -- the checks themselves ----------------------------------------------------------------
@@ -145,7 +145,7 @@ def test_fit_refuses_bad_input_before_training():
     model = _tiny()
     x = np.random.default_rng(0).random((16, 4)).astype("float32")
     y = np.arange(16) % 2
-    r = training.Recipe(warmup_epochs=1, sharpen_epochs=1, batch_size=8)
+    r = recipes.Recipe(warmup_epochs=1, sharpen_epochs=1, batch_size=8)
     with pytest.raises(TypeError, match="recipe must be a Recipe"):
         training.fit(model, x, y, "lesson")
     with pytest.raises(ValueError, match="same number of samples"):
@@ -168,15 +168,15 @@ def test_fit_refuses_bad_input_before_training():
 
 
 def test_recipe_learning_rates_per_phase():
-    r = training.Recipe(warmup_epochs=2, sharpen_epochs=2, sharp_epochs=1, finetune_epochs=3,
-                        learning_rate=1e-2, sharpen_learning_rate=1e-3,
-                        finetune_learning_rate=1e-3, finetune_learning_rate_end=1e-5)
+    r = recipes.Recipe(warmup_epochs=2, sharpen_epochs=2, sharp_epochs=1, finetune_epochs=3,
+                       learning_rate=1e-2, sharpen_learning_rate=1e-3,
+                       finetune_learning_rate=1e-3, finetune_learning_rate_end=1e-5)
     rates = [r.learning_rate_at(e) for e in range(r.epochs)]
     np.testing.assert_allclose(rates, [1e-2, 1e-2, 1e-3, 1e-3, 1e-3, 1e-3, 1e-4, 1e-5])
-    plain = training.Recipe(warmup_epochs=1, sharpen_epochs=1, finetune_epochs=1)
+    plain = recipes.Recipe(warmup_epochs=1, sharpen_epochs=1, finetune_epochs=1)
     assert {plain.learning_rate_at(e) for e in range(plain.epochs)} == {1e-3}  # Adam default
     with pytest.raises(ValueError, match="finetune_learning_rate_end"):
-        training.Recipe(finetune_learning_rate_end=0.0)
+        recipes.Recipe(finetune_learning_rate_end=0.0)
 
 
 # -- labels: checked against the model's task and classes before anything runs -------------
@@ -204,13 +204,13 @@ def test_fit_and_evaluate_check_labels_against_the_models_task_and_classes(segme
     x = np.random.default_rng(0).random((4, 8, 8, 1) if segment else (16, 4)).astype("float32")
     before = [w.copy() for w in model.get_weights()]
     with pytest.raises(ValueError, match=message):
-        training.fit(model, x, y, training.Recipe(warmup_epochs=1, sharpen_epochs=1))
+        training.fit(model, x, y, recipes.Recipe(warmup_epochs=1, sharpen_epochs=1))
     for a, b in zip(before, model.get_weights(), strict=True):
         np.testing.assert_array_equal(a, b)  # no step ran
     with pytest.raises(ValueError, match=message):
         wl.metrics.evaluate(model, x, y)
     with pytest.raises(ValueError, match=message):
-        training.fit(model, x, _MASKS if segment else _Y, training.Recipe(),
+        training.fit(model, x, _MASKS if segment else _Y, recipes.Recipe(),
                      validation_data=(x, y))
 
 
@@ -229,7 +229,7 @@ def test_scores_refuse_labels_no_prediction_can_equal():
 def test_bad_numbers_are_refused_where_they_are_given():
     model = _tiny()
     x = np.random.default_rng(0).random((16, 4)).astype("float32")
-    r = training.Recipe(warmup_epochs=1, sharpen_epochs=1, batch_size=8)
+    r = recipes.Recipe(warmup_epochs=1, sharpen_epochs=1, batch_size=8)
     with pytest.raises(ValueError, match=r"sample_weight must be >= 0, got -1\.0"):
         training.fit(model, x, _Y, r, sample_weight=-np.ones(16))
     bad_x = x.copy()
@@ -242,9 +242,9 @@ def test_bad_numbers_are_refused_where_they_are_given():
     for rate in (0.0, -1e-3, 1e3, math.inf):
         with pytest.raises(ValueError, match=r"learning_rate must be a finite number > 0 and "
                                              r"<= 10"):
-            training.Recipe(learning_rate=rate)
+            recipes.Recipe(learning_rate=rate)
         with pytest.raises(ValueError, match="learning_rate"):
-            training.make_optimizer("adam", rate)
+            recipes.make_optimizer("adam", rate)
     key = wl.make_key(2, 4)
     with pytest.raises(ValueError, match="spikes must be finite"):
         wl.layers.decode(np.array([[np.nan, 0, 1, 0]]), key)  # class 0 before
@@ -254,7 +254,7 @@ def test_bad_numbers_are_refused_where_they_are_given():
 @pytest.mark.parametrize("call, name", [
     (lambda m, x: wl.layers.walk_layers("x"), "model must be a Keras model"),
     (lambda m, x: wl.layers.find_decoder(42), "model must be a Keras model"),
-    (lambda m, x: wl.models.float_twin(m, copy_weights="no"), "copy_weights must be True"),
+    (lambda m, x: wl.transforms.float_twin(m, copy_weights="no"), "copy_weights must be True"),
     (lambda m, x: wl.metrics.evaluate(m, x, _Y, sharp="no"), "sharp must be True"),
     (lambda m, x: training.fit(m, x, _Y, spiking_evaluator="no"), "spiking_evaluator must be"),
     (lambda m, x: training.fit(m, x, _Y, callbacks="early"), "callbacks must be a list"),
@@ -270,7 +270,7 @@ def test_a_value_of_the_wrong_type_is_refused_not_read_as_something_else(call, n
 
 def test_mistyped_settings_name_what_is_accepted():
     with pytest.raises(TypeError, match="Recipe has no field 'epochs'; its fields are name, "):
-        training.recipe().with_(epochs=3)
+        recipes.recipe().with_(epochs=3)
     with pytest.raises(TypeError, match="seed must be an integer >= 0, got '0'"):
         training.seed_everything("0")
     with pytest.raises(ValueError, match="x and y must have the same number of samples"):
@@ -284,7 +284,7 @@ def test_mistyped_settings_name_what_is_accepted():
 def test_fit_takes_no_callbacks_as_none_and_refuses_a_second_sharpener():
     model = _tiny()
     x = np.random.default_rng(0).random((16, 4)).astype("float32")
-    r = training.Recipe(warmup_epochs=0, sharpen_epochs=1, batch_size=8)
+    r = recipes.Recipe(warmup_epochs=0, sharpen_epochs=1, batch_size=8)
     with pytest.raises(ValueError, match=r"callbacks\[0\] \(AdaptiveSharpener\) is a "
                                          r"sharpener.*sharpen=False"):
         training.fit(model, x, _Y, r, callbacks=[wl.AdaptiveSharpener()])

@@ -47,7 +47,16 @@ _DOCTOR = "whetstone_lab.doctor" in getattr(__import__("sys"), "orig_argv", ())
 if not _DOCTOR:
     import_tensorflow_quietly()
 
-    from . import data, metrics, models, spikes, training, validation  # noqa: E402
+    from . import (  # noqa: E402
+        data,
+        metrics,
+        models,
+        recipes,
+        spikes,
+        training,
+        transforms,
+        validation,
+    )
     from .layers import (  # noqa: E402
         LAMBDA,
         SoftmaxDecode,
@@ -58,7 +67,7 @@ if not _DOCTOR:
         decoder_probabilities,
         make_key,
     )
-    from .models import fold_batchnorm  # noqa: E402
+    from .recipes import Recipe, recipe  # noqa: E402
     from .sharpening import (  # noqa: E402
         AdaptiveSharpener,
         ScheduledSharpener,
@@ -71,13 +80,8 @@ if not _DOCTOR:
         set_sharpness,
         spiking_layers,
     )
-    from .training import (  # noqa: E402
-        FloatSnapshot,
-        Recipe,
-        StraightThroughFinetune,
-        fit,
-        recipe,
-    )
+    from .training import FloatSnapshot, StraightThroughFinetune, fit  # noqa: E402
+    from .transforms import fold_batchnorm  # noqa: E402
 
 __version__ = "0.1.0"
 
@@ -134,6 +138,8 @@ __all__ = [
     "models",
     "metrics",
     "training",
+    "recipes",
+    "transforms",
     "validation",
     "spikes",
     "plots",

@@ -202,15 +202,15 @@ def check_sharpen_and_deploy() -> str:
     import numpy as np
 
     from . import data as datasets
-    from . import deploy, metrics, models, sharpening, spikes, training
+    from . import deploy, metrics, models, recipes, sharpening, spikes, training
 
     data = datasets.load("digits")
     x, y = data.x_train[:600], data.y_train[:600]
     training.seed_everything(0)
     model = models.dense_classifier(data.input_shape, data.num_classes, hidden=(64, 32),
                                        towers=1)
-    recipe = training.Recipe("doctor", warmup_epochs=2, sharpen_epochs=1, per="batch",
-                             learning_rate=3e-3, batch_size=32)
+    recipe = recipes.Recipe("doctor", warmup_epochs=2, sharpen_epochs=1, per="batch",
+                            learning_rate=3e-3, batch_size=32)
     training.fit(model, x, y, recipe, progress=False)
     if not sharpening.is_fully_sharp(model):
         raise CheckFailed("the network did not end fully sharp", INSTALL_FIX)

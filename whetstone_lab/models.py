@@ -20,9 +20,9 @@ import keras
 import numpy as np
 
 from . import transforms
+from .deprecation import moved
 from .grouped import GroupedDense
 from .layers import SoftmaxDecode, SpikingBReLU, make_key
-from .transforms import *  # noqa: F403  (models.float_twin etc. stay where they were)
 from .validation import (
     MAX_UNITS,
     MAX_WEIGHTS,
@@ -41,8 +41,10 @@ __all__ = [
     "autoencoder",
     "dense_autoencoder",
     "segmenter",
-    *transforms.__all__,
 ]
+
+# transforms' names were re-exported here until 0.1; their home is whetstone_lab.transforms.
+__getattr__ = moved(__name__, dict.fromkeys(transforms.__all__, transforms.__name__))
 
 #: Momentum of every BatchNorm here. Keras' default 0.99 needs ~500 updates before the
 #: moving statistics forget their start (mean 0, variance 1); the lessons' small datasets
@@ -300,7 +302,7 @@ def dense_autoencoder(
     inference) keeps the binary code from over-fitting a small training set. On 8×8 digits
     this is the best 64-bit spiking autoencoder of ``benchmarks/results/autoencoder.md``,
     well below the convolutional networks there, trained with
-    ``training.recipe("digits_dense_autoencoder")`` (2 float epochs, 8 sharpening, 90
+    ``recipes.recipe("digits_dense_autoencoder")`` (2 float epochs, 8 sharpening, 90
     straight-through epochs whose rate decays from 1e-3 to 1e-4; batch 16).
 
     Args:

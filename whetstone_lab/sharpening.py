@@ -237,7 +237,7 @@ class SimpleSharpener(Sharpener):
 
     The defaults (10 float epochs, then 15 steps per layer, one per epoch: fully sharp after
     epoch 54 for 3 layers, 56 epochs in all) are the digits dense recipe chosen on a
-    validation split (``whetstone_lab.training.RECIPES["digits_dense"]``); the paper's worked
+    validation split (``whetstone_lab.recipes.RECIPES["digits_dense"]``); the paper's worked
     example above is ``SimpleSharpener(start_epoch=5, steps=5)``.
 
     Args:

@@ -1,6 +1,7 @@
-"""The one way to train a lesson network: a :class:`Recipe`, :func:`fit`, and its callbacks.
+"""The one way to train a lesson network: :func:`fit` with a recipe, and its callbacks.
 
-A recipe (:mod:`whetstone_lab.recipes`, re-exported here) has four phases, in epochs
+A recipe (:class:`~whetstone_lab.recipes.Recipe`, named ones from
+:func:`~whetstone_lab.recipes.recipe`) has four phases, in epochs
 (docs/design.md, "Training")::
 
     warm-up (float) → sharpening → fully sharp → straight-through fine-tune
@@ -15,7 +16,7 @@ Example:
     >>> import whetstone_lab as wl
     >>> data = wl.data.load("digits")
     >>> model = wl.models.dense_classifier()  # 8×8 digits, 10 classes
-    >>> wl.training.fit(model, data.x_train, data.y_train, wl.training.recipe("lesson"))
+    >>> wl.training.fit(model, data.x_train, data.y_train, wl.recipe("lesson"))
     >>> wl.metrics.evaluate(model, data.x_test, data.y_test)  # fully sharp after the recipe
 """
 
@@ -30,10 +31,10 @@ from collections.abc import Iterable, Mapping
 import keras
 import numpy as np
 
+from . import recipes
+from .deprecation import moved
 from .layers import DecoderCrossEntropy
 from .metrics import check_targets, detect_task
-from .models import float_twin
-from .recipes import OPTIMIZERS, RECIPES, Recipe, make_optimizer, recipe
 from .sharpening import (
     Sharpener,
     SpikingEvaluator,
@@ -42,6 +43,7 @@ from .sharpening import (
     set_sharpness,
     spiking_layers,
 )
+from .transforms import float_twin
 from .validation import (
     check_array,
     check_bool,
@@ -58,11 +60,6 @@ from .validation import (
 logging.getLogger("tensorflow").setLevel(logging.ERROR)
 
 __all__ = [
-    "OPTIMIZERS",
-    "Recipe",
-    "RECIPES",
-    "recipe",
-    "make_optimizer",
     "compile_model",
     "fit",
     "validation_split",
@@ -72,6 +69,10 @@ __all__ = [
     "LearningRates",
 ]
 
+# recipes' names were re-exported here until 0.1; their home is whetstone_lab.recipes.
+__getattr__ = moved(__name__, dict.fromkeys(
+    ("OPTIMIZERS", "Recipe", "RECIPES", "recipe", "make_optimizer"), recipes.__name__))
+
 
 # ----------------------------------------------------------------------------------------
 # Callbacks
@@ -79,9 +80,9 @@ __all__ = [
 class LearningRates(keras.callbacks.Callback):
     """Set the optimizer's learning rate to ``recipe.learning_rate_at(epoch)`` each epoch."""
 
-    def __init__(self, recipe: Recipe):
+    def __init__(self, recipe: recipes.Recipe):
         super().__init__()
-        if not isinstance(recipe, Recipe):
+        if not isinstance(recipe, recipes.Recipe):
             raise TypeError(f"recipe must be a Recipe, got {type(recipe).__name__}.")
         self.recipe = recipe
 
@@ -235,7 +236,7 @@ def seed_everything(seed: int) -> None:
         __import__("torch").manual_seed(seed)
 
 
-def compile_model(model: keras.Model, recipe: Recipe | None = None, *, loss=None,
+def compile_model(model: keras.Model, recipe: recipes.Recipe | None = None, *, loss=None,
                   optimizer: keras.optimizers.Optimizer | None = None,
                   task: str = "auto") -> keras.Model:
     """Compile ``model`` with the recipe's optimizer (or ``optimizer``) and its task's loss.
@@ -245,22 +246,23 @@ def compile_model(model: keras.Model, recipe: Recipe | None = None, *, loss=None
     decoder's logits), classifiers an ``accuracy`` metric too; autoencoders the MSE.
 
     Example:
-        >>> compile_model(model, recipe("lesson"))
+        >>> compile_model(model, recipes.recipe("lesson"))
     """
-    r = globals()["recipe"]() if recipe is None else recipe
-    if not isinstance(r, Recipe):
-        raise TypeError(f"recipe must be a Recipe (see training.recipe()), got {r!r}.")
+    r = recipes.recipe() if recipe is None else recipe
+    if not isinstance(r, recipes.Recipe):
+        raise TypeError(f"recipe must be a Recipe (see recipes.recipe()), got {r!r}.")
     if optimizer is not None and not isinstance(optimizer, keras.optimizers.Optimizer):
         raise TypeError("optimizer must be a Keras optimizer instance (or None: the "
                         f"recipe's), got {type(optimizer).__name__}.")
     task = detect_task(check_model(model), None, task)
     metrics = ["accuracy"] if task == "classification" else None
-    model.compile(optimizer=optimizer or make_optimizer(r.optimizer, r.learning_rate_at(0)),
+    optimizer = optimizer or recipes.make_optimizer(r.optimizer, r.learning_rate_at(0))
+    model.compile(optimizer=optimizer,
                   loss=_default_loss(task) if loss is None else loss, metrics=metrics)
     return model
 
 
-def fit(model: keras.Model, x, y=None, recipe: Recipe | None = None, *, loss=None,
+def fit(model: keras.Model, x, y=None, recipe: recipes.Recipe | None = None, *, loss=None,
         optimizer: keras.optimizers.Optimizer | None = None, sample_weight=None,
         validation_data=None, callbacks: Iterable[keras.callbacks.Callback] | None = (),
         progress: bool | int = True,
@@ -274,7 +276,8 @@ def fit(model: keras.Model, x, y=None, recipe: Recipe | None = None, *, loss=Non
         y: integer labels in ``[0, classes)``, one per sample (classifier) or per pixel
             (segmenter); None for an autoencoder (it learns to reproduce ``x``). Checked
             against the model's task and classes before training (with the default loss).
-        recipe: the :class:`Recipe` (default ``recipe("lesson")``).
+        recipe: the :class:`~whetstone_lab.recipes.Recipe` (default
+            ``recipes.recipe("lesson")``).
         loss: a Keras loss replacing the task's default (``y`` is then only checked to be
             finite and as long as ``x``: the loss decides what it takes).
         optimizer: a fresh Keras optimizer replacing the recipe's (which sets its rates).
@@ -306,12 +309,12 @@ def fit(model: keras.Model, x, y=None, recipe: Recipe | None = None, *, loss=Non
     ``model.history`` the logs of the finished epochs.
 
     Example:
-        >>> history = fit(model, x, y, recipe("simple_2018"), progress=5)
+        >>> history = fit(model, x, y, recipes.recipe("simple_2018"), progress=5)
     """
     check_model(model)
-    r = globals()["recipe"]() if recipe is None else recipe
-    if not isinstance(r, Recipe):
-        raise TypeError(f"recipe must be a Recipe (see training.recipe()), got {r!r}.")
+    r = recipes.recipe() if recipe is None else recipe  # the parameter shadows no function
+    if not isinstance(r, recipes.Recipe):
+        raise TypeError(f"recipe must be a Recipe (see recipes.recipe()), got {r!r}.")
     task = detect_task(model, None, task)
     x, y = _check_data(model, task, x, y, loss, "")
     total = r.epochs if epochs is None else check_int(epochs, "epochs", minimum=1)

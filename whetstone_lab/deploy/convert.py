@@ -14,8 +14,8 @@ import numpy as np
 
 from ..grouped import GroupedDense
 from ..layers import SHARP_TOLERANCE, SoftmaxDecode, SpikingActivation, SpikingSigmoid
-from ..models import fold_batchnorm, layer_chain
 from ..sharpening import spiking_layers
+from ..transforms import fold_batchnorm, layer_chain
 from ..validation import describe
 from .exactness import check_batch_size, lowest_bit
 from .products import conv_taps
@@ -43,7 +43,7 @@ def to_spiking(model: keras.Model, *, batch_size: int | None = 32) -> SpikingNet
     Supported: Sequential or Functional chains of Dense, Conv2D, MaxPooling2D (after spikes:
     an OR), UpSampling2D (nearest, after spikes: a copy), Flatten, Dropout and GaussianNoise
     (identity at inference), BatchNormalization (folded into the layer before it with
-    :func:`whetstone_lab.models.fold_batchnorm`), SpikingBReLU (fires iff ``W·x + b >= 0.5``)
+    :func:`whetstone_lab.transforms.fold_batchnorm`), SpikingBReLU (fires iff ``W·x + b >= 0.5``)
     and SpikingSigmoid (iff ``W·x + b >= 0``) at sharpness 1. The chain may end in a
     SoftmaxDecode whose key decodes the output spikes, or in a *read-out*: a Dense or
     Conv2D on the last spikes with a non-spiking activation (an autoencoder's sigmoid),
