@@ -31,7 +31,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 import whetstone_lab as wl  # noqa: E402
-from whetstone_lab import metrics, plots, recipes, spikes, training, widgets  # noqa: E402
+from whetstone_lab import metrics, plots, recipes, spikes, stats, training, widgets  # noqa: E402
 
 OUT = Path(__file__).resolve().parent.parent / "docs" / "images"
 DPI = 110
@@ -94,7 +94,7 @@ def main() -> None:
         fig.suptitle(f"one test digit through the fully sharp network "
                      f"(test accuracy {acc:.3f})")
         save(fig, "network_overview.png")
-        save(plots.activity_bars(spikes.activity(spikes.record(model, x_test))),
+        save(plots.activity_bars(stats.activity(spikes.record(model, x_test))),
              "activity.png")
     print(f"fully sharp test accuracy {acc:.3f}")
 

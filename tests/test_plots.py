@@ -10,7 +10,7 @@ import pytest
 from matplotlib.figure import Figure
 
 import whetstone_lab as wl
-from whetstone_lab import plots, spikes
+from whetstone_lab import plots, spikes, stats
 from whetstone_lab.layers import find_decoder
 
 
@@ -335,8 +335,8 @@ def test_reconstructions_and_segmentation():
 
 
 def test_activity_bars():
-    stats = spikes.activity({"a": np.eye(4), "b": np.ones((4, 2))})
-    fig = plots.activity_bars(stats)
+    result = stats.activity({"a": np.eye(4), "b": np.ones((4, 2))})
+    fig = plots.activity_bars(result)
     assert len(fig.axes) == 2
     heights = [[p.get_height() for p in ax.patches] for ax in fig.axes]
     assert heights[0] == pytest.approx([0.25, 1.0])
@@ -344,7 +344,7 @@ def test_activity_bars():
     with pytest.raises(TypeError, match="LayerActivity"):
         plots.activity_bars({"a": 1})
     with pytest.raises(TypeError, match="activity must be the dict"):
-        plots.activity_bars([stats["a"]])
+        plots.activity_bars([result["a"]])
 
 
 def test_png_rendering_and_no_pyplot_state():

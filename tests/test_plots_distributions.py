@@ -5,7 +5,7 @@ import pytest
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
-from whetstone_lab import plots, spikes
+from whetstone_lab import plots, stats
 from whetstone_lab.plots import distributions
 
 
@@ -54,7 +54,7 @@ def test_lorenz_points_match_the_gini_coefficient():
     assert np.all(np.diff(y) >= 0)
     # Gini = 1 - 2 * area under the Lorenz curve (trapezoids on the n + 1 points).
     area = np.sum((y[1:] + y[:-1]) / 2 * np.diff(x))
-    assert 1 - 2 * area == pytest.approx(spikes.gini(values), abs=1e-9)
+    assert 1 - 2 * area == pytest.approx(stats.gini(values), abs=1e-9)
     assert distributions.lorenz_points([2, 2, 2])[1].tolist() == pytest.approx([0, 1 / 3,
                                                                                 2 / 3, 1])
 
@@ -65,7 +65,7 @@ def test_lorenz_draws_one_curve_per_entry_with_gini_in_the_legend():
     fig = plots.distributions.lorenz({"sparse": rec, "equal": np.ones(10)}, title="net X")
     ax = fig.axes[0]
     labels = [t.get_text() for t in ax.get_legend().get_texts()]
-    assert labels[1] == f"sparse (Gini {spikes.gini(rec.mean(0)):.2f})"
+    assert labels[1] == f"sparse (Gini {stats.gini(rec.mean(0)):.2f})"
     assert labels[2] == "equal (Gini 0.00)"
     assert ax.get_title() == "net X" and len(ax.get_lines()) == 3
 

@@ -1,6 +1,4 @@
-"""Recording spikes, activity statistics and the sharpness sweep."""
-
-import math
+"""Recording spikes and the sharpness sweep; the old paths of the activity statistics."""
 
 import keras
 import numpy as np
@@ -84,61 +82,6 @@ def test_nested_spiking_layers_are_refused_clearly():
     assert list(spikes.record(inner, np.zeros((1, 4)))) == ["inner_spikes"]
 
 
-# -- activity ----------------------------------------------------------------------------
-def _gini_brute(r):
-    r = np.asarray(r, float)
-    return np.abs(r[:, None] - r[None, :]).sum() / (2 * len(r) ** 2 * r.mean())
-
-
-def test_gini_known_values():
-    assert spikes.gini([3, 3, 3, 3]) == 0.0
-    assert spikes.gini([0, 0, 0, 1]) == pytest.approx(0.75)
-    assert spikes.gini([1, 2, 3, 4]) == pytest.approx(0.25)
-    r = np.random.default_rng(3).uniform(0, 1, 50)
-    assert spikes.gini(r) == pytest.approx(_gini_brute(r))
-    assert math.isnan(spikes.gini([0, 0]))
-    with pytest.raises(ValueError, match="non-negative"):
-        spikes.gini([1, -1])
-    with pytest.raises(ValueError, match="at least one"):
-        spikes.gini([])
-
-
-def test_activity_on_a_hand_made_layer():
-    a = np.array([[0.0, 1.0, 0.5, 0.0],
-                  [0.0, 1.0, 0.0, 0.0]])
-    stats = spikes.activity({"layer": a})["layer"]
-    assert (stats.samples, stats.neurons) == (2, 4)
-    assert stats.firing_rate == pytest.approx(2.5 / 8)
-    assert stats.binary_fraction == pytest.approx(7 / 8)
-    assert stats.ramp_fraction == pytest.approx(1 / 8)
-    assert stats.silent_fraction == pytest.approx(2 / 4)  # neurons 0 and 3
-    assert stats.always_on_fraction == pytest.approx(1 / 4)  # neuron 1
-    assert stats.spikes_per_inference == pytest.approx((1.5 + 1.0) / 2)
-    assert stats.gini == pytest.approx(_gini_brute([0.0, 1.0, 0.25, 0.0]))
-
-
-def test_activity_treats_every_conv_position_as_a_neuron():
-    maps = np.zeros((3, 2, 2, 2))
-    maps[:, 0, 0, 1] = 1.0
-    stats = spikes.activity({"conv": maps})["conv"]
-    assert stats.neurons == 8
-    assert stats.always_on_fraction == pytest.approx(1 / 8)
-    assert stats.gini == pytest.approx(7 / 8)
-
-
-def test_activity_table_and_errors():
-    stats = spikes.activity({"a": np.ones((2, 3)), "b": np.zeros((2, 5))})
-    table = spikes.activity_table(stats)
-    lines = table.splitlines()
-    assert len(lines) == 4 and "Gini" in lines[0] and "firing rate" in lines[0]
-    assert lines[2].split("|")[1].strip() == "a" and "nan" in lines[3]
-    assert stats["a"].to_table().splitlines()[2] == lines[2]
-    with pytest.raises(TypeError, match="record"):
-        spikes.activity([np.ones((2, 2))])
-    with pytest.raises(ValueError, match="samples"):
-        spikes.activity({"x": np.ones(3)})
-
-
 def test_record_selected_layers(dense, x):
     wl.set_sharpness(dense, 0.5)
     full = spikes.record(dense, x)
@@ -171,3 +114,12 @@ def test_assert_binary_names_the_layer_with_graded_values():
         spikes.assert_binary(model, x)  # sharpness 0: outputs of 0.25 are graded
     sharpening.set_sharpness(model, 1.0)
     assert spikes.assert_binary(model, x) == 5 * 3 + 5 * 4
+
+
+def test_activity_statistics_old_paths_warn_and_name_the_new_home():
+    """spikes held the activity statistics until 0.1: the old path still works, warning."""
+    from whetstone_lab import stats
+
+    for name in ("LayerActivity", "activity", "activity_table", "gini"):
+        with pytest.warns(DeprecationWarning, match=f"moved to whetstone_lab.stats.{name}"):
+            assert getattr(spikes, name) is getattr(stats, name)

@@ -8,36 +8,7 @@ import os as _os
 _os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 _os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 
-
-def import_tensorflow_quietly() -> None:
-    """Import TensorFlow with the process's stderr (file descriptor 2) sent to /dev/null.
-
-    TensorFlow 2.21 writes two start-up lines (absl's "WARNING: All log messages before
-    absl::InitializeLog()" and oneDNN's notice) straight to file descriptor 2 even with
-    ``TF_CPP_MIN_LOG_LEVEL=3``; in a notebook they land in the first cell's output. Python
-    errors still propagate; nothing is hidden after the import.
-    """
-    import sys
-
-    if _os.environ.get("KERAS_BACKEND") != "tensorflow" or "tensorflow" in sys.modules:
-        return
-    try:
-        sys.stderr.flush()
-        saved = _os.dup(2)
-    except (OSError, ValueError, AttributeError):  # no real stderr (embedded interpreters)
-        return
-    null = _os.open(_os.devnull, _os.O_WRONLY)
-    try:
-        _os.dup2(null, 2)
-        try:
-            import tensorflow  # noqa: F401
-        except ImportError:
-            pass  # Keras reports a missing backend itself, with its own message
-    finally:
-        _os.dup2(saved, 2)
-        _os.close(saved)
-        _os.close(null)
-
+from .config import choose, fast_mode, import_tensorflow_quietly  # noqa: E402
 
 # `python -m whetstone_lab.doctor` checks the set-up (Keras' backend included) before
 # anything imports Keras: a bad KERAS_BACKEND would otherwise stop this import with a
@@ -53,6 +24,7 @@ if not _DOCTOR:
         models,
         recipes,
         spikes,
+        stats,
         training,
         transforms,
         validation,
@@ -99,16 +71,6 @@ def __getattr__(name: str):
     raise AttributeError(f"module 'whetstone_lab' has no attribute {name!r}")
 
 
-def fast_mode() -> bool:
-    """True when ``WHETSTONE_FAST=1``: lessons use fewer epochs and samples (used by CI)."""
-    return _os.environ.get("WHETSTONE_FAST", "0").strip().lower() in ("1", "true", "yes")
-
-
-def choose(full, fast):
-    """``fast`` in fast mode, ``full`` otherwise: ``epochs = wl.choose(30, 3)``."""
-    return fast if fast_mode() else full
-
-
 __all__ = [
     "LAMBDA",
     "AdaptiveSharpener",
@@ -142,6 +104,7 @@ __all__ = [
     "transforms",
     "validation",
     "spikes",
+    "stats",
     "plots",
     "widgets",
     "deploy",

@@ -123,7 +123,7 @@ def check_backend() -> str:
                           "of those, e.g. `export KERAS_BACKEND=tensorflow`")
     try:
         if name == "tensorflow":  # without TensorFlow's start-up lines on the screen
-            from . import import_tensorflow_quietly
+            from .config import import_tensorflow_quietly
 
             import_tensorflow_quietly()
         module = importlib.import_module(BACKENDS[name])

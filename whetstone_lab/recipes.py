@@ -21,6 +21,7 @@ from dataclasses import asdict, dataclass, fields, replace
 
 import keras
 
+from .config import fast_mode
 from .sharpening import MODES, SimpleSharpener
 from .validation import check_bool, check_choice, check_int, check_number
 
@@ -290,8 +291,6 @@ def recipe(name: str = "lesson", *, fast: bool | None = None) -> Recipe:
     """
     check_choice(name, "recipe name", tuple(RECIPES))
     if fast is None:
-        from . import fast_mode
-
         fast = fast_mode()
     r = RECIPES[name]
     if check_bool(fast, "fast"):

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 from ..validation import check_int, check_number, describe
 from . import online
+from .catalogue import GENERATED, OFFLINE, offline_names
 from .dataset import (
     CorruptDatasetError,
     Dataset,
@@ -40,7 +41,7 @@ from .dataset import (
 from .files import DATA_ENV, data_dir, required_files
 from .offline import DIGIT_NAMES, digits
 from .online import CIFAR10_NAMES, FASHION_NAMES
-from .scenes import INK_THRESHOLD, SHAPE_NAMES, digit_scenes, shapes
+from .scenes import INK_THRESHOLD, SHAPE_NAMES, digit_scenes, shapes  # noqa: F401 (data.shapes, …)
 
 __all__ = [
     "Dataset",
@@ -63,26 +64,13 @@ __all__ = [
     "mnist_or_digits",
 ]
 
-#: Each dataset's loader and its options with their defaults (``noise`` and ``seed`` are
-#: every dataset's; generated ones also pass ``seed`` to their loader).
-_OFFLINE = {
-    "digits": (digits, {}),
-    "shapes": (shapes, {"n_train": 2000, "n_test": 500, "size": 32, "max_shapes": 3}),
-    "digit_scenes": (digit_scenes, {"n_train": 2000, "n_test": 500, "size": 32, "scale": 2,
-                                    "max_digits": 3}),
-}
+#: Each online dataset's loader and its options (the offline ones: catalogue.OFFLINE).
 _ONLINE = {
     "mnist": (online.mnist, {"download": True, "verify": True}),
     "fashion_mnist": (online.fashion_mnist, {"download": True, "verify": True}),
     "cifar10": (online.cifar10, {"download": True, "verify": True}),
     "cifar100": (online.cifar100, {"download": True, "verify": True, "label_mode": "fine"}),
 }
-_GENERATED = ("shapes", "digit_scenes")
-
-
-def offline_names() -> list[str]:
-    """Datasets that always load without any network."""
-    return sorted(_OFFLINE)
 
 
 def online_names() -> list[str]:
@@ -92,7 +80,7 @@ def online_names() -> list[str]:
 
 def names() -> list[str]:
     """Every name :func:`load` accepts."""
-    return sorted({**_OFFLINE, **_ONLINE})
+    return sorted({**OFFLINE, **_ONLINE})
 
 
 def _check_name(name: object) -> str:
@@ -139,7 +127,7 @@ def load(name: str, **options) -> Dataset:
         ((1437, 8, 8, 1), (1437, 8, 8, 1))
     """
     name = _check_name(name)
-    loader, defaults = {**_OFFLINE, **_ONLINE}[name]
+    loader, defaults = {**OFFLINE, **_ONLINE}[name]
     accepted = {**defaults, "noise": None, "seed": 0}
     unknown = sorted(set(options) - set(accepted))
     if unknown:
@@ -152,7 +140,7 @@ def load(name: str, **options) -> Dataset:
     seed = check_int(seed, "seed", minimum=0)
     if noise is not None:
         noise = check_number(noise, "noise", minimum=0.0, maximum=1.0)
-    if name in _GENERATED:
+    if name in GENERATED:
         opts["seed"] = seed
     ds = loader(**opts)
     return ds if noise is None else with_noise(ds, noise, seed)

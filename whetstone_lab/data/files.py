@@ -14,6 +14,7 @@ import urllib.request
 from pathlib import Path
 
 from ..validation import describe
+from .catalogue import offline_names
 from .dataset import CorruptDatasetError, DatasetUnavailableError
 
 __all__ = ["DATA_ENV", "FILES", "IDX_FILES", "data_dir", "required_files", "idx_names",
@@ -179,8 +180,6 @@ def download(url: str, dest: Path) -> None:
 
 
 def _offline_message(name: str, missing: list[Path]) -> str:
-    from . import offline_names  # the catalogue of datasets lives in the package
-
     files = "\n".join(f"  {p}" for p in missing)
     if name in IDX_FILES:
         subfolders, idx = IDX_FILES[name]

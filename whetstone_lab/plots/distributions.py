@@ -17,7 +17,7 @@ from collections.abc import Mapping
 import numpy as np
 from matplotlib.figure import Figure
 
-from ..spikes import gini
+from ..stats import gini
 from ..validation import check_array, check_int, describe
 from .figure import target_ax, target_fig
 
@@ -105,7 +105,7 @@ def lorenz_points(values) -> tuple[np.ndarray, np.ndarray]:
 
     Sorted ascending, ``x[k] = k / n`` is the share of the least active neurons and ``y[k]``
     their share of all activity. The area between the diagonal and the curve is half the
-    Gini coefficient (:func:`whetstone_lab.spikes.gini`).
+    Gini coefficient (:func:`whetstone_lab.stats.gini`).
 
     Example:
         >>> lorenz_points([0, 0, 0, 1])[1].tolist()
@@ -126,7 +126,7 @@ def lorenz(curves: Mapping[str, np.ndarray], *, title: str | None = None,
     """Lorenz curves of per-neuron activity, one per entry, with their Gini coefficients.
 
     Each neuron's activity is its mean output over the samples, as in
-    :func:`whetstone_lab.spikes.activity`: for a recording ``(samples, ...)`` the mean over
+    :func:`whetstone_lab.stats.activity`: for a recording ``(samples, ...)`` the mean over
     axis 0; a 1-D array is taken as per-neuron activity already. The diagonal is a layer
     whose neurons all fire equally often (Gini 0); the further below it a curve sags, the
     fewer neurons do the firing.

@@ -8,7 +8,7 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
-from ..spikes import LayerActivity
+from ..stats import LayerActivity
 from ..validation import check_array, check_int, describe
 from .figure import INPUT_CMAP, as_image, bare, class_colors, target_fig
 
@@ -101,20 +101,20 @@ def segmentation(images, true_masks, pred_masks, *, n: int = 4,
 
 
 def activity_bars(activity: Mapping, *, fig: Figure | None = None) -> Figure:
-    """Firing rate and Gini coefficient per layer, from :func:`spikes.activity`.
+    """Firing rate and Gini coefficient per layer, from :func:`stats.activity`.
 
     Example:
         >>> fig = activity_bars(activity(record(model, x_test)))
     """
     if not isinstance(activity, Mapping):
-        raise TypeError(f"activity must be the dict spikes.activity() returns, got "
+        raise TypeError(f"activity must be the dict stats.activity() returns, got "
                         f"{describe(activity)}.")
     if not activity:
         raise ValueError("activity must hold at least one layer, got an empty dict.")
     stats = list(activity.values())
     if not all(isinstance(s, LayerActivity) for s in stats):
         bad = next(s for s in stats if not isinstance(s, LayerActivity))
-        raise TypeError(f"activity values must be LayerActivity (from spikes.activity()), "
+        raise TypeError(f"activity values must be LayerActivity (from stats.activity()), "
                         f"got {describe(bad)}.")
     names = [s.name for s in stats]
     fig = target_fig(fig, (max(6.0, 1.3 * len(names) + 3.0), 3.2))
