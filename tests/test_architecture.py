@@ -12,32 +12,46 @@ import pytest
 PACKAGE = Path(__file__).resolve().parent.parent / "whetstone_lab"
 SOURCES = sorted(PACKAGE.rglob("*.py"))
 
+DESIGN = PACKAGE.parent / "docs" / "design.md"
+
+
+def _design_table() -> dict[str, set[str]]:
+    """Which library modules each module may import: the table of docs/design.md, "The
+    modules", read here so that the note and this test cannot differ. A cell lists modules in
+    backticks, "—" for none, "everything above" (but `x`) for the rows before it."""
+    text = DESIGN.read_text()
+    section = text[text.index("## The modules"):text.index("Dependencies point one way")]
+    allowed: dict[str, set[str]] = {}
+    for line in section.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) != 3 or not cells[0].startswith("`"):
+            continue  # the header, its rule, prose
+        module = cells[0].strip("`").rstrip("/")
+        names = set(re.findall(r"`([\w/]+)`", cells[2]))
+        if cells[2].startswith("everything above"):
+            names = set(allowed) - {n.rstrip("/") for n in names}
+        allowed[module] = {n.rstrip("/") for n in names}
+    return allowed
+
+
 #: Which library modules each module may import (docs/design.md, "The modules").
-ALLOWED = {
-    "validation": set(),
-    "deprecation": set(),
-    "config": set(),
-    "stats": {"validation"},
-    "layers": {"validation"},
-    "grouped": {"validation"},
-    "sharpening": {"layers", "validation"},
-    "transforms": {"layers", "sharpening", "validation"},
-    "models": {"deprecation", "grouped", "layers", "transforms", "validation"},
-    "spikes": {"deprecation", "sharpening", "validation", "layers"},
-    "metrics": {"layers", "sharpening", "spikes", "validation"},
-    "recipes": {"config", "sharpening", "validation"},
-    "training": {"deprecation", "metrics", "recipes", "sharpening", "transforms", "validation",
-                 "layers"},
-    "data": {"validation", "data"},
-    "deploy": {"grouped", "layers", "sharpening", "transforms", "validation", "deploy"},
-    "plots": {"layers", "stats", "validation", "plots"},
-    "widgets": {"layers", "sharpening", "models", "spikes", "metrics", "plots", "validation"},
-    "lessons": {"layers", "sharpening", "models", "spikes", "metrics", "training",
-                "validation", "questions"},
-    "questions": set(),
-    "doctor": {"config", "data", "deploy", "metrics", "models", "recipes", "sharpening", "spikes",
-               "training"},
-}
+ALLOWED = _design_table()
+
+
+def test_the_design_table_lists_every_module_of_the_package():
+    modules = {p.name.removesuffix(".py") for p in PACKAGE.iterdir()
+               if (p.suffix == ".py" and p.name != "__init__.py")
+               or (p.is_dir() and (p / "__init__.py").exists())}
+    assert set(ALLOWED) == modules
+    for module, names in ALLOWED.items():
+        assert names <= set(ALLOWED), f"{module} may import unknown modules {names - set(ALLOWED)}"
+
+
+def test_the_design_table_points_down():
+    """A row may only name rows above it: the table's order is the import order."""
+    order = list(ALLOWED)
+    for i, module in enumerate(order):
+        assert ALLOWED[module] <= set(order[:i]), module
 
 
 def _top(path: Path) -> str:
@@ -113,3 +127,17 @@ def test_one_spiking_layer_enumerator():
     for path in SOURCES:
         if path.name != "sharpening.py":
             assert not collects.search(path.read_text()), path
+
+
+@pytest.mark.parametrize("path", [p for p in SOURCES if p.parent != PACKAGE
+                                  and p.name != "__init__.py"],
+                         ids=lambda p: str(p.relative_to(PACKAGE)))
+def test_no_module_of_a_package_imports_its_face(path):
+    """data/files.py, plots/tasks.py, ...: shared pieces live below the package's __init__,
+    never imported back from it (not even inside a function, to dodge a cycle)."""
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom) and node.level == 1 and node.module is None:
+            for alias in node.names:
+                assert (path.parent / f"{alias.name}.py").exists() \
+                    or (path.parent / alias.name).is_dir(), \
+                    f"{path.name} imports {alias.name} from its package's face"
