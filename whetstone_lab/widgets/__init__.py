@@ -23,7 +23,12 @@ redraw when nothing changed.
 Static fallback: a stored notebook opened where widgets cannot run (GitHub, nbviewer, a
 notebook without its kernel) still needs a picture. Each dashboard therefore adds an
 ``image/png`` of its current view to its display data, next to the widget view; JupyterLab
-shows the live widget, renderers without widget support show the PNG. To keep a later
+shows the live widget, renderers without widget support show the PNG. The sharpness
+dashboard's PNG is complete: the network picture and the score curve with its marker under a
+caption (sharpness and mode, score, the sample's verdict). The stored notebooks carry no
+saved widget state, which would make a renderer wait for a widget manager instead of showing
+the PNG (``scripts/execute_notebooks.py`` strips it; ``tests/test_stored_outputs.py``
+checks). To keep a later
 state in the stored notebook, end a cell with ``explorer.snapshot()``, which returns the
 current view as an independent Figure captioned "snapshot".
 
