@@ -141,3 +141,28 @@ def test_no_module_of_a_package_imports_its_face(path):
                 assert (path.parent / f"{alias.name}.py").exists() \
                     or (path.parent / alias.name).is_dir(), \
                     f"{path.name} imports {alias.name} from its package's face"
+
+
+MEASURED = re.compile(r"\d[\d.,]*\s?%|\d+(\.\d+)?\s?points\b|\d+(\.\d+)?\s?× (faster|slower)")
+
+
+def _prose(path: Path) -> list[str]:
+    """The docstrings and comments of a source file."""
+    import io
+    import tokenize
+
+    text = path.read_text()
+    found = [t.string for t in tokenize.generate_tokens(io.StringIO(text).readline)
+             if t.type == tokenize.COMMENT]
+    for node in ast.walk(ast.parse(text)):
+        if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)):
+            found.append(ast.get_docstring(node) or "")
+    return found
+
+
+@pytest.mark.parametrize("path", SOURCES, ids=lambda p: str(p.relative_to(PACKAGE)))
+def test_no_measured_number_in_a_docstring_or_comment(path):
+    """Measured results live in benchmarks/results/ (where the number-marker tests reach);
+    the library's prose points there instead of quoting them."""
+    quoted = [m.group(0) for prose in _prose(path) for m in MEASURED.finditer(prose)]
+    assert not quoted, f"{path.name} quotes {quoted}: point to benchmarks/results/ instead"

@@ -46,9 +46,10 @@ __all__ = [
 # transforms' names were re-exported here until 0.1; their home is whetstone_lab.transforms.
 __getattr__ = moved(__name__, dict.fromkeys(transforms.__all__, transforms.__name__))
 
-#: Momentum of every BatchNorm here. Keras' default 0.99 needs ~500 updates before the
-#: moving statistics forget their start (mean 0, variance 1); the lessons' small datasets
-#: give 45 batches an epoch, and a step function after BN is unforgiving of stale statistics.
+#: Momentum of every BatchNorm here. With Keras' default 0.99 the moving statistics take
+#: hundreds of updates to forget their start (mean 0, variance 1); the lessons' small
+#: datasets give a few dozen batches an epoch, and a step function after BN is unforgiving
+#: of stale statistics.
 BN_MOMENTUM = 0.9
 
 #: Decoder temperature of the classifiers' defaults. Dividing the N-hot logits by 20 (twice

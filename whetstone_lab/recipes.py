@@ -224,8 +224,8 @@ RECIPES: dict[str, Recipe] = {
     # The recipes of the retention benchmark (benchmarks/results/retention.md), chosen on a
     # validation split carved from the training data (its notes list what was tried).
     # Dense: slow per-epoch sharpening (15 epochs per layer), no fine-tune (the README's
-    # SimpleSharpener(start_epoch=10, steps=15)): the best of some sixty variants
-    # cross-validated (the notes).
+    # SimpleSharpener(start_epoch=10, steps=15)): the best of the variants cross-validated
+    # there (the notes).
     "digits_dense": Recipe("digits_dense", warmup_epochs=11, sharpen_epochs=45, per="epoch",
                            learning_rate=1e-3),
     "digits_conv": Recipe("digits_conv", warmup_epochs=8, sharpen_epochs=10,
@@ -259,9 +259,9 @@ RECIPES: dict[str, Recipe] = {
     "segmentation": Recipe("segmentation", warmup_epochs=3, sharpen_epochs=7,
                            finetune_epochs=4, learning_rate=3e-3, sharpen_learning_rate=1e-3,
                            finetune_learning_rate=1e-3, batch_size=16),
-    # Digit scenes (11 mask values): a longer straight-through fine-tune, 30 epochs instead of
-    # 4, narrowed the test gap from 25.2 to 12.0 points of mean IoU (14 epochs: 14.8), and to
-    # 7.3 with 32/64/128 channels (benchmarks/results/segmentation.md).
+    # Digit scenes (11 mask values): a longer straight-through fine-tune than segmentation's
+    # (30 epochs instead of 4) narrows the gap of mean IoU to the float twin; how far, and
+    # with wider channels, is measured in benchmarks/results/segmentation.md.
     "digit_scenes": Recipe("digit_scenes", warmup_epochs=3, sharpen_epochs=7,
                            finetune_epochs=30, learning_rate=3e-3, sharpen_learning_rate=1e-3,
                            finetune_learning_rate=1e-3, batch_size=16),

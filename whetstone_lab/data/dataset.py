@@ -151,7 +151,7 @@ def pixel_weights(masks: np.ndarray, balance: float = 1.0) -> np.ndarray:
     """Per-pixel loss weights that stop background from winning a segmentation loss.
 
     ``w(pixel) ∝ frequency(class of the pixel) ** -balance``, scaled so the weights average 1
-    over ``masks``. Background covers ~85 % of a scene: unweighted, "background everywhere"
+    over ``masks``. Background covers most of a scene: unweighted, "background everywhere"
     is a cheap optimum, and the foreground output neurons of a bounded ReLU, pushed below
     0, stop receiving any gradient. ``balance=1`` gives every class the same total weight;
     ``balance=0`` weighs every pixel 1. Pass the result as ``sample_weight`` to ``fit``.

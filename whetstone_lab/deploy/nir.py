@@ -62,12 +62,12 @@ def export_nir(model, path: str | os.PathLike | None = None, *, neuron: str = "l
     * ``"lif"`` (default): ``LIF(tau=dt, r=1, v_leak=0, v_threshold=t)``. Runs in snnTorch
       1.0.0 (``snntorch.import_nir.import_from_nir``; its step is fixed at ``dt = 1e-4``, the
       default here) and Norse 1.1.0 (``norse.torch.from_nir(graph, dt=1e-4)``, the same
-      ``dt``): both agreed 100 % with Keras in every layer of dense and conv networks, at
-      each of 5 steps (``make interop``, benchmarks/results/interop.md).
+      ``dt``); how each toolchain agrees with Keras, layer by layer and step by step, on
+      dense and conv networks is in benchmarks/results/interop.md (``make interop``).
     * ``"cuba_lif"``: ``CubaLIF(tau_syn=dt, tau_mem=dt, r=1, v_leak=0, w_in=1,
       v_threshold=t)``; NIR semantics with the current updated before the membrane (as
-      :func:`run_nir` does). Runs in snnTorch 1.0.0 and Norse 1.1.0 like ``"lif"`` (the same
-      100 % agreement).
+      :func:`run_nir` does). Runs in snnTorch 1.0.0 and Norse 1.1.0 like ``"lif"``
+      (benchmarks/results/interop.md).
     * ``"threshold"``: ``Threshold(t)``, NIR's exact stateless semantics, no ``dt``.
       snnTorch 1.0.0 refuses the node ("Unknown node type"), Norse 1.1.0 fails on it
       (``KeyError``), Spyx 1.0.0 drops it silently: for NIR itself and :func:`run_nir`.
@@ -90,7 +90,7 @@ def export_nir(model, path: str | os.PathLike | None = None, *, neuron: str = "l
 
     Known mismatches: ``"lif"``/``"cuba_lif"`` with a ``dt`` other than :data:`DEFAULT_DT`
     (snnTorch 1.0.0 imports them with its fixed step, so its neurons would not be the
-    stateless thresholds exported; measured: chance accuracy), ``"lif"``/``"cuba_lif"`` of a
+    stateless thresholds exported), ``"lif"``/``"cuba_lif"`` of a
     conv network with ``flatten="hwc"`` (snnTorch and Norse flatten channels-first), and
     ``"li_threshold"`` of a conv network with ``flatten="chw"`` (Spyx flattens
     channels-last) each give a warning naming the toolchain, or a ValueError with

@@ -50,9 +50,9 @@ __all__ = [
 #: Input elements (patch-matrix entries for a convolution) per block of samples: 16 MB of
 #: float32, so memory stays bounded for any batch size.
 BLOCK_ELEMENTS = 2**22
-#: With at most this fraction of non-zero inputs the product is event-driven (measured on
-#: the layers of the lesson networks: 2–3× faster than BLAS at 2–4 %, even near 8 %,
-#: slower above).
+#: With at most this fraction of non-zero inputs the product is event-driven, BLAS above:
+#: where the event-driven product stopped beating BLAS when both were timed on the lesson
+#: networks' layers (the simulator's throughput: benchmarks/results/spiking_inference.md).
 EVENT_DENSITY = 0.06
 
 

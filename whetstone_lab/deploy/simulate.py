@@ -270,13 +270,9 @@ class SpikingNetwork:
     ``model.predict(x, batch_size=...)`` would use, so the result equals ``predict`` spike
     for spike; their number is reported in :attr:`SpikingResult.near_ties`.
 
-    Measured on the 360 digits test images (``benchmarks/spiking_inference.py``): the dense
-    64-256-64-100 network makes 151,200 spike decisions, one of them a near-tie; the conv
-    network (32-64 filters, 128, 100) with BatchNorm (folded) and max-pooling makes
-    1,464,480, of which 52 are near-ties; without pooling or BatchNorm, 2,293,920 with 8.
-    Every spike of every layer equals ``predict``'s, and so do the spikes of
-    :func:`~whetstone_lab.deploy.run_nir` on the exported graph, which resolves near-ties
-    the same way. Its throughput against ``predict`` is in
+    :func:`~whetstone_lab.deploy.run_nir` resolves near-ties the same way on the exported
+    graph. How many decisions the lesson networks make, how many of them are near-ties, the
+    agreement with ``predict`` layer by layer and the throughput against it are measured in
     ``benchmarks/results/spiking_inference.md``.
 
     Attributes:
