@@ -58,7 +58,7 @@ from autoencoder import transform_coder  # noqa: E402  (benchmarks/autoencoder.p
 from common import machine, mean_sd, reflow  # noqa: E402  (benchmarks/common.py)
 
 import whetstone_lab as wl  # noqa: E402
-from whetstone_lab import deploy, metrics, models, spikes, training  # noqa: E402
+from whetstone_lab import deploy, metrics, models, recipes, spikes, training, transforms  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results"
 JSON = RESULTS / "paper_scale.json"
@@ -160,7 +160,7 @@ def score(net: Network, model, x, y) -> float:
 
 def train(net: Network, data, seed: int, *, sharpen: bool, quick: bool):
     """The network trained on all training digits: Whetstone, or its float twin."""
-    recipe = training.recipe(net.recipe, fast=quick)
+    recipe = recipes.recipe(net.recipe, fast=quick)
     keras.utils.set_random_seed(seed)  # before building: the same initial weights for both
     model = net.build()
     n = 2048 if quick else len(data.x_train)
@@ -178,7 +178,7 @@ def run(net: Network, data, seed: int, quick: bool) -> dict:
     load_before = os.getloadavg()
     float_model, float_s, recipe = train(net, data, seed, sharpen=False, quick=quick)
     sharp_model, sharp_s, _ = train(net, data, seed, sharpen=True, quick=quick)
-    naive_model = models.hard_copy(float_model)
+    naive_model = transforms.hard_copy(float_model)
     x, y = data.x_test, data.y_test
     for m in (sharp_model, naive_model):
         spikes.assert_binary(m, x[:1000])  # raises, naming the layer, unless every spike is 0/1
