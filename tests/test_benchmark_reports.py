@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from script_helpers import ROOT, load_script
 
 
@@ -56,3 +57,32 @@ def test_retention_notes_read_the_classifier_variants_results():
             r["mean"] = 0.95
     changed = " ".join(retention.notes(variants, "0.6 ± 0.6", 0.5).split())
     assert "the same 56 epochs and rates) 95.00, 2.8 points below the kept recipe" in changed
+
+
+def test_paper_scale_report_is_rendered_from_its_results_file():
+    paper = load_script("benchmarks/paper_scale.py")
+    stored = json.loads((ROOT / "benchmarks/results/paper_scale.json").read_text())
+    assert stored["summary"] == json.loads(json.dumps(paper.summarize(stored)))
+    assert paper.report(stored) == (ROOT / "benchmarks/results/paper_scale.md").read_text()
+
+
+def test_paper_scale_summary_follows_the_rows():
+    paper = load_script("benchmarks/paper_scale.py")
+    rows = [{"network": "conv", "seed": s, "float": 0.995, "whetstone": w, "naive": 0.9,
+             "epochs": 12, "recipe": "r", "seconds_per_epoch": {"float": 1, "whetstone": 2},
+             "load": [1.0, 1.0], "backend": "tensorflow"} for s, w in ((0, 0.994), (1, 0.991))]
+    conv = paper.summarize({"rows": rows, "coder": None})["conv"]
+    assert conv["gap"] == pytest.approx(0.0025) and conv["above_naive"] == pytest.approx(0.0925)
+    assert conv["met_bound"] is False and conv["met_gap"] is True  # 99.3 %, within 0.3 pt
+    rows[1]["whetstone"] = 0.996
+    assert paper.summarize({"rows": rows, "coder": None})["conv"]["met_bound"] is True
+
+
+def test_paper_scale_says_where_mnist_goes_when_it_is_absent(tmp_path, monkeypatch, capsys):
+    paper = load_script("benchmarks/paper_scale.py")
+    monkeypatch.setenv("WHETSTONE_DATA", str(tmp_path))
+    monkeypatch.setattr(paper, "JSON", tmp_path / "paper_scale.json")
+    paper.main(["train", "--networks", "dense", "--seeds", "0"])
+    out = capsys.readouterr().out
+    assert out.count("\n") == 1 and "MNIST is not in the data folder" in out
+    assert str(tmp_path) in out and not list(tmp_path.iterdir())

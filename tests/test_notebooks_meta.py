@@ -74,15 +74,7 @@ def test_solutions_follow_their_heading_and_are_collapsed(name):
         assert cell.source.startswith("# Solution")
 
 
-#: Lessons with the exercise structure below (attempt cells, hidden solution outputs, a
-#: self-check); lesson 08 does not have it yet.
-_WITHOUT_SELF_CHECK = pytest.mark.xfail(reason="lesson 08 has no attempt cells or self-check "
-                                               "questions yet", strict=False)
-EXERCISE_LESSONS = [pytest.param(n, marks=_WITHOUT_SELF_CHECK) if n.startswith("08") else n
-                    for n in LESSONS]
-
-
-@pytest.mark.parametrize("name", EXERCISE_LESSONS)
+@pytest.mark.parametrize("name", LESSONS)
 def test_each_solution_hides_its_output_and_follows_an_attempt_cell(name):
     # JupyterLab honours both flags: the solution's code and its printed answer stay collapsed.
     cells = _read(name).cells
@@ -100,7 +92,7 @@ def test_each_solution_hides_its_output_and_follows_an_attempt_cell(name):
             f"{name} cell {i + 1}: hide the solution's code and its output")
 
 
-@pytest.mark.parametrize("name", EXERCISE_LESSONS)
+@pytest.mark.parametrize("name", LESSONS)
 def test_each_lesson_asks_two_or_three_self_check_questions_the_library_checks(name):
     from whetstone_lab.questions import QUESTIONS
 
