@@ -142,7 +142,7 @@ def test_fit_off_tensorflow_never_imports_it():
     import sys
 
     code = ("import sys, numpy as np\n"
-            "from whetstone_lab import models, training\n"
+            "from whetstone_lab import models, recipes, training\n"
             "m = models.dense_classifier((4,), 2, hidden=(3,), neurons_per_class=2)\n"
             "x = np.random.default_rng(0).random((16, 4)).astype('float32')\n"
             "training.fit(m, x, np.arange(16) % 2, recipes.Recipe(warmup_epochs=1, "
@@ -153,6 +153,7 @@ def test_fit_off_tensorflow_never_imports_it():
     assert done.returncode == 0, done.stderr[-3000:]
     assert done.stdout.strip() == "False"
     assert done.stderr == ""
+
 
 def test_recipe_rejects_bad_fields():
     with pytest.raises(ValueError, match="per must be"):
