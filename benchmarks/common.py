@@ -1,11 +1,34 @@
-"""What every benchmark report shares: the machine it ran on, how a mean ± sd reads, and how
-a task row is named."""
+"""What every benchmark shares: the preamble, the machine it ran on, how a mean ± sd reads, how
+a task row is named, and the report rendered from a template.
+
+Importing this module is the preamble: it sets the environment defaults (TensorFlow's C++ log
+quiet, matplotlib's non-interactive backend) and puts the repository first on ``sys.path``, so
+``whetstone_lab`` is the repository's own. A benchmark imports it before Keras (``common``
+sorts before ``keras``, ``numpy`` and ``tensorflow``)::
+
+    from common import machine, render
+
+A report is data first: the benchmark writes its ``results/<name>.json`` and renders the
+Markdown from it with ``render("<name>", context)``, the prose living in
+``benchmarks/templates/<name>.md`` (``string.Template``: ``$name`` or ``${name}``).
+"""
 
 from __future__ import annotations
 
 import os
 import platform
+import string
+import sys
 from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "benchmarks" / "results"
+TEMPLATES = ROOT / "benchmarks" / "templates"
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+os.environ.setdefault("MPLBACKEND", "Agg")
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
 
 
 def machine() -> str:
@@ -72,3 +95,14 @@ def task_label(row: dict) -> str:
     ``"digits dense (T = 20)"``."""
     t = row.get("temperature")
     return row["task"] if t is None else f"{row['task']} (T = {t:g})"
+
+
+def render(template_name: str, context: dict) -> str:
+    """The text of ``benchmarks/templates/<template_name>.md`` with every ``$name`` (or
+    ``${name}``) replaced by ``str(context[name])``; a name missing from ``context`` raises
+    ``KeyError`` (``$$`` is a literal dollar sign). The context holds text: numbers formatted
+    and tables built by the benchmark, from its results file only, so the report can be
+    rendered again from that file alone.
+    """
+    path = TEMPLATES / f"{template_name}.md"
+    return string.Template(path.read_text(encoding="utf-8")).substitute(context)
