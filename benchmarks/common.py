@@ -3,9 +3,11 @@ a task row is named, and the report rendered from a template.
 
 Importing this module is the preamble: it sets the environment defaults (TensorFlow's C++ log
 quiet, matplotlib's non-interactive backend) and puts the repository first on ``sys.path``, so
-``whetstone_lab`` is the repository's own. A benchmark imports it before Keras (``common``
-sorts before ``keras``, ``numpy`` and ``tensorflow``)::
+``whetstone_lab`` is the repository's own. A benchmark imports it first among its third-party
+imports (``import common`` sorts before ``keras``, ``numpy`` and ``tensorflow``)::
 
+    import common  # noqa: F401  (the shared preamble, before Keras)
+    import keras
     from common import machine, render
 
 A report is data first: the benchmark writes its ``results/<name>.json`` and renders the
