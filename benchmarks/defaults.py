@@ -11,8 +11,9 @@ conv, ``pool=True, batchnorm=True``) for comparison.
 
 Usage::
 
-    python benchmarks/defaults.py            # 3 seeds, writes results/defaults.md and .json
+    python benchmarks/defaults.py            # 3 seeds, writes results/defaults.json and its .md
     python benchmarks/defaults.py --quick    # 1 seed, few epochs, prints only
+    python benchmarks/defaults.py --report   # the .md again from the .json
 """
 
 from __future__ import annotations
@@ -20,22 +21,15 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import sys
 import time
-from pathlib import Path
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+import common  # noqa: F401  (the shared preamble, before Keras)
+import keras
+import numpy as np
+from common import RESULTS, machine, mean_sd, render
 
-import keras  # noqa: E402
-import numpy as np  # noqa: E402
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from common import mean_sd  # noqa: E402  (benchmarks/common.py)
-
-import whetstone_lab as wl  # noqa: E402
-from whetstone_lab import metrics  # noqa: E402
-
-RESULTS = Path(__file__).resolve().parent / "results"
+import whetstone_lab as wl
+from whetstone_lab import metrics
 
 #: (label, builder, SimpleSharpener arguments, epochs)
 SETTINGS = [
@@ -95,7 +89,12 @@ def main(argv=None) -> None:
     parser.add_argument("--only", nargs="+", default=None, metavar="PREFIX",
                         help="re-run only the settings whose label starts with one of these "
                              "(and 'quickstart'); keep the others from results/defaults.json")
+    parser.add_argument("--report", action="store_true", help="rewrite the .md from the .json")
     args = parser.parse_args(argv)
+    if args.report:
+        out = json.loads((RESULTS / "defaults.json").read_text())
+        (RESULTS / "defaults.md").write_text(markdown(out))
+        return
     seeds = args.seeds or ([0] if args.quick else [0, 1, 2])
     data = wl.data.load("digits")
     kept = {}
@@ -123,45 +122,32 @@ def main(argv=None) -> None:
         qs, alone = kept["quickstart"], kept["quickstart_towers_alone"]
     else:
         qs, alone = (list(v) for v in zip(*[quickstart(data, s) for s in seeds]))
-    total = time.perf_counter() - start
-    text = report(rows, qs, alone, seeds, total, load)
+    out = {"rows": rows, "quickstart": qs, "quickstart_towers_alone": alone, "seeds": seeds,
+           "seconds": time.perf_counter() - start, "load": load, "cpus": os.cpu_count(),
+           "machine": machine()}
+    text = markdown(out)
     print(text)
     if not args.quick:
-        RESULTS.mkdir(exist_ok=True)
+        (RESULTS / "defaults.json").write_text(json.dumps(out, indent=1))
         (RESULTS / "defaults.md").write_text(text)
-        (RESULTS / "defaults.json").write_text(json.dumps(
-            {"rows": rows, "quickstart": qs, "quickstart_towers_alone": alone, "seeds": seeds,
-             "seconds": total}, indent=1))
 
 
-def report(rows, qs, alone, seeds, seconds: float, load: float) -> str:
-    lines = [
-        "# What the defaults give",
-        "",
-        "Written by `benchmarks/defaults.py`. Digits, canonical split, test accuracy in percent, "
-        f"seeds {seeds}, mean ± sd. Adam 1e-3, batch 32, a plain `wl.SimpleSharpener` (bottom-up, "
-        "one step per epoch), no fine-tune; float: the same network and epochs, never "
-        "sharpened. Fully sharp networks checked to spike exactly 0/1 on the test images.",
-        "",
-        "| setting | Simple schedule | epochs | float | Whetstone (fully sharp) | gap |",
-        "|---|---|---|---|---|---|",
-    ]
-    for r in rows:
+def markdown(out: dict) -> str:
+    """The report, from the results file's contents alone."""
+    rows = []
+    for r in out["rows"]:
         gap = 100 * (np.mean(r["float"]) - np.mean(r["whetstone"]))
         sched = ", ".join(f"{k}={v}" for k, v in r["sharpener"].items()) or "its defaults"
-        lines.append(f"| {r['setting']} | {sched} | {r['epochs']} | {mean_sd(r['float'])} | "
-                     f"{mean_sd(r['whetstone'])} | {gap:.1f} pt |")
-    if qs:
-        lines += ["", f"README quickstart (`wl.models.dense_classifier()` trained with "
-                      f"`wl.training.fit` and the `digits_dense` recipe): "
-                      f"**{mean_sd(qs)}** fully sharp."]
-        if alone:
-            lines += ["", f"Each of its three towers alone (its own 100 output neurons decoded "
-                          f"with its block of the key): {mean_sd(np.ravel(alone))} over the 9 "
-                          "towers; the vote of the three is the figure above."]
-    lines += ["", f"Wall time {seconds:.0f} s (rows kept from an earlier run with `--only` not "
-                  f"counted); 1-minute load average {load:.1f} when it started, on 2 cores."]
-    return "\n".join(lines) + "\n"
+        rows.append(f"| {r['setting']} | {sched} | {r['epochs']} | {mean_sd(r['float'])} | "
+                    f"{mean_sd(r['whetstone'])} | {gap:.1f} pt |")
+    qs, alone = out["quickstart"], out["quickstart_towers_alone"]
+    quickstart = render("defaults_quickstart", {"quickstart": mean_sd(qs)}) if qs else ""
+    if qs and alone:
+        quickstart += render("defaults_towers_alone", {"alone": mean_sd(np.ravel(alone)),
+                                                       "towers": np.size(alone)})
+    return render("defaults", {
+        "seeds": out["seeds"], "rows": "\n".join(rows), "quickstart": quickstart,
+        "seconds": f"{out['seconds']:.0f}", "load": f"{out['load']:.1f}", "cpus": out["cpus"]})
 
 
 if __name__ == "__main__":

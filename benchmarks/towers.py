@@ -10,8 +10,9 @@ operations, dense multiply-accumulates) and their non-zero weights are counted.
 
 Usage::
 
-    python benchmarks/towers.py            # 3 rounds, writes results/towers.md and .json
+    python benchmarks/towers.py            # 3 rounds, writes results/towers.json and its .md
     python benchmarks/towers.py --rounds 1 # one round, prints only
+    python benchmarks/towers.py --report   # the .md again from the .json
 """
 
 from __future__ import annotations
@@ -19,21 +20,14 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import sys
 import time
-from pathlib import Path
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+import common  # noqa: F401  (the shared preamble, before Keras)
+import keras
+import numpy as np
+from common import RESULTS, machine, render
 
-import keras  # noqa: E402
-import numpy as np  # noqa: E402
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from common import machine  # noqa: E402  (benchmarks/common.py)
-
-import whetstone_lab as wl  # noqa: E402
-
-RESULTS = Path(__file__).resolve().parent / "results"
+import whetstone_lab as wl
 
 
 def measure(towers: int, data) -> dict:
@@ -54,48 +48,39 @@ def measure(towers: int, data) -> dict:
             "nonzero_weights": weights, "stored_weights": model.count_params()}
 
 
-def report(rows: list[dict], load: float, rounds: int) -> str:
+def markdown(out: dict) -> str:
+    """The report, from the results file's contents alone."""
+    rows = out["rows"]
     one = [r for r in rows if r["towers"] == 1]
     three = [r for r in rows if r["towers"] == 3]
     t1, t3 = (float(np.median([r["seconds"] for r in rs])) for rs in (one, three))
     a, b = one[0], three[0]
-    lines = [
-        "# Three towers against one network: what they cost",
-        "",
-        "Written by `benchmarks/towers.py`. The dense digits classifier as one network "
-        "(`towers=1`) and as three towers (`towers=3`, the builder's default), each trained "
-        "with the `digits_dense` recipe (56 epochs) and seed 0, "
-        f"alternating over {rounds} rounds; fit time: the median of the rounds. Simulator counts "
-        "are means per test digit from `wl.deploy.to_spiking(model).run(x_test)`.",
-        "",
-        "| | one network | three towers | ratio |",
-        "|---|---|---|---|",
+    table = [
         f"| fit time | {t1:.1f} s | {t3:.1f} s | {t3 / t1:.2f} × |",
         f"| test accuracy, fully sharp (simulator) | {100 * a['accuracy']:.1f} % "
         f"| {100 * b['accuracy']:.1f} % | |",
         f"| spikes per digit | {a['spikes']:.1f} | {b['spikes']:.1f} "
         f"| {b['spikes'] / a['spikes']:.2f} × |",
-        f"| synaptic operations per digit | {a['synops']:.0f} | {b['synops']:.0f} "
-        f"| {b['synops'] / a['synops']:.2f} × |",
-        f"| dense multiply-accumulates | {a['dense_macs']} | {b['dense_macs']} "
-        f"| {b['dense_macs'] / a['dense_macs']:.2f} × |",
-        f"| non-zero weights and biases | {a['nonzero_weights']} | {b['nonzero_weights']} "
-        f"| {b['nonzero_weights'] / a['nonzero_weights']:.2f} × |",
-        f"| parameters as Keras stores them | {a['stored_weights']} | {b['stored_weights']} "
-        f"| {b['stored_weights'] / a['stored_weights']:.2f} × |",
-        "",
-        "Keras stores each `GroupedDense` kernel whole, its zero blocks included. One seed: "
-        "the accuracies over 3 seeds are in `retention.md`.",
-        "",
-        f"1-minute load average {load:.1f} when the run started. Machine: {machine()}.",
     ]
-    return "\n".join(lines) + "\n"
+    for key, what, form in (("synops", "synaptic operations per digit", ".0f"),
+                            ("dense_macs", "dense multiply-accumulates", ""),
+                            ("nonzero_weights", "non-zero weights and biases", ""),
+                            ("stored_weights", "parameters as Keras stores them", "")):
+        table.append(f"| {what} | {a[key]:{form}} | {b[key]:{form}} "
+                     f"| {b[key] / a[key]:.2f} × |")
+    return render("towers", {"rounds": len(one), "table": "\n".join(table),
+                             "load": f"{out['load']:.1f}", "machine": out["machine"]})
 
 
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--report", action="store_true", help="rewrite the .md from the .json")
     args = parser.parse_args(argv)
+    path = RESULTS / "towers.json"
+    if args.report:
+        path.with_suffix(".md").write_text(markdown(json.loads(path.read_text())))
+        return
     data = wl.data.load("digits")
     load = os.getloadavg()[0]
     rows = []
@@ -103,13 +88,12 @@ def main(argv=None) -> None:
         for towers in (1, 3):
             rows.append(measure(towers, data))
             print(rows[-1], flush=True)
-    text = report(rows, load, args.rounds)
+    out = {"rows": rows, "load": load, "machine": machine()}
+    text = markdown(out)
     print(text)
     if args.rounds >= 3:
-        RESULTS.mkdir(exist_ok=True)
-        (RESULTS / "towers.md").write_text(text)
-        (RESULTS / "towers.json").write_text(json.dumps({"rows": rows, "load": load},
-                                                        indent=1))
+        path.write_text(json.dumps(out, indent=1))
+        path.with_suffix(".md").write_text(text)
 
 
 if __name__ == "__main__":
