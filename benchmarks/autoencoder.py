@@ -25,6 +25,7 @@ and a stage that is run again only trains what is missing)::
                                               # seeds 0-2
     python benchmarks/autoencoder.py report   # results/autoencoder.{md,json} and the figure
     python benchmarks/autoencoder.py all      # all of the above in turn
+    python benchmarks/autoencoder.py markdown # results/autoencoder.md again from its .json
 
 Settings are chosen on a validation split carved (stratified, 20 %) from the training data;
 the final table reports the test split.
@@ -35,26 +36,20 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
-import os
-import sys
 import tempfile
 import time
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+import common  # noqa: F401  (the shared preamble, before Keras)
+import keras
+import numpy as np
+from common import RESULTS, machine, mean_sd, render
 
-import keras  # noqa: E402
-import numpy as np  # noqa: E402
+import whetstone_lab as wl
+from whetstone_lab import metrics, recipes, spikes, training
+from whetstone_lab.recipes import Recipe
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from common import machine, mean_sd  # noqa: E402  (benchmarks/common.py)
-
-import whetstone_lab as wl  # noqa: E402
-from whetstone_lab import metrics, recipes, spikes, training  # noqa: E402
-from whetstone_lab.recipes import Recipe  # noqa: E402
-
-RESULTS = Path(__file__).resolve().parent / "results"
 KINDS = ("float", "whetstone", "straight_through")
 SEEDS = (0, 1, 2)
 
@@ -500,7 +495,9 @@ def sweep_settings(base: Setting) -> list[Setting]:
 # ----------------------------------------------------------------------------------------
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("stage", choices=("search", "sweep", "final", "report", "all"))
+    parser.add_argument("stage", choices=("search", "sweep", "final", "report", "all",
+                                          "markdown"),
+                        help="markdown: only render results/autoencoder.md from its .json")
     parser.add_argument("--only", default="",
                         help="setting names separated by semicolons (search, final)")
     parser.add_argument("--kinds", default=",".join(KINDS))
@@ -509,6 +506,10 @@ def main(argv=None) -> None:
     parser.add_argument("--cache", default=str(Path(tempfile.gettempdir()) / "wl_autoencoder"),
                         help="directory of the per-run cache")
     args = parser.parse_args(argv)
+    if args.stage == "markdown":
+        (RESULTS / "autoencoder.md").write_text(
+            markdown(json.loads((RESULTS / "autoencoder.json").read_text())))
+        return
     cache = Path(args.cache)
     cache.mkdir(parents=True, exist_ok=True)
     kinds = [k for k in args.kinds.split(",") if k]
@@ -757,18 +758,19 @@ def _final_numbers(out: dict) -> dict:
     ratios = [np.mean(x["ratio_whetstone"]) for x in (chosen_, conv, lesson)]
     mean = {name: {k: np.mean(x["mse"][k]) for k in KINDS}
             for name, x in (("chosen", chosen_), ("conv", conv), ("lesson", lesson))}
+    chosen_float_val = chosen_val["mse"]["float"][0] if chosen_val else float("nan")
+    gain = 1 - np.mean(chosen_["mse"]["whetstone"]) / np.mean(lesson["mse"]["whetstone"])
     return {"met_ratio": "met" if ratios[0] <= 2 else "not met",
             "ratio_chosen": f"{ratios[0]:.2f}", "ratio_conv": f"{ratios[1]:.2f}",
             "ratio_lesson": f"{ratios[2]:.2f}",
-            "gain_conv": 1 - mean["chosen"]["whetstone"] / mean["conv"]["whetstone"],
-            "float_change_conv": mean["chosen"]["float"] / mean["conv"]["float"] - 1,
-            "low_ratio": low["ratio_whetstone"][0], "low_setting": low["setting"],
-            "low_float": low["mse"]["float"][0],
-            "chosen_float_val": chosen_val["mse"]["float"][0] if chosen_val else float("nan"),
+            "gain_conv": f"{1 - mean['chosen']['whetstone'] / mean['conv']['whetstone']:.0%}",
+            "float_change_conv": f"{mean['chosen']['float'] / mean['conv']['float'] - 1:+.0%}",
+            "low_ratio": f"{low['ratio_whetstone'][0]:.2f}", "low_setting": low["setting"],
+            "low_float": f"{low['mse']['float'][0]:.4f}",
+            "chosen_float_val": f"{chosen_float_val:.4f}",
             "met_anchor": "met" if vs_anchor(chosen_) <= 0 else "not met",
-            "vs_chosen": vs_anchor(chosen_), "vs_lesson": vs_anchor(lesson), "wins": wins,
-            "n": len(chosen_["seeds"]),
-            "gain": 1 - np.mean(chosen_["mse"]["whetstone"]) / np.mean(lesson["mse"]["whetstone"])}
+            "vs_chosen": f"{vs_anchor(chosen_):+.0%}", "vs_lesson": f"{vs_anchor(lesson):+.0%}",
+            "wins": wins, "n": len(chosen_["seeds"]), "gain": f"{gain:.0%}"}
 
 
 def _reference_numbers(out: dict) -> dict:
@@ -777,7 +779,8 @@ def _reference_numbers(out: dict) -> dict:
     st = _ms(ref["mse"]["straight_through"])
     return {"n_last": len(ref["seeds"]) - 1, "whetstone_ref": _ms(ref["mse"]["whetstone"]),
             "float": _ms(out["final"][0]["mse"]["float"]),
-            "ref_vs_float": np.mean(ref["ratio_float"]), "ratio": _ms(ref["ratio_whetstone"], 2),
+            "ref_vs_float": f"{np.mean(ref['ratio_float']):.1f}",
+            "ratio": _ms(ref["ratio_whetstone"], 2),
             "met": "met" if np.mean(ref["ratio_whetstone"]) <= 2 else "not met",
             "straight_through": (
                 f"training collapsed: {st}, every code bit constant on every seed (the "
@@ -808,22 +811,23 @@ def _sweep_numbers(out: dict) -> dict:
     spread = max(abs(x["mse"]["whetstone"][0] / x["mse"]["straight_through"][0] - 1)
                  for x in out["sweep"])
     lowest = min(out["sweep"], key=lambda x: x["ratio_whetstone"][0])
-    return {"sweep_gain": 1 - by_bits[256]["whetstone"][0] / by_bits[64]["whetstone"][0],
-            "low": min(ratios), "high": max(ratios), "st_spread": spread,
-            "lowest_bits": lowest["bits"],
-            "sweep_ratio": by_bits[256]["whetstone"][0] / by_bits[64]["float"][0]}
+    return {"sweep_gain": f"{1 - by_bits[256]['whetstone'][0] / by_bits[64]['whetstone'][0]:.0%}",
+            "low": f"{min(ratios):.1f}", "high": f"{max(ratios):.1f}",
+            "st_spread": f"{spread:.0%}", "lowest_bits": lowest["bits"],
+            "sweep_ratio": f"{by_bits[256]['whetstone'][0] / by_bits[64]['float'][0]:.1f}"}
 
 
 def _coder_numbers(out: dict) -> dict:
     coder = {c["bits"]: c["mse"] for c in out["transform_coder"] if not c["thermometer"]}
     thermo = {c["bits"]: c["mse"] for c in out["transform_coder"] if c["thermometer"]}
     sweep = {x["bits"]: x["mse"] for x in out["sweep"]}
-    return {"coder_64": coder[64], "coder_ratio": coder[64] / sweep[64]["float"][0],
-            "goal": 2 * sweep[64]["float"][0],
-            "whetstone_vs_coder": sweep[64]["whetstone"][0] / coder[64],
+    return {"coder_64": f"{coder[64]:.4f}",
+            "coder_ratio": f"{coder[64] / sweep[64]['float'][0]:.1f}",
+            "goal": f"{2 * sweep[64]['float'][0]:.4f}",
+            "whetstone_vs_coder": f"{sweep[64]['whetstone'][0] / coder[64]:.1f}",
             "thermo_vs": _relative(thermo[64], sweep[64]["whetstone"][0]),
-            **{f"thermo_{b}": thermo[b] for b in (64, 128, 256)},
-            **{f"whetstone_{b}": sweep[b]["whetstone"][0] for b in (64, 128, 256)},
+            **{f"thermo_{b}": f"{thermo[b]:.4f}" for b in (64, 128, 256)},
+            **{f"whetstone_{b}": f"{sweep[b]['whetstone'][0]:.4f}" for b in (64, 128, 256)},
             "bits_for_goal": min((b for b, m in coder.items() if m <= 2 * sweep[64]["float"][0]),
                                  default=None)}
 
@@ -846,7 +850,13 @@ def _dense_numbers(out: dict) -> dict:
     numbers["n_dense"] = len(dense)
     wider = min(numbers["dec4096_w"], numbers["deep_w"]) < numbers["long_w"]
     numbers["wider"] = "helps" if wider else "does not help"
-    return numbers
+    # As the notes print them: an MSE with 4 decimals, a run's seconds whole.
+    return {k: f"{v:.0f}" if k.endswith("_seconds") else f"{v:.4f}" if k[-2:] in MSE_KEYS
+            else v for k, v in numbers.items()}
+
+
+#: How the dense notes' MSE keys end (``_f``, ``_w``, ``_s``: float, Whetstone, anchor).
+MSE_KEYS = ("_f", "_w", "_s")
 
 
 def _relative(value: float, reference: float) -> str:
@@ -855,198 +865,45 @@ def _relative(value: float, reference: float) -> str:
     return f"{abs(change):.0%} {'below' if change < 0 else 'above'}"
 
 
-HEADER = ("| setting | bits | float | Whetstone | straight-through | Whetstone / float | "
-          "straight-through / float |\n|---|---|---|---|---|---|---|")
-
-
 def markdown(out: dict) -> str:
-    lines = ["# Digits autoencoder: float twin vs Whetstone vs straight-through", "",
-             "Written by `benchmarks/autoencoder.py`. MSE per pixel (lower is better) on the "
-             "digits canonical split (`wl.data.load(\"digits\")`): trained on `x_train`, "
-             "settings chosen on a stratified 20 % validation split of it "
-             "(`training.validation_split`), scored on `x_test`.", "",
-             "* **float**: the same network at sharpness 0 (bounded ReLU), never sharpened: "
-             "`training.fit(model, x, x, recipe, sharpen=False)`.",
-             "* **Whetstone**: `training.fit(model, x, x, recipe)`: float warm-up, per-batch "
-             "bottom-up sharpening, straight-through fine-tune; fully sharp.",
-             "* **straight-through**: the anchor: every spiking layer fully sharp with a "
-             "straight-through gradient (that of `clip(x, 0, 1)`) from the first epoch, "
-             "trained with `training.fit(..., sharpen=False)`.",
-             "* All three: the same network, initial weights, data, epochs and learning rate "
-             "in every epoch. Every spiking network reported passed `spikes.assert_binary` "
-             "on the scored images.", ""]
-    lines += ["## Final table (test split, seeds 0, 1, 2)", "",
-              "Mean ± standard deviation over the seeds (population sd, as in "
-              "`retention.md`); ratios are per seed, then averaged.", "", HEADER]
-    lines += [_ratio_row(x) for x in out["final"]]
-    lines += [""] + [f"* {x['setting']}: {x['network']}; {x['recipe']}." for x in out["final"]]
-    lines += ["", NOTES_FINAL.format(**_final_numbers(out))]
+    """The report, from the results file's contents (and ``retention.json``) alone."""
+    final_numbers = _final_numbers(out)
+    reference = ""
     if out.get("reference"):
-        lines += ["", NOTES_REFERENCE.format(**_reference_numbers(out))]
-    lines += ["",
-              "## Code size (test split, seed 0)", "",
-              "One seed per point. Only the number of code neurons changes; everything else "
-              "as in the chosen setting.", "",
-              "![code size](autoencoder_code_size.png)", "", HEADER]
-    lines += [_ratio_row(x) for x in out["sweep"]]
-    lines += ["", NOTES_SWEEP.format(**_sweep_numbers(out))]
+        reference = "\n\n" + render("autoencoder_reference", _reference_numbers(out))
+    coder = ""
     if out.get("transform_coder"):
-        lines += ["", NOTES_CODER, "", "| bits | transform coder | components used "
-                  "| thermometer bits | float twin | Whetstone | transform coder / float |",
-                  "|---|---|---|---|---|---|---|"]
         by_bits = {x["bits"]: x["mse"] for x in out["sweep"]}
         thermo = {c["bits"]: c["mse"] for c in out["transform_coder"] if c["thermometer"]}
-        lines += [f"| {c['bits']} | {c['mse']:.4f} | {c['components']} | "
-                  f"{thermo[c['bits']]:.4f} | {by_bits[c['bits']]['float'][0]:.4f} | "
-                  f"{by_bits[c['bits']]['whetstone'][0]:.4f} | "
-                  f"{c['mse'] / by_bits[c['bits']]['float'][0]:.2f} × |"
-                  for c in out["transform_coder"] if not c["thermometer"]]
-        lines += ["", NOTES_CODER_AFTER.format(**_coder_numbers(out))]
-    lines += ["",
-              "## What was tried (validation split, seed 0)", "",
-              "Each row changes the lesson's setting (`models.autoencoder((8, 8, 1))`, "
-              "`recipe(\"digits_autoencoder\")`) in one way unless the name says more; "
-              "float, Whetstone and straight-through share the change.", "", HEADER]
-    lines += [_ratio_row(x) for x in out["search"]]
-    lines += ["", NOTES_SEARCH]
+        rows = [f"| {c['bits']} | {c['mse']:.4f} | {c['components']} | "
+                f"{thermo[c['bits']]:.4f} | {by_bits[c['bits']]['float'][0]:.4f} | "
+                f"{by_bits[c['bits']]['whetstone'][0]:.4f} | "
+                f"{c['mse'] / by_bits[c['bits']]['float'][0]:.2f} × |"
+                for c in out["transform_coder"] if not c["thermometer"]]
+        coder = "\n\n" + render("autoencoder_coder",
+                                  {"rows": "\n".join(rows), **_coder_numbers(out)})
+    dense = ""
     if all(name in {x["setting"] for x in out["search"]} for name in DENSE_ROWS.values()):
-        lines += [NOTES_DENSE.format(**_dense_numbers(out))]
-    lines += ["", "### Which binary layers cost the most (validation, seed 0)",
-              "", "Diagnostics, not spiking networks: the lesson's network and recipe with "
-              "some layers left as plain bounded ReLUs (`ReLU(max_value=1)`, never "
-              "sharpened); all other spiking layers sharpened as Whetstone does.", "",
-              "| layers left float | Whetstone MSE |", "|---|---|"]
+        dense = "\n" + render("autoencoder_dense", _dense_numbers(out))
+    diagnostic_rows = []
     lesson = next((x for x in out["search"] if x["setting"] == LESSON.name), None)
     if lesson:
-        lines += [f"| none (the lesson's Whetstone) | {lesson['mse']['whetstone'][0]:.4f} |",
-                  f"| all (the lesson's float twin) | {lesson['mse']['float'][0]:.4f} |"]
+        diagnostic_rows += [
+            f"| none (the lesson's Whetstone) | {lesson['mse']['whetstone'][0]:.4f} |",
+            f"| all (the lesson's float twin) | {lesson['mse']['float'][0]:.4f} |"]
     which = {"code": "the code", "hidden": "the four hidden layers"}
-    lines += [f"| {which[d['float_layers']]} | {d['mse_whetstone']:.4f} |"
-              for d in out["diagnostics"]]
-    lines += ["", NOTES_DIAGNOSTICS, "", NOTES_RUN.format(**_retention_numbers(out)), "",
-              f"Machine: {out['machine']}.", ""]
-    return "\n".join(lines)
-
-
-NOTES_FINAL = """\
-Goals: **Whetstone ≤ 2 × the float MSE at 64 bits: {met_ratio}** ({ratio_chosen} × at the
-chosen setting, {ratio_conv} × at the best convolutional one, {ratio_lesson} × at the
-lesson's); **no worse than the straight-through anchor: {met_anchor}** at the chosen setting
-(Whetstone {vs_chosen:+.0%} against the anchor on average, lower on {wins} of the {n} seeds)
-and at the lesson's ({vs_lesson:+.0%}).
-
-The chosen setting, `wl.models.dense_autoencoder()` as built, trained with
-`training.recipe("digits_dense_autoencoder")` (a dense network whose code neurons read the
-pixels directly, noise on the input while training), lowers
-Whetstone's test MSE by {gain:.0%} against the lesson's network and by {gain_conv:.0%} against
-the best convolutional one; its float twin's MSE changes by {float_change_conv:+.0%} against
-the convolutional twin's, so the ratio stays far above 2 ×. The lowest ratio in the search,
-{low_ratio:.2f} × ({low_setting}), comes with a float twin of {low_float:.4f} on the
-validation split, against the chosen setting's {chosen_float_val:.4f}: a worse float network,
-not a better spiking one."""
-NOTES_REFERENCE = """\
-**Against a float network with a binary code** (a reference, not this benchmark's goal): the
-chosen network with only its 64-bit code spiking, every other layer a bounded ReLU. With the
-code sharpened by Whetstone it scores {whetstone_ref} (test, seeds 0–{n_last}), {ref_vs_float:.1f} ×
-the all-float twin's {float}. Whetstone's all-binary network is {ratio} × this reference: 2 ×
-against it is {met}. With the code straight-through from the first epoch instead,
-{straight_through}."""
-NOTES_SWEEP = """\
-Whetstone and the straight-through anchor stay within {st_spread:.0%} of each other at every
-code size, and {low:.1f}–{high:.1f} × above the float twin of the same code size (lowest at
-{lowest_bits} bits). Quadrupling the code to 256
-bits lowers Whetstone's MSE by {sweep_gain:.0%} but leaves it at {sweep_ratio:.1f} × the 64-bit
-float twin: more bits alone do not reach the 2 × goal either. The float twin's 64 code values are
-bounded reals for 64-pixel images, as many numbers as the image has pixels."""
-NOTES_CODER = """\
-**What so many bits carry without a network**: a transform coder, the classical way to spend
-a fixed number of bits on an image. The principal components of the training images, each
-quantized on its own by a Lloyd-Max quantizer (1-D k-means) of 2^b levels, the bits handed out
-one at a time where they lower the training error most (`transform_coder` in this script; no
-training, deterministic). Test split, the same images as the sweep. *Thermometer bits*: the
-same, but each bit one more threshold on its component (L levels cost L − 1 bits), the code
-that step neurons reading linear projections of the image give."""
-NOTES_CODER_AFTER = """\
-At 64 bits the transform coder reaches {coder_64:.4f}, {coder_ratio:.1f} × the float twin: the
-2 × goal ({goal:.4f}) is out of its reach too, and it first gets there at {bits_for_goal} bits.
-A 64-bit code of either kind has far fewer distinct values than 64 bounded reals. Whetstone's
-all-binary network at 64 bits is {whetstone_vs_coder:.1f} × the transform coder: that is the
-room a better binary code has at this size. With thermometer bits, what step neurons each
-reading one projection give, it scores {thermo_64:.4f} at 64 bits, {thermo_vs}
-Whetstone's {whetstone_64:.4f}; at 128 and 256 bits it scores {thermo_128:.4f} and
-{thermo_256:.4f}, Whetstone {whetstone_128:.4f} and {whetstone_256:.4f}."""
-NOTES_SEARCH = """\
-* **The anchor wins at the lesson's width**: Whetstone's validation MSE was 7–32 % above
-  the straight-through anchor's there (a tie with noise on the code of all three networks).
-  With stride-2 convolutions and 64 channels Whetstone was 2–18 % above it; with more steps
-  or channels (the six convolutional rows from "stride, 64/64, 2/8/30, batch 16" on) the two
-  are within 5 % of each other either way round:
-  Whetstone lower in three, a tie in one, the anchor lower in two.
-* **The recipe alone does not move the lesson's network**: decaying the fine-tune's learning
-  rate to 1e-4 (as the dense classifier does) 0.0351; 3e-3 while sharpening 0.0342 (the
-  float twin and the anchor, which get the same rate, gain from it instead); sharpening per
-  epoch 0.0335; 2 float, 8 sharpening and 30 straight-through epochs 0.0323; against 0.0329.
-* **Pooling.** Max-pooling the pre-activations instead of the spikes gives the same forward
-  pass (a max commutes with a non-decreasing activation: still an OR) and only routes the
-  gradient to the largest pre-activation: 0.0313. Stride-2 convolutions, no pooling at
-  all: 0.0263, and the float twin gains as much (0.0084 → 0.0055).
-* **Width around the fixed 64-bit code**: 64/64 channels 0.0266, 128/128 0.0228 (4 minutes
-  a run here); the float twin improves faster (0.0055, 0.0044), as the retention notes found.
-* **The sigmoid code** (`SpikingSigmoid`, step at 0): 0.0347, no help.
-* **Noise on the code.** Gaussian noise (σ 0.3) on the code's pre-activation in all three
-  networks: Whetstone 0.0293, but the float twin falls to 0.0132: the 2.2 × comes from a
-  worse float network, not a better spiking one, so it was not kept. Only while sharpening
-  and only in the Whetstone network (float twin and anchor untouched): 0.0304 at the
-  lesson's width, and 0.0185 against 0.0187 at the setting chosen at first: within seed-to-seed
-  spread, and it needs a layer the library does not have, so not kept.
-* **BatchNorm**: Whetstone 0.0290 and anchor 0.0234, but the float twin worsens to 0.0135
-  (as for the conv classifier in the retention notes); not kept.
-* **Combined**: stride-2 convolutions and 64/64 channels 0.0197; with 2 float, 8 sharpening
-  and 30 straight-through epochs 0.0187 (float 0.0031, anchor 0.0181; chosen at first).
-  Shortening the sharpening further hurts: 2/2/36 epochs 0.0196, no float warm-up (0/2/38)
-  0.0213.
-* **More steps and more channels**, from that setting (Whetstone, anchor in brackets):
-  batch 16 0.0171 (0.0171), batch 8 0.0155 (0.0161); a 128/128 decoder 0.0167 (0.0168),
-  with batch 16 0.0155 (0.0148); 128/128 channels 0.0156 (0.0162), with batch 16 0.0144
-  (0.0138; the lowest Whetstone MSE of the convolutional rows, 45 s a run, kept in the final
-  table as the best convolutional setting). All three networks gain from
-  more steps and channels; the float twin moves between 0.0023 and 0.0035 in these rows, so
-  the ratio stays at 4.6–6.8 ×."""
-NOTES_DENSE = """\
-* **Dense layers instead of convolutions** (the last rows: a 64-bit code, 2 float, 8
-  sharpening and 30 straight-through epochs at batch 16 unless the name says more; every
-  hidden layer spikes). Encoder and decoder of 512 and 256 neurons: {mlp_w:.4f}; one hidden
-  layer of 1024 on each side: {mlp1024_w:.4f}. With no hidden layer before the code, its 64
-  neurons reading the pixels (as the thermometer coder's steps read projections), and only the
-  sigmoid read-out after it: {readout_w:.4f}, its float twin {readout_f:.4f}; with a hidden
-  layer of 1024 spiking neurons between the code and the read-out: {dec1024_w:.4f} (float
-  twin {dec1024_f:.4f}).
-* **Regularising the code.** Decaying the fine-tune's rate to 1e-4: {decay_w:.4f}. Gaussian
-  noise σ 0.1 on the input pixels while training, in all three networks: {noise_w:.4f}
-  (float twin {noise_f:.4f}, against {decay_f:.4f} without it); with 2048 decoder neurons
-  {dec2048_w:.4f}; with 90 straight-through epochs instead of 30 {long_w:.4f} (**chosen**: the
-  lowest Whetstone MSE, {long_seconds:.0f} s a run; float twin {long_f:.4f}, anchor
-  {long_s:.4f}); σ 0.05 instead of 0.1 {noise005_w:.4f}, σ 0.2 {noise02_w:.4f} (float twin
-  {noise02_f:.4f}). A wider decoder {wider} the chosen network: 4096 neurons
-  {dec4096_w:.4f}, two layers of 2048 {deep_w:.4f}. The same input noise on the best
-  convolutional network: {conv_noise_w:.4f} against {conv_w:.4f}. Whetstone is below the
-  anchor in {wins} of these {n_dense} dense rows."""
-NOTES_RUN = """\
-Run: the convolutional rows but the last were measured with earlier versions of the library
-(the report keeps their rows; a row changes only when it is run again). The first rows ran
-two processes side by side on 2 cores shared with other training jobs (load average 6–9), one
-thread each; a 40-epoch run took 30–90 s (the 128/128 network ~4 minutes). The six
-convolutional rows from "stride, 64/64, 2/8/30, batch 16" on and the best convolutional
-setting's test runs ran one process at a time at load 1–2: 22–61 s a run. The last
-convolutional row, the dense rows, the chosen setting's test runs and the code-size sweep ran
-one process at a time at load about 2. The lesson's test row repeats the measurement of
-`retention.md` (float {float}, Whetstone {whetstone} there): {agreement}."""
-NOTES_DIAGNOSTICS = """\
-With every hidden layer float and only the 64-bit code binary, Whetstone reaches 0.0205,
-already 2.4 × the float twin's 0.0084; with only the hidden layers binary, 0.0282 (3.4 ×).
-Both costs are large, and the code's alone exceeds the 2 × goal at this code size: the
-goal would need a float reference with a bottleneck as narrow as 64 bits, or a spiking code
-larger than 64 bits."""
+    diagnostic_rows += [f"| {which[d['float_layers']]} | {d['mse_whetstone']:.4f} |"
+                        for d in out["diagnostics"]]
+    return render("autoencoder", {
+        "final_rows": "\n".join(_ratio_row(x) for x in out["final"]),
+        "final_settings": "\n".join(f"* {x['setting']}: {x['network']}; {x['recipe']}."
+                                    for x in out["final"]),
+        **final_numbers, "reference": reference,
+        "sweep_rows": "\n".join(_ratio_row(x) for x in out["sweep"]),
+        **_sweep_numbers(out), "coder": coder,
+        "search_rows": "\n".join(_ratio_row(x) for x in out["search"]), "dense": dense,
+        "diagnostic_rows": "".join("\n" + r for r in diagnostic_rows),
+        **_retention_numbers(out), "machine": out["machine"]})
 
 
 if __name__ == "__main__":

@@ -15,6 +15,7 @@ Usage::
     python benchmarks/retention.py --quick      # a smoke run: 1 seed, few epochs
     python benchmarks/retention.py --split val  # choose recipes on a validation split
     python benchmarks/retention.py --temperature 1 --tasks "digits dense"  # the paper's decoder
+    python benchmarks/retention.py --report     # results/retention.md again from its .json
 
 Recipes were chosen on a validation split carved (stratified, 20 %) from the training data;
 the table reports the test split.
@@ -24,26 +25,18 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import sys
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+import common  # noqa: F401  (the shared preamble, before Keras)
+import keras
+import numpy as np
+from common import RESULTS, machine, mean_sd, render, task_label
+from retention_notes import load_variants, notes
 
-import keras  # noqa: E402
-import numpy as np  # noqa: E402
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from common import machine, mean_sd, task_label  # noqa: E402  (benchmarks/common.py)
-from retention_notes import load_variants, notes  # noqa: E402
-
-import whetstone_lab as wl  # noqa: E402
-from whetstone_lab import metrics, models, recipes, spikes, training, transforms  # noqa: E402
-from whetstone_lab.recipes import Recipe  # noqa: E402
-
-RESULTS = Path(__file__).resolve().parent / "results"
+import whetstone_lab as wl
+from whetstone_lab import metrics, models, recipes, spikes, training, transforms
+from whetstone_lab.recipes import Recipe
 
 
 @dataclass
@@ -290,29 +283,10 @@ def summarize(rows: list[dict]) -> list[dict]:
     return out
 
 
-def markdown(rows: list[dict], args, total_seconds: float) -> str:
-    lines = [
-        "# Accuracy retention: float vs Whetstone vs naive conversion",
-        "",
-        f"Written by `benchmarks/retention.py{' --quick' if args.quick else ''}` on the "
-        f"**{args.split}** split, seeds {sorted({r['seed'] for r in rows})}; mean ± standard "
-        "deviation over the seeds each task completed (column n).",
-        "",
-        "* (a) **float**: the same network at sharpness 0 (bounded ReLU `clip(x, 0, 1)`), "
-        "never sharpened.",
-        "* (b) **Whetstone**: trained with the task's recipe (below): float warm-up, bottom-up "
-        "sharpening, for some tasks a straight-through fine-tune; fully sharp, every spiking "
-        "layer's outputs checked to be exactly 0/1 on the scored images.",
-        "* (c) **naive**: (a) with every activation replaced by the hard step, no retraining.",
-        "* T: the N-hot decoder's temperature (logits divided by T), the same for (a), (b) "
-        "and (c); T = 1 is the paper's decoder.",
-        "* Accuracy and mean IoU in percent (higher is better), MSE per pixel (lower is better)."
-        " Gap: (a) − (b) in points, or (b)/(a) for MSE.",
-        "",
-        "| task | metric | (a) float | (b) Whetstone | (c) naive | gap | goal | met | n | epochs "
-        "| wall time / seed (a+b) |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
-    ]
+def markdown(out: dict) -> str:
+    """The report, from the results file's contents (and the recipes' code) alone."""
+    rows, quick = out["rows"], out.get("quick", False)
+    table = []
     for s in summarize(rows):
         m = s["metric"]
         if s["kind"] == "ratio":
@@ -320,36 +294,39 @@ def markdown(rows: list[dict], args, total_seconds: float) -> str:
             gap = f"{s['gap'].mean():.2f}{spread} ×"
         else:
             gap = f"{_fmt(s['gap'], m)} pt"
-        lines.append(
+        table.append(
             f"| {s['task']} | {m} | {_fmt(s['float'], m)} | {_fmt(s['whetstone'], m)} | "
             f"{_fmt(s['naive'], m)} | {gap} | {s['goal']} | {_met(s['met'])} "
-            f"| {len(s['seeds'])} | {s['epochs']} | {s['seconds'].mean():.0f} s |"
-        )
-    if args.merge:
-        parts = ", ".join(f"{s:.0f} s" for s in args.part_seconds)
-        how = (f"Merged from {len(args.part_seconds)} processes run side by side ({parts}); wall "
-               f"time of the longest: {total_seconds:.0f} s")
+            f"| {len(s['seeds'])} | {s['epochs']} | {s['seconds'].mean():.0f} s |")
+    if "part_seconds" in out:
+        parts = ", ".join(f"{s:.0f} s" for s in out["part_seconds"])
+        how = (f"Merged from {len(out['part_seconds'])} processes run side by side ({parts}); "
+               f"wall time of the longest: {out['total_seconds']:.0f} s")
     else:
-        how = f"Wall time of this run: {total_seconds:.0f} s"
-    lines += ["", f"{how}. Machine: {machine()}.", ""]
-    lines += ["## Recipes", ""]
+        how = f"Wall time of this run: {out['total_seconds']:.0f} s"
+    recipe_lines = []
     for task in TASKS.values():
         if task.name in {r["task"] for r in rows}:
-            r = task.recipe(args.quick)
-            lines.append(
+            r = task.recipe(quick)
+            recipe_lines.append(
                 f"* {task.name}: {task.network}; recipe `{r.name}` of `whetstone_lab.training`"
                 + (f", decoder T = {task.temperature:g} unless the row says otherwise"
                    if task.temperature else "")
                 + f": {r.describe()} (the float network gets the same learning rates epoch "
                 "for epoch)"
                 + (f"; pixel loss weights ∝ class frequency^-{task.balance:g}"
-                   if task.balance else "") + "."
-            )
-    if not args.quick:
+                   if task.balance else "") + ".")
+    what_was_tried = ""
+    if not quick:
         conv = [r["float"] - r["whetstone"] for r in rows
                 if r["task"] == "digits conv" and _own_temperature(r)]
-        lines += ["", notes(load_variants(), mean_sd(conv), 100 * GOALS["digits conv"][1])]
-    return "\n".join(lines) + "\n"
+        what_was_tried = "\n" + notes(load_variants(), mean_sd(conv),
+                                      100 * GOALS["digits conv"][1]) + "\n"
+    return render("retention", {
+        "quick": " --quick" if quick else "", "split": rows[0]["split"],
+        "seeds": sorted({r["seed"] for r in rows}), "table": "\n".join(table), "how": how,
+        "machine": out["machine"], "recipes": "\n".join(recipe_lines),
+        "what_was_tried": what_was_tried})
 
 
 def main(argv=None):
@@ -366,7 +343,14 @@ def main(argv=None):
     parser.add_argument("--merge", nargs="+", metavar="STEM", default=None,
                         help="combine earlier runs' results/STEM.json (e.g. tasks run in "
                              "parallel) into one table instead of training")
+    parser.add_argument("--report", metavar="STEM", nargs="?", const="retention", default=None,
+                        help="rewrite results/STEM.md from results/STEM.json (default: "
+                             "retention)")
     args = parser.parse_args(argv)
+    if args.report:
+        path = RESULTS / f"{args.report}.json"
+        path.with_suffix(".md").write_text(markdown(json.loads(path.read_text())))
+        return
     args.seeds = args.seeds or ([0] if args.quick else [0, 1, 2])
     stem = args.out or ("retention_quick" if args.quick else "retention")
     if args.split == "val" and not args.out:
@@ -396,21 +380,21 @@ def main(argv=None):
             _write(stem, rows, args, total)
     if args.merge:
         _write(stem, rows, args, total)
-    print(markdown(rows, args, total))
+    print((RESULTS / f"{stem}.md").read_text())
 
 
 def _write(stem: str, rows: list[dict], args, total: float) -> None:
     # A goal holds at its task's own decoder temperature; other rows are comparisons, marked
     # here so that readers of the file (scripts/readme_results.py) need not decide again.
     marked = [{**row, "comparison": not _own_temperature(row)} for row in ordered(rows)]
-    record = {"rows": marked, "machine": machine(), "total_seconds": total,
+    record = {"rows": marked, "machine": machine(), "total_seconds": total, "quick": args.quick,
               "goals": {name: {"kind": kind, "bound": bound,
                                "temperature": TASKS[name].temperature}
                         for name, (kind, bound) in GOALS.items()}}
     if args.merge:
         record["part_seconds"] = args.part_seconds
     (RESULTS / f"{stem}.json").write_text(json.dumps(record, indent=1))
-    (RESULTS / f"{stem}.md").write_text(markdown(rows, args, total))
+    (RESULTS / f"{stem}.md").write_text(markdown(json.loads(json.dumps(record))))
 
 
 if __name__ == "__main__":

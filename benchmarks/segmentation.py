@@ -22,23 +22,17 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import sys
 import time
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+import common  # noqa: F401  (the shared preamble, before Keras)
+import keras
+import numpy as np
+from common import RESULTS, machine, mean_sd, reflow, render
 
-import keras  # noqa: E402
-import numpy as np  # noqa: E402
+import whetstone_lab as wl
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from common import machine, mean_sd, reflow  # noqa: E402  (benchmarks/common.py)
-
-import whetstone_lab as wl  # noqa: E402
-
-RESULTS = Path(__file__).resolve().parent / "results"
 GOAL = 0.10  # points of mean IoU, float − Whetstone
 
 
@@ -309,122 +303,85 @@ def notes(rows: list[dict]) -> str:
         return ", ".join(f"{100 * r['gap']:.1f}" for r in test(setting))
 
     chosen, narrow = "wide_ft30", "ft30"
-    met = "**met**" if mean(chosen, "gap") <= 100 * GOAL else "**not met**"
     gains = [100 * (w["whetstone"] - n["whetstone"]) for w, n in zip(test(chosen), test(narrow))]
-    every = "on every seed" if min(gains) > 0 else "not on every seed"
-    fell = mean(narrow, "float") - mean(chosen, "float")
     drops = [100 * (n["float"] - w["float"]) for w, n in zip(test(chosen), test(narrow))]
     worst = int(np.argmax(drops))
-    return reflow(f"""\
-## What was learned
-
-Chosen: **{chosen}**, filters 32/64/128 (twice the 16/32/64 of the settings before) with a
-straight-through fine-tune of 30 epochs (40 epochs in all, the float twin trained 40 too;
-recipe `digit_scenes`). On the test split the gap is {ms(chosen, "gap")} points (float
-{ms(chosen, "float")}, Whetstone {ms(chosen, "whetstone")}): the {100 * GOAL:g}-point goal is {met}.
-With the narrower network and the same recipe ({narrow}) it was {ms(narrow, "gap")} (float
-{ms(narrow, "float")}, Whetstone {ms(narrow, "whetstone")}), with a 14-epoch fine-tune
-{ms("ft14", "gap")}, and {100 * (BEFORE[0] - BEFORE[2]):.1f} with 4. Per seed, the wider network's
-gaps were {gaps(chosen)} against {narrow}'s {gaps(narrow)}.
-
-* **Binary features need width.** On validation (seed 0) the wider network lifted both
-  networks (float {pts(narrow, "float")} → {pts(chosen, "float")}, Whetstone {pts(narrow)} →
-  {pts(chosen)}), so the validation gap went from {pts(narrow, "gap")} to {pts(chosen, "gap")}. On
-  the test split the Whetstone network gained {np.mean(gains):.1f} points on average
-  ({mean(narrow, "whetstone"):.1f} → {mean(chosen, "whetstone"):.1f}), {every}
-  ({", ".join(f"{g:+.1f}" for g in gains)}), while the float twin's mean fell by {fell:.1f}
-  ({mean(narrow, "float"):.1f} → {mean(chosen, "float"):.1f}), on seed {worst} by
-  {drops[worst]:.1f}, where the narrower twin scored {100 * test(narrow)[worst]["float"]:.1f}:
-  part of the narrower gap is the float twins' spread, and part a better spiking network. Twice the
-  channels is about four times the multiply–accumulates of every convolution between spiking
-  layers; the wall times in the tables come from a shared machine and do not measure that
-  cost.
-* **Tried on validation since, not kept** (seed 0, each against {narrow}'s {pts(narrow, "float")} /
-  {pts(narrow)}, gap {pts(narrow, "gap")}): a 50-epoch fine-tune (60 epochs in all)
-  {pts("ft50", "float")} / {pts("ft50")}, gap {pts("ft50", "gap")}; 8 output neurons per class
-  {pts("npc8_ft30", "float")} / {pts("npc8_ft30")}, gap {pts("npc8_ft30", "gap")}; the
-  straight-through gradient switched on in each layer from the batch it turns sharp
-  {pts("st_early_ft30")} (float twin shared), gap {pts("st_early_ft30", "gap")}.
-* **The straight-through fine-tune is what the spiking network was short of.** Bottom-up, a
-  layer that is fully sharp passes no gradient, so during the sharpening phase every layer
-  below the one being sharpened is frozen; only the fine-tune lets the whole binary network
-  adapt to its own spikes. Going from 4 to 14 fine-tune epochs (24 in all, the float twin
-  trained 24 epochs too) took the Whetstone network from {pts("baseline")} to {pts("ft14")} on
-  validation and the float twin from {pts("baseline", "float")} to {pts("ft14", "float")}: the gap
-  went from {pts("baseline", "gap")} to {pts("ft14", "gap")} points. Splitting the same 24 epochs
-  differently: 4 sharpening + 17 fine-tune epochs {pts("s4_ft17")}; the straight-through
-  gradient switched on in each layer from the batch it turns sharp (so layers below are not
-  frozen while sharpening) {pts("st_early_ft14")}.
-* **The decoder temperature must stay at 1 for this task.** With pixel weights, T = 2 gave
-  the float twin {pts("t2", "float")} (against {pts("baseline", "float")} at T = 1) and T = 4 gave
-  it {pts("t4", "float")}: dividing the logits of 4 bounded output neurons per class by T caps how
-  confident a pixel can be, and the bounded ReLUs saturate (no gradient) trying to make up
-  for it. The Whetstone network scored {pts("t2")} and {pts("t4")}.
-* **Stride-2 convolutions instead of max-pooling** (no OR of spikes) scored
-  {pts("stride", "float")} / {pts("stride")} against {pts("baseline", "float")} /
-  {pts("baseline")}: no sign that the OR of max-pooling is what loses the information here.
-* **Not measured**: 4,000 scenes, dilated convolutions at the bottom, per-epoch
-  sharpening and a decaying fine-tune learning rate on this task, and networks wider than
-  32/64/128.
-* Validation numbers are one seed; the retention benchmark's float twins spread by
-  ± {100 * BEFORE[1]:.0f} points over seeds, so differences of a point or two between
-  settings are noise.
-""")
+    context = ValidationPoints(
+        pick, chosen=chosen, narrow=narrow, goal=f"{100 * GOAL:g}",
+        met="**met**" if mean(chosen, "gap") <= 100 * GOAL else "**not met**",
+        ms_ft14_gap=ms("ft14", "gap"), before_gap=f"{100 * (BEFORE[0] - BEFORE[2]):.1f}",
+        before_sd=f"{100 * BEFORE[1]:.0f}", gaps_chosen=gaps(chosen), gaps_narrow=gaps(narrow),
+        gain=f"{np.mean(gains):.1f}", gains=", ".join(f"{g:+.1f}" for g in gains),
+        every="on every seed" if min(gains) > 0 else "not on every seed",
+        fell=f"{mean(narrow, 'float') - mean(chosen, 'float'):.1f}", worst=worst,
+        drop=f"{drops[worst]:.1f}", narrow_worst_float=f"{100 * test(narrow)[worst]['float']:.1f}")
+    for name, setting in (("chosen", chosen), ("narrow", narrow)):
+        for key in ("float", "whetstone", "gap"):
+            context[f"ms_{name}_{key}"] = ms(setting, key)
+        for key in ("float", "whetstone"):
+            context[f"mean_{name}_{key}"] = f"{mean(setting, key):.1f}"
+    return reflow(render("segmentation_notes", context))
 
 
-def markdown(rows: list[dict], meta: dict) -> str:
+class ValidationPoints(dict):
+    """A notes context whose ``val__SETTING__KEY`` entries (``KEY``: float, whetstone, gap)
+    are read from the validation row of ``SETTING``, seed 0, in points, when asked for."""
+
+    def __init__(self, pick, **given):
+        super().__init__(**given)
+        self.pick = pick
+
+    def __missing__(self, key: str) -> str:
+        split, setting, column = key.split("__")
+        if split != "val":
+            raise KeyError(key)
+        return f"{100 * self.pick(setting, split)[column]:.1f}"
+
+
+def markdown(out: dict) -> str:
+    """The report, from the results file's contents alone."""
+    rows = out["rows"]
     val = [r for r in rows if r["split"] == "val"]
     test = [r for r in rows if r["split"] == "test"]
-    lines = ["# Digit-scenes segmentation: spiking U-Net vs its float twin", "",
-             "Written by `benchmarks/segmentation.py`. Mean IoU in percent over background and "
-             "the 10 digit classes (`wl.metrics.evaluate`); gap = float − Whetstone in points. "
-             "The float twin has the same network, data, seed, epochs and learning rate in "
-             "every epoch (`wl.training.fit(..., sharpen=False)`); every Whetstone network is "
-             "fully sharp and `wl.spikes.assert_binary` passed on the scored scenes. "
-             f"Goal: gap ≤ {GOAL * 100:g} points (the retention benchmark measured "
-             f"{100 * BEFORE[0]:.1f} ± {100 * BEFORE[1]:.1f} float vs {100 * BEFORE[2]:.1f} ± "
-             f"{100 * BEFORE[3]:.1f} Whetstone, a {100 * (BEFORE[0] - BEFORE[2]):.1f}-point gap, "
-             "before this study).", ""]
+    sections = ""
     if test:
         names = list(dict.fromkeys(r["setting"] for r in test))
-        lines += ["## Test split (500 scenes), seeds " +
-                  ", ".join(str(s) for s in sorted({r["seed"] for r in test})), "",
-                  "| setting | seed | float | Whetstone | gap | wall time float + Whetstone |",
-                  "|---|---|---|---|---|---|"]
+        table = []
         for n in names:
             rs = sorted((r for r in test if r["setting"] == n), key=lambda r: r["seed"])
             for r in rs:
-                lines.append(f"| {n} | {r['seed']} | {100 * r['float']:.1f} | "
+                table.append(f"| {n} | {r['seed']} | {100 * r['float']:.1f} | "
                              f"{100 * r['whetstone']:.1f} | {100 * r['gap']:.1f} | "
                              f"{r['seconds_float']:.0f} + {r['seconds_whetstone']:.0f} s |")
             gaps = [r["gap"] for r in rs]
             met = "met" if np.mean(gaps) <= GOAL else "**not met**"
             secs = [r["seconds_float"] + r["seconds_whetstone"] for r in rs]
-            lines.append(f"| **{n}** | mean ± sd | **{mean_sd([r['float'] for r in rs])}** | "
+            table.append(f"| **{n}** | mean ± sd | **{mean_sd([r['float'] for r in rs])}** | "
                          f"**{mean_sd([r['whetstone'] for r in rs])}** | **{mean_sd(gaps)}** "
                          f"(goal {met}) | {np.mean(secs):.0f} s |")
-        lines.append("")
-        for n in names:
-            first = next(r for r in test if r["setting"] == n)
-            lines.append(f"* **{n}**: {first['description']}.")
-        lines.append("")
+        described = [f"* **{n}**: {next(r for r in test if r['setting'] == n)['description']}."
+                     for n in names]
+        sections += render("segmentation_test", {
+            "seeds": ", ".join(str(s) for s in sorted({r["seed"] for r in test})),
+            "table": "\n".join(table), "settings": "\n".join(described)})
     if val:
-        lines += ["## Validation split (400 of the training scenes held out, stratified)", "",
-                  "| setting | seed | what changed | float | Whetstone | gap | epochs | "
-                  "wall time float + Whetstone |", "|---|---|---|---|---|---|---|---|"]
+        table = []
         for r in val:
             twin = r.get("float_from", r["setting"])
             shared = f" (twin of {twin})" if twin != r["setting"] else ""
-            lines.append(f"| {r['setting']} | {r['seed']} | {WHAT.get(r['setting'], '')} | "
+            table.append(f"| {r['setting']} | {r['seed']} | {WHAT.get(r['setting'], '')} | "
                          f"{100 * r['float']:.1f}{shared} | {100 * r['whetstone']:.1f} | "
                          f"{100 * r['gap']:.1f} | {r['epochs']} | {r['seconds_float']:.0f} + "
                          f"{r['seconds_whetstone']:.0f} s |")
-        lines.append("")
+        sections += render("segmentation_validation", {"table": "\n".join(table)})
     if test and val:
-        lines += [notes(rows), ""]
-    lines += [f"Machine: {meta.get('machine', machine())}. "
-              + meta.get("how", ""), ""]
-    return "\n".join(lines)
+        sections += notes(rows) + "\n\n"
+    return render("segmentation", {
+        "goal": f"{GOAL * 100:g}", "before_float": f"{100 * BEFORE[0]:.1f}",
+        "before_float_sd": f"{100 * BEFORE[1]:.1f}", "before_whetstone": f"{100 * BEFORE[2]:.1f}",
+        "before_whetstone_sd": f"{100 * BEFORE[3]:.1f}",
+        "before_gap": f"{100 * (BEFORE[0] - BEFORE[2]):.1f}", "sections": sections,
+        "machine": out["machine"], "how": out.get("how", "")})
 
 
 def load_rows(path: Path) -> list[dict]:
@@ -465,8 +422,9 @@ def main(argv=None):
         if args.how:
             meta["how"] = args.how
         write(out, rows, meta)
-        out.with_suffix(".md").write_text(markdown(rows, meta))
-        print(markdown(rows, meta))
+        text = markdown({"rows": rows, **meta})
+        out.with_suffix(".md").write_text(text)
+        print(text)
         return
     part = Path(args.part)
     rows = load_rows(part)
