@@ -2,27 +2,28 @@
 
 Each variant trains the digits dense network (64→256→64→100, batch 32) for the same number of
 epochs; variants are interleaved and repeated, and the median wall time of each is compared with
-the plain fit. The goal is a ratio ≤ 1.05. Writes ``benchmarks/results/sharpening_overhead.md``.
+the plain fit. The goal is a ratio ≤ 1.05. Writes ``benchmarks/results/sharpening_overhead.json``
+(every fit time) and renders ``sharpening_overhead.md`` from it.
 
     python benchmarks/sharpening_overhead.py [--repeats 7] [--epochs 10]
+    python benchmarks/sharpening_overhead.py --report   # the .md again from the .json
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
-import platform
 import time
-from pathlib import Path
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+import common  # noqa: F401  (the shared preamble, before Keras)
+import keras
+import numpy as np
+from common import RESULTS, machine, render
 
-import keras  # noqa: E402
-import numpy as np  # noqa: E402
+import whetstone_lab as wl
 
-import whetstone_lab as wl  # noqa: E402
-
-RESULTS = Path(__file__).parent / "results" / "sharpening_overhead.md"
+JSON = RESULTS / "sharpening_overhead.json"
 
 
 class _EmptyBatchHook(keras.callbacks.Callback):
@@ -64,13 +65,35 @@ def variants(epochs: int, batches: int) -> dict[str, callable]:
     }
 
 
-def main() -> None:
+def markdown(out: dict) -> str:
+    """The report, from the results file's contents alone."""
+    times = out["times"]
+    base = float(np.median(times[out["variants"][0]]))
+    rows = [f"| {name} | {np.median(times[name]):.3f} | {min(times[name]):.3f} | "
+            f"{np.median(times[name]) / base:.3f} |" for name in out["variants"]]
+    return render("sharpening_overhead", {
+        **{k: out[k] for k in ("samples", "batch_size", "epochs", "batches", "repeats",
+                               "machine")},
+        "load_before": f"{out['load_before']:.1f}", "load_after": f"{out['load_after']:.1f}",
+        "rows": "\n".join(rows)})
+
+
+def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=7)
     parser.add_argument("--epochs", type=int, default=10)
     parser.add_argument("--batch-size", type=int, default=32)
-    args = parser.parse_args()
+    parser.add_argument("--report", action="store_true", help="rewrite the .md from the .json")
+    args = parser.parse_args(argv)
+    if not args.report:
+        JSON.write_text(json.dumps(measure(args), indent=1) + "\n")
+    text = markdown(json.loads(JSON.read_text()))
+    JSON.with_suffix(".md").write_text(text)
+    print(text)
 
+
+def measure(args) -> dict:
+    """Every fit time of every variant, with the set-up and the machine's load."""
     load_before = os.getloadavg()[0]
     keras.utils.set_random_seed(0)
     data = wl.data.load("digits")
@@ -102,37 +125,10 @@ def main() -> None:
             times[name].append(time.perf_counter() - start)
         print(f"repeat {repeat + 1}/{args.repeats} done", flush=True)
 
-    base = float(np.median(times[names[0]]))
-    rows = []
-    for name in names:
-        median = float(np.median(times[name]))
-        ratio = median / base
-        rows.append(f"| {name} | {median:.3f} | {min(times[name]):.3f} | {ratio:.3f} |")
-    table = "\n".join([
-        "| variant | median fit time (s) | best (s) | ratio to plain fit |",
-        "|---|---|---|---|",
-        *rows,
-    ])
-    machine = (f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
-               f"Python {platform.python_version()}, Keras {keras.__version__}")
-    report = (
-        "# Sharpening overhead\n\n"
-        f"Digits dense network (64→256→64→100), {len(x)} samples, batch {args.batch_size}, "
-        f"{args.epochs} epochs ({batches} batches each) per fit; {args.repeats} interleaved "
-        f"repeats, median. Machine: {machine}; 1-minute load average {load_before:.1f} "
-        f"before and {os.getloadavg()[0]:.1f} after (nothing else was running).\n\n"
-        f"{table}\n\n"
-        "Goal: ratio ≤ 1.05 (sharpening costs nothing noticeable). Per batch, the Simple "
-        "schedule runs inside the compiled train step (each spiking layer ramps its sharpness "
-        "from a step counter), so it needs no per-batch callback. Two reference rows: a "
-        "callback that does nothing after each batch (Keras then converts the batch logs to "
-        "Python numbers and waits for each step, whatever the callback does: the floor of any "
-        "per-batch schedule run in Python, as the Adaptive one still is), and the same network "
-        "with Keras' own bounded ReLU, which shows what the spiking layers themselves cost.\n"
-    )
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(report)
-    print(report)
+    return {"samples": len(x), "batch_size": args.batch_size, "epochs": args.epochs,
+            "batches": batches, "repeats": args.repeats, "machine": machine(),
+            "load_before": load_before, "load_after": os.getloadavg()[0],
+            "variants": names, "times": times}
 
 
 if __name__ == "__main__":

@@ -19,31 +19,29 @@ reports on the 360 test digits:
 
 Usage::
 
-    python benchmarks/spiking_inference.py           # writes results/spiking_inference.md
+    python benchmarks/spiking_inference.py           # writes results/spiking_inference.json, .md
     python benchmarks/spiking_inference.py --quick   # smoke run, prints only
+    python benchmarks/spiking_inference.py --report  # the .md again from the .json
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
-import platform
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+import common  # noqa: F401  (the shared preamble, before Keras)
+import keras
+import numpy as np
+from common import RESULTS, machine, render
 
-import keras  # noqa: E402
-import numpy as np  # noqa: E402
-import tensorflow as tf  # noqa: E402
+import whetstone_lab as wl
+from whetstone_lab import deploy, recipes, training
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-import whetstone_lab as wl  # noqa: E402
-from whetstone_lab import deploy, recipes, training  # noqa: E402
-
-RESULTS = Path(__file__).resolve().parent / "results" / "spiking_inference.md"
+JSON = RESULTS / "spiking_inference.json"
 SEED = 0
 BATCH = 32
 
@@ -129,11 +127,11 @@ def study(name: str, model: keras.Model, data, repeats: int) -> dict:
         "pre_diff": preactivation_differences(
             net.source, x, [s.linear_name for s in net.stages if hasattr(s, "linear_name")]),
         "table": result.summary(print_fn=None),
-        "spikes": sum(c.spikes for c in result.counts),
-        "synops": result.total_synops,
-        "synops_later": sum(c.synops for c in result.counts if c.event_driven),
-        "macs_later": sum(c.dense_macs for c in result.counts if c.event_driven),
-        "macs": result.total_dense_macs,
+        "spikes": float(sum(c.spikes for c in result.counts)),
+        "synops": float(result.total_synops),
+        "synops_later": float(sum(c.synops for c in result.counts if c.event_driven)),
+        "macs_later": int(sum(c.dense_macs for c in result.counts if c.event_driven)),
+        "macs": int(result.total_dense_macs),
     }
     if net.source is not model:  # BatchNorm folded: how far is the folded twin from it?
         out["bn_vs_folded"] = spike_mismatches(
@@ -150,119 +148,52 @@ def study(name: str, model: keras.Model, data, repeats: int) -> dict:
     return out
 
 
-def report(rows: list[dict], quick: bool, seconds: float, plan: tuple, repeats: int) -> str:
-    spikes_changed = ("changed" if any(r["keras_batch_vs_whole"] or r.get("bn_vs_folded", 0)
-                                       for r in rows) else "did not change")
+def markdown(out: dict) -> str:
+    """The report, from the results file's contents alone."""
+    rows = out["rows"]
     pre_changed = any(r["pre_diff"][0] for r in rows)
-    lines = [
-        "# Spiking inference: exact simulation, synaptic operations, throughput",
-        "",
-        f"`python benchmarks/spiking_inference.py{' --quick' if quick else ''}` — digits, "
-        f"canonical split, 360 test images, seed {SEED}; TensorFlow {tf.__version__}, "
-        f"Keras {keras.__version__}, Python {platform.python_version()}, "
-        f"{os.cpu_count()} CPU cores (the load average is given beside each throughput row); "
-        f"{seconds:.0f} s in all.",
-        "",
-        f"Networks trained fully sharp, batch 32: {plan[0]} warm-up epochs at Adam 1e-3, "
-        f"{plan[1]} epochs of bottom-up sharpening per batch at 3e-4 (wl.SimpleSharpener), "
-        f"{plan[2]} fully sharp epochs at 1e-4 with a straight-through gradient. The dense "
-        "network and the conv network with BatchNorm (folded before conversion) and "
-        "max-pooling use the paper's decoder (T = 1); the conv network without pooling or "
-        "BatchNorm is that of benchmarks/retention.py (decoder temperature 20). The recipe "
-        "is quick, not tuned for accuracy (see benchmarks/retention.py for that).",
-        "",
-        "## Agreement with Keras (`predict`, batch 32)",
-        "",
-        "| network | spiking layers | test accuracy (Keras = simulator) | spike decisions | "
-        "differing spikes: simulator | classes | near-ties resolved | NIR round trip: "
-        "spikes / classes (near-ties) | Keras itself: batch 32 vs whole batch | "
-        "BN model vs folded |",
-        "|---|---|---|---|---|---|---|---|---|---|",
-    ]
-    for r in rows:
-        lines.append(
-            f"| {r['name']} | {r['layers']} | {r['accuracy']:.4f} = {r['sim_accuracy']:.4f} | "
-            f"{r['decisions']:,} | {r['mismatch']} | {r['class_mismatch']} | "
-            f"{r['near_ties']} | {r['nir_mismatch']} / {r['nir_class_mismatch']} "
-            f"({r['nir_near_ties']}) | "
-            f"{r['keras_batch_vs_whole']} | {r.get('bn_vs_folded', '–')} |")
-    lines += [
-        "",
-        "Spike decisions: neurons × test images over all spiking and pooling layers. The "
-        "simulator certifies each decision with a float32 error bound valid for any "
-        "summation order (on a float32 product, and in float64 for the few decisions that "
-        "product cannot settle); only decisions inside the bound (near-ties) are "
-        "resolved with the Keras layer's own float32 op on predict's batch. The last two "
-        "columns count spikes that change within Keras itself: between `predict` in batches "
-        "of 32 and one call on the whole batch, and between the BatchNorm model and its "
-        f"folded twin. Spikes {spikes_changed} here; the float32 pre-activations "
-        f"{'do' if pre_changed else 'did not'} depend on the batch the kernels see:",
-        "",
-    ]
-    for r in rows:
-        diff, total = r["pre_diff"]
-        lines.append(f"* {r['name']}: {diff:,} of {total:,} float32 pre-activations differ "
-                     "between batch 32 and the whole batch.")
-    lines += [
-        "",
-        ("so a 1-ulp flip at the threshold is possible, and near-ties must be resolved "
-         "against a definite Keras call." if pre_changed else
-         "The kernels Keras runs may change with the batch size, so near-ties are still "
-         "resolved against a definite Keras call."),
-        "",
-        "## Operations per inference",
-        "",
-        "| network | spikes | synaptic ops (all layers) | dense MACs | ratio | "
-        "synaptic ops after the first layer | dense MACs after the first layer | ratio |",
-        "|---|---|---|---|---|---|---|---|",
-    ]
-    for r in rows:
-        lines.append(
-            f"| {r['name']} | {r['spikes']:.1f} | {r['synops']:,.0f} | {r['macs']:,} | "
-            f"**{r['synops'] / r['macs']:.3f}** | {r['synops_later']:,.0f} | "
-            f"{r['macs_later']:,} | **{r['synops_later'] / r['macs_later']:.3f}** |")
-    lines += [
-        "",
-        "The first layer receives real-valued pixels: its operations are the "
-        "multiply–accumulates of its non-zero inputs. Every later layer receives spikes: an "
-        "operation is one spike reaching one target (an addition, no multiplication). Dense "
-        "MACs count every in-bounds connection once.",
-        "",
-    ]
-    for r in rows:
-        lines += [f"### {r['name']}", "", "```", r["table"], "```", ""]
-    lines += [
-        f"## Throughput (same 360 inputs, same run, {repeats} interleaved rounds)",
-        "",
-        "| network | simulator | Keras predict, batch 32 | Keras predict, batch 360 | "
-        "simulator / predict(32) | load average (1 min) |",
-        "|---|---|---|---|---|---|",
-    ]
-    for r in rows:
-        lines.append(
-            f"| {r['name']} | {r['sim_per_s']:,.0f} /s | {r['keras_per_s']:,.0f} /s | "
-            f"{r['keras_full_per_s']:,.0f} /s | **{r['ratio']:.2f}×** | "
-            f"{r['load'][0]:.1f} → {r['load'][1]:.1f} |")
-    lines += [
-        "",
-        "Each round runs `predict(32)`, the simulator and `predict(360)` once, in turn; "
-        "samples/s are medians over rounds, the ratio is the median of the rounds' ratios. "
-        "The load average is the machine's (2 cores) before and after the rounds. The "
-        "simulator's time includes the error bound, the near-ties resolved with Keras' own "
-        "op and the per-layer bookkeeping of counts. Each layer is one float32 product on "
-        "one BLAS thread, event-driven (each input spike adds the weights of its synapses) "
-        f"when at most {deploy.products.EVENT_DENSITY:.0%} of the layer's inputs are "
-        "non-zero and BLAS on the inputs or their im2col patches otherwise, with float64 "
-        "only for the decisions the float32 screen cannot settle.",
-        "",
-    ]
-    return "\n".join(lines)
+    agreement = [
+        f"| {r['name']} | {r['layers']} | {r['accuracy']:.4f} = {r['sim_accuracy']:.4f} | "
+        f"{r['decisions']:,} | {r['mismatch']} | {r['class_mismatch']} | "
+        f"{r['near_ties']} | {r['nir_mismatch']} / {r['nir_class_mismatch']} "
+        f"({r['nir_near_ties']}) | {r['keras_batch_vs_whole']} | {r.get('bn_vs_folded', '–')} |"
+        for r in rows]
+    pre = [f"* {r['name']}: {r['pre_diff'][0]:,} of {r['pre_diff'][1]:,} float32 "
+           "pre-activations differ between batch 32 and the whole batch." for r in rows]
+    operations = [
+        f"| {r['name']} | {r['spikes']:.1f} | {r['synops']:,.0f} | {r['macs']:,} | "
+        f"**{r['synops'] / r['macs']:.3f}** | {r['synops_later']:,.0f} | "
+        f"{r['macs_later']:,} | **{r['synops_later'] / r['macs_later']:.3f}** |" for r in rows]
+    layer_tables = [f"### {r['name']}\n\n```\n{r['table']}\n```\n" for r in rows]
+    throughput = [
+        f"| {r['name']} | {r['sim_per_s']:,.0f} /s | {r['keras_per_s']:,.0f} /s | "
+        f"{r['keras_full_per_s']:,.0f} /s | **{r['ratio']:.2f}×** | "
+        f"{r['load'][0]:.1f} → {r['load'][1]:.1f} |" for r in rows]
+    return render("spiking_inference", {
+        "quick": " --quick" if out["quick"] else "", "seed": out["seed"],
+        "seconds": f"{out['seconds']:.0f}", "machine": out["machine"], "cpus": out["cpus"],
+        "warmup": out["plan"][0], "sharpen": out["plan"][1], "finetune": out["plan"][2],
+        "repeats": out["repeats"], "event_density": f"{out['event_density']:.0%}",
+        "spikes_changed": "changed" if any(r["keras_batch_vs_whole"] or r.get("bn_vs_folded", 0)
+                                           for r in rows) else "did not change",
+        "pre_changed": "do" if pre_changed else "did not",
+        "pre_note": ("so a 1-ulp flip at the threshold is possible, and near-ties must be "
+                     "resolved against a definite Keras call." if pre_changed else
+                     "The kernels Keras runs may change with the batch size, so near-ties "
+                     "are still resolved against a definite Keras call."),
+        "agreement": "\n".join(agreement), "pre_diff": "\n".join(pre),
+        "operations": "\n".join(operations), "layer_tables": "\n".join(layer_tables),
+        "throughput": "\n".join(throughput)})
 
 
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="few epochs; print, don't write")
+    parser.add_argument("--report", action="store_true", help="rewrite the .md from the .json")
     args = parser.parse_args(argv)
+    if args.report:
+        JSON.with_suffix(".md").write_text(markdown(json.loads(JSON.read_text())))
+        return
     start = time.time()
     data = wl.data.load("digits")
     plan = (1, 1, 1) if args.quick else (10, 10, 5)
@@ -283,12 +214,15 @@ def main(argv=None) -> None:
     for name, build in networks.items():
         keras.utils.set_random_seed(SEED)
         rows.append(study(name, train(build(), data, plan), data, repeats))
-    text = report(rows, args.quick, time.time() - start, plan, repeats)
+    out = {"quick": args.quick, "seed": SEED, "seconds": time.time() - start, "plan": plan,
+           "repeats": repeats, "machine": machine(), "cpus": os.cpu_count(),
+           "event_density": deploy.products.EVENT_DENSITY, "rows": rows}
+    text = markdown(json.loads(json.dumps(out)))
     print(text)
     if not args.quick:
-        RESULTS.parent.mkdir(parents=True, exist_ok=True)
-        RESULTS.write_text(text)
-        print(f"wrote {RESULTS}")
+        JSON.write_text(json.dumps(out, indent=1) + "\n")
+        JSON.with_suffix(".md").write_text(text)
+        print(f"wrote {JSON} and its .md")
 
 
 if __name__ == "__main__":

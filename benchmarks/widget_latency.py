@@ -12,29 +12,31 @@ The time is split into the model part (one forward pass through the cached compi
 recorder) and the drawing part, and the machine's load average is recorded with each run,
 because a shared CPU slows everything down.
 
-    python benchmarks/widget_latency.py            # writes benchmarks/results/widget_latency.md
+Every run is kept in ``benchmarks/results/widget_latency.json``; the ``.md`` is rendered from it.
+
+    python benchmarks/widget_latency.py            # this run alone: widget_latency.json and .md
     python benchmarks/widget_latency.py --append   # adds this run below the earlier ones
+    python benchmarks/widget_latency.py --report   # the .md again from the .json
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime as dt
+import json
 import os
 import statistics
 import time
-from pathlib import Path
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-os.environ.setdefault("MPLBACKEND", "Agg")
+import common  # noqa: F401  (the shared preamble, before Keras)
+import keras
+import numpy as np
+from common import RESULTS, machine, render
 
-import keras  # noqa: E402
-import numpy as np  # noqa: E402
+import whetstone_lab as wl
+from whetstone_lab import spikes, widgets
 
-import whetstone_lab as wl  # noqa: E402
-from whetstone_lab import spikes, widgets  # noqa: E402
-
-RESULTS = Path(__file__).parent / "results" / "widget_latency.md"
+JSON = RESULTS / "widget_latency.json"
 BUDGET_MS = 100.0
 SAMPLES = 256
 SEGMENTATION_SAMPLES = 128
@@ -106,67 +108,50 @@ def run(updates: int) -> tuple[list[dict], dict]:
         "load_before": load_before,
         "load_after": os.getloadavg(),
         "cpus": os.cpu_count(),
+        "machine": machine(),
         "cpu_share": (time.process_time() - cpu0) / (time.perf_counter() - wall0),
     }
     return rows, info
 
 
 def table(rows: list[dict], info: dict) -> str:
+    """One run's section of the report."""
     lb, la = info["load_before"], info["load_after"]
-    lines = [
-        f"### Run of {info['date']}",
-        "",
-        f"{info['cpus']} CPUs; load average (1/5/15 min) {lb[0]:.1f}/{lb[1]:.1f}/{lb[2]:.1f} "
-        f"before, {la[0]:.1f}/{la[1]:.1f}/{la[2]:.1f} after; this process got "
-        f"{info['cpu_share']:.2f} CPU-seconds per second of wall time.",
-        "",
-        "| dashboard | parameters | samples | updates | median ms | p90 ms "
-        "| of which forward pass (median ms) | CPU ms per update (median, all threads) "
-        "| budget (median) | met | traces |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|:---:|---:|",
-    ]
+    lines = []
     for r in rows:
         met = "yes" if r["median"] <= r["goal"] else "no"
         lines.append(
             f"| {r['model']} | {r['params']:,} | {r['samples']} | {r['updates']} | "
-            f"{r['median']:.0f} | "
-            f"{r['p90']:.0f} | {r['forward']:.0f} | {r['cpu']:.0f} | ≤ {r['goal']:.0f} ms | "
-            f"{met} | "
-            f"{r['traces']} |"
-        )
-    return "\n".join(lines) + "\n"
+            f"{r['median']:.0f} | {r['p90']:.0f} | {r['forward']:.0f} | {r['cpu']:.0f} | "
+            f"≤ {r['goal']:.0f} ms | {met} | {r['traces']} |")
+    return render("widget_latency_run", {
+        "date": info["date"], "cpus": info["cpus"],
+        "load_before": "/".join(f"{v:.1f}" for v in lb),
+        "load_after": "/".join(f"{v:.1f}" for v in la),
+        "cpu_share": f"{info['cpu_share']:.2f}", "rows": "\n".join(lines)})
 
 
-HEADER = """# Widget latency: one sharpness-slider update
-
-One update of `wl.widgets.sharpness_explorer` (each step of a drag or of the Play sweep):
-set the sharpness, run the model once through the cached compiled recorder on the
-dashboard's samples, score them, update the overview's artists, the sample's verdict and
-the score curve's marker, render both PNG frames (blitted: only the changing artists are
-redrawn). Budget: median ≤ 100 ms per update. `traces` counts how often the
-recorder's function was traced over all updates (1 = never re-traced). CPU ms is the
-process's CPU time during the update (all threads), which a busy machine does not inflate
-as much as the wall time. Written by
-`benchmarks/widget_latency.py`; untrained models (the latency does not depend on the
-weights). Read each run with its load average: on a busy machine the wall times grow.
-
-"""
+def markdown(out: dict) -> str:
+    """The report, every run in the results file in turn."""
+    runs = "\n".join(table(run["rows"], run["info"]) for run in out["runs"])
+    return render("widget_latency", {"runs": runs.rstrip("\n")})
 
 
-def main() -> None:
+def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--updates", type=int, default=40, help="timed updates per model")
     parser.add_argument("--append", action="store_true",
                         help="keep the earlier runs in the results file")
-    args = parser.parse_args()
-    rows, info = run(args.updates)
-    text = table(rows, info)
+    parser.add_argument("--report", action="store_true", help="rewrite the .md from the .json")
+    args = parser.parse_args(argv)
+    if not args.report:
+        rows, info = run(args.updates)
+        earlier = json.loads(JSON.read_text())["runs"] if args.append and JSON.exists() else []
+        JSON.write_text(json.dumps({"runs": [*earlier, {"info": info, "rows": rows}]},
+                                   indent=1) + "\n")
+    text = markdown(json.loads(JSON.read_text()))
+    JSON.with_suffix(".md").write_text(text)
     print(text)
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    if args.append and RESULTS.exists():
-        RESULTS.write_text(RESULTS.read_text().rstrip("\n") + "\n\n" + text)
-    else:
-        RESULTS.write_text(HEADER + text)
 
 
 if __name__ == "__main__":
