@@ -1,5 +1,6 @@
-"""The benchmark reports are rendered from their results files: the text under a table reads
-its numbers from the same rows, so the committed ``.md`` is what the ``.json`` renders."""
+"""The benchmark reports are data first: every ``benchmarks/results/*.md`` has its results
+file beside it, and the committed ``.md`` is what its benchmark renders from that file alone
+(through its template in ``benchmarks/templates/``)."""
 
 from __future__ import annotations
 
@@ -8,13 +9,41 @@ import json
 import pytest
 from script_helpers import ROOT, load_script
 
+REPORTS = sorted((ROOT / "benchmarks" / "results").glob("*.md"))
+#: The function that renders a benchmark's report from its results file, where it is not
+#: ``markdown``.
+RENDERERS = {"paper_scale": "report", "interop": "report"}
 
-def test_segmentation_report_is_rendered_from_its_rows():
-    segmentation = load_script("benchmarks/segmentation.py")
-    stored = json.loads((ROOT / "benchmarks/results/segmentation.json").read_text())
-    rows, meta = stored.pop("rows"), stored
-    assert segmentation.markdown(rows, meta) == \
-        (ROOT / "benchmarks/results/segmentation.md").read_text()
+
+@pytest.mark.parametrize("report", REPORTS, ids=lambda path: path.stem)
+def test_every_report_is_what_its_results_file_renders(report):
+    results = report.with_suffix(".json")
+    assert results.exists() or report.with_suffix(".jsonl").exists(), (
+        f"{report.name} has no results file beside it: a benchmark writes its JSON first "
+        "and renders the report from it")
+    script = ROOT / "benchmarks" / f"{report.stem}.py"
+    assert script.exists(), f"{report.name} is written by no benchmarks/{script.name}"
+    render = getattr(load_script(f"benchmarks/{script.name}"),
+                     RENDERERS.get(report.stem, "markdown"))
+    assert render(json.loads(results.read_text())) == report.read_text(), (
+        f"{report.name} is not what {results.name} renders: render it again from the "
+        f"results file (see the usage in benchmarks/{script.name})")
+
+
+def test_render_fills_a_template_and_names_what_is_missing(tmp_path, monkeypatch):
+    common = load_script("benchmarks/common.py")
+    monkeypatch.setattr(common, "TEMPLATES", tmp_path)
+    (tmp_path / "t.md").write_text("$n runs in ${seconds} s, $$0.\n")
+    assert common.render("t", {"n": 3, "seconds": "12"}) == "3 runs in 12 s, $0.\n"
+    with pytest.raises(KeyError, match="seconds"):
+        common.render("t", {"n": 3})
+
+
+def test_every_template_is_used_by_a_benchmark():
+    sources = "\n".join(p.read_text() for p in (ROOT / "benchmarks").glob("*.py"))
+    unused = [t.stem for t in (ROOT / "benchmarks" / "templates").glob("*.md")
+              if f'"{t.stem}"' not in sources]
+    assert not unused, f"templates no benchmark renders: {unused}"
 
 
 def test_segmentation_notes_follow_the_rows():
@@ -35,13 +64,6 @@ def test_reflow_rewraps_paragraphs_and_bullets_and_keeps_headings():
         "## Head\n\nOne two three\nfour.\n\n* a bullet that\n  is long enough\n  to wrap\n")
 
 
-def test_autoencoder_report_is_rendered_from_its_results_file():
-    autoencoder = load_script("benchmarks/autoencoder.py")
-    stored = json.loads((ROOT / "benchmarks/results/autoencoder.json").read_text())
-    assert autoencoder.markdown(stored) == \
-        (ROOT / "benchmarks/results/autoencoder.md").read_text()
-
-
 def test_retention_notes_read_the_classifier_variants_results():
     retention = load_script("benchmarks/retention_notes.py")
     variants = retention.load_variants()
@@ -59,11 +81,10 @@ def test_retention_notes_read_the_classifier_variants_results():
     assert "the same 56 epochs and rates) 95.00, 2.8 points below the kept recipe" in changed
 
 
-def test_paper_scale_report_is_rendered_from_its_results_file():
+def test_paper_scale_summary_is_stored_with_its_rows():
     paper = load_script("benchmarks/paper_scale.py")
     stored = json.loads((ROOT / "benchmarks/results/paper_scale.json").read_text())
     assert stored["summary"] == json.loads(json.dumps(paper.summarize(stored)))
-    assert paper.report(stored) == (ROOT / "benchmarks/results/paper_scale.md").read_text()
 
 
 def test_paper_scale_summary_follows_the_rows():
