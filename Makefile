@@ -119,13 +119,19 @@ paper: install
 	$(PY) benchmarks/paper_scale.py all
 
 # Opt-in, not part of `make test`: export the lesson networks to NIR and load them into
-# snnTorch and Norse (torch, several GB) and Spyx (JAX), each in its own virtualenv.
+# snnTorch and Norse (torch) and Spyx (JAX), each in its own virtualenv. torch is installed
+# first, as TORCH_SPEC names it (above): name a CPU-only build there, or PyPI's CUDA build
+# (several GB) comes in; the toolchains are then installed with that torch held (Norse needs
+# torchvision, whose newest release would replace it).
 INTEROP_VENV ?= .venv-interop
 SPYX_VENV    ?= .venv-spyx
 
 $(INTEROP_VENV)/.installed: benchmarks/requirements-interop.txt
 	$(PYTHON) -m venv $(INTEROP_VENV)
-	$(INTEROP_VENV)/bin/python -m pip install --quiet -r benchmarks/requirements-interop.txt
+	$(INTEROP_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(INTEROP_VENV)/bin/python -m pip install --quiet $(TORCH_SPEC)
+	$(INTEROP_VENV)/bin/python -m pip install --quiet -r benchmarks/requirements-interop.txt \
+		"torch==$$($(INTEROP_VENV)/bin/python -c 'import torch; print(torch.__version__)')"
 	touch $@
 
 $(SPYX_VENV)/.installed: benchmarks/requirements-spyx.txt
