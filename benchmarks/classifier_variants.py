@@ -19,20 +19,18 @@ with two more model seeds (15 runs), which averages out the initialisation's luc
 from __future__ import annotations
 
 import json
-import os
 import sys
 import time
-from pathlib import Path
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+import common  # noqa: F401  (the shared preamble, before Keras)
+import keras
+import numpy as np
+from common import RESULTS
 
-import keras  # noqa: E402
-import numpy as np  # noqa: E402
+import whetstone_lab as wl
+from whetstone_lab import metrics, recipes, training
 
-import whetstone_lab as wl  # noqa: E402
-from whetstone_lab import metrics, recipes, training  # noqa: E402
-
-RESULTS = Path(__file__).resolve().parent / "results" / "classifier_variants.jsonl"
+JSONL = RESULTS / "classifier_variants.jsonl"
 
 
 def shifted(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -374,7 +372,7 @@ def main(names: list[str]) -> None:
                            "mean": round(sum(scores) / len(scores), 4),
                            "s": round(time.time() - start)})
         print(line, flush=True)
-        with RESULTS.open("a") as f:
+        with JSONL.open("a") as f:
             f.write(line + "\n")
 
 
