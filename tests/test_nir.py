@@ -84,23 +84,58 @@ def test_a_run_equal_to_keras_scores_100_and_a_changed_one_less(interop, tmp_pat
     assert delayed["layer_agreement_last_step"]["hidden"] == 1.0
     missing = interop.score(workdir, manifest, "other", "dense", "lif")
     assert missing["imported"] is False and "not installed" in missing["error"]
-    # The goal needs both torch toolchains at 100 % on every network.
-    rows = [dict(same, network=net, toolchain=tc) for net in interop.NETWORKS
-            for tc in ("snntorch", "norse")]
+    # The goal needs every toolchain, with its own flavour, at 100 % on every network.
+    rows = [dict(same, network=net, toolchain=tc, flavour=flavour,
+                 flatten=interop.flatten_order(tc, net))
+            for tc, flavour in interop.FLAVOUR_OF.items() for net in interop.NETWORKS]
     assert interop.goal_met(rows)
-    rows[-1] = dict(flipped, network=interop.NETWORKS[-1])
+    summary = interop.summarize(rows)
+    assert [(s["toolchain"], s["network"]) for s in summary] == [
+        (tc, net) for tc in ("snntorch", "norse", "spyx") for net in ("dense", "conv")]
+    assert {s["flatten"] for s in summary if s["toolchain"] == "spyx"} == {"chw", "hwc"}
+    assert not interop.goal_met(rows[:-1])  # Spyx's conv run missing
+    rows[-1] = dict(flipped, network="conv", toolchain="spyx", flavour="li_threshold",
+                    flatten="hwc")
     assert not interop.goal_met(rows)
-    text = interop.render([same, flipped, delayed, missing], manifest | {
-        "keras_accuracy": {"dense": 1.0, "conv": 1.0}}, {"nir": "1"}, 1.0, "0.0", False)
+    results = {"steps": interop.STEPS, "dt": 1e-4, "fast": False,
+               "keras_accuracy": {"dense": 1.0, "conv": 1.0}, "versions": {"nir": "1"},
+               "rows": [same, flipped, delayed, missing], "summary": interop.summarize(rows),
+               "goal_met": interop.goal_met(rows), "wall_seconds": 1.0, "load_average": "0.0",
+               "machine": "x86_64", "python": "3.11"}
+    text = interop.report(results)
     assert "| snntorch | lif (default) | dense | yes | yes | 100.0 / 100.0 |" in text
+    assert '| Spyx | `"li_threshold"` | conv | `"hwc"` | 91.7 |' in text
     assert "**not met**" in text
+
+
+def test_the_interop_report_is_what_its_results_file_renders(interop):
+    stored = json.loads((ROOT / "benchmarks/results/interop.json").read_text())
+    assert stored["summary"] == json.loads(json.dumps(interop.summarize(stored["rows"])))
+    assert stored["goal_met"] == interop.goal_met(stored["rows"])
+    assert interop.report(stored) == (ROOT / "benchmarks/results/interop.md").read_text()
+
+
+def test_spyx_is_given_the_conv_network_with_channels_last_columns(interop, tmp_path):
+    # Spyx flattens conv maps channels-last: its conv graphs are exported with
+    # flatten="hwc"; snnTorch and Norse read NIR's order; each worker finds its own file.
+    assert interop.flatten_order("spyx", "conv") == "hwc"
+    assert interop.flatten_order("spyx", "dense") == "chw"
+    assert {interop.flatten_order(tc, net) for tc in ("snntorch", "norse")
+            for net in interop.NETWORKS} == {"chw"}
+    assert interop.graph_file("conv", "lif", "chw") == "conv/lif.nir"
+    assert interop.graph_file("conv", "li_threshold", "hwc") == "conv/li_threshold_hwc.nir"
+    workdir, manifest = _workdir(tmp_path, interop, {"spyx": lambda a: a})
+    manifest["flatten"] = {"spyx": {"dense": "hwc"}}
+    assert interop.score(workdir, manifest, "spyx", "dense", "lif")["flatten"] == "hwc"
 
 
 def test_the_benchmark_module_imports_no_toolchain_and_not_the_lab():
     # The same file is the worker inside the toolchains' environments, where neither
-    # whetstone_lab nor Keras is installed: importing it must need NumPy only.
+    # whetstone_lab nor Keras is installed: importing it must need NumPy only (and common,
+    # next to it, as when it runs as a script).
     script = str(ROOT / "benchmarks" / "interop.py")
     code = ("import importlib.util, sys; "
+            f"sys.path.insert(0, {str(ROOT / 'benchmarks')!r}); "
             f"spec = importlib.util.spec_from_file_location('interop', {script!r}); "
             "m = importlib.util.module_from_spec(spec); spec.loader.exec_module(m); "
             "print(sorted(n for n in ('torch', 'snntorch', 'norse', 'jax', 'spyx', 'keras', "

@@ -73,11 +73,12 @@ def export_nir(model, path: str | os.PathLike | None = None, *, neuron: str = "l
       (``KeyError``), Spyx 1.0.0 drops it silently: for NIR itself and :func:`run_nir`.
     * ``"li_threshold"``: ``LI(tau=dt, r=1, v_leak=0)`` (named ``<layer>_li``) followed by
       ``Threshold(t)``, for Spyx 1.0.0 (``spyx.nir.from_nir(graph, x, dt=1e-4)``), which
-      reads the pair as its ``PSU_LIF`` neuron (it integrates, then spikes): exact for dense
-      networks at every step. Spyx's own LIF and CuBaLIF spike from the membrane before
-      adding the input (one step of delay per layer), so ``"lif"`` does not run there. Spyx
-      runs channels-last and flattens conv maps in HWC order while NIR's Affine columns are
-      CHW: for conv networks pass ``flatten="hwc"`` (below).
+      reads the pair as its ``PSU_LIF`` neuron (it integrates, then spikes): exact at every
+      step for dense networks, and for conv networks exported with ``flatten="hwc"``. Spyx's
+      own LIF and CuBaLIF spike from the membrane before adding the input (one step of delay
+      per layer), so ``"lif"`` does not run there. Spyx runs channels-last and flattens conv
+      maps in HWC order while NIR's Affine columns are CHW: for conv networks pass
+      ``flatten="hwc"`` (below).
 
     Flatten: NIR shapes have no batch axis, so the Flatten of an image or a conv map has
     ``start_dim = 0``. snnTorch's and Norse's importers build ``torch.nn.Flatten(0, -1)``
