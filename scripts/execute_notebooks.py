@@ -50,6 +50,14 @@ TIMINGS = NOTEBOOKS / "timings.json"
 #: The environment variable ``whetstone_lab.lessons.report`` reads (``lessons.RESULTS_ENV``;
 #: not imported, so that this script does not load TensorFlow).
 RESULTS_ENV = "WHETSTONE_RESULTS"
+#: ``whetstone_lab.plots.audit.AUDIT_ENV``, and the kernel start-up file that installs it.
+AUDIT_ENV = "WHETSTONE_AUDIT_FIGURES"
+AUDIT_STARTUP = (
+    "import os\n"
+    f"if os.environ.get({AUDIT_ENV!r}):\n"
+    "    from whetstone_lab.plots.audit import install\n"
+    "    install()\n"
+)
 
 #: What must never appear in a stored text output, with the reason shown on failure.
 FORBIDDEN = [
@@ -98,7 +106,10 @@ def output_problems(nb: nbformat.NotebookNode) -> list[str]:
                 problems.append(f"cell {index}: error {out.get('ename')}: {out.get('evalue')}")
                 continue
             if kind == "stream" and out.get("name") == "stderr":
-                problems.append(f"cell {index}: stderr output {out.get('text', '')[:120]!r}")
+                text = "".join(out.get("text", ""))
+                # a warning: its message, not the path of the file that raised it
+                text = re.sub(r"^\S+:\d+: (\w+Warning: )", r"\1", text)
+                problems.append(f"cell {index}: stderr output {text[:600]!r}")
                 continue
             texts = [out.get("text", "")] if kind == "stream" else [
                 value for mime, value in out.get("data", {}).items()
@@ -160,6 +171,14 @@ def execute(path: Path, *, fast: bool, timeout: int, results_file: Path | None =
         os.environ["WHETSTONE_FAST"] = "1"
     else:
         os.environ.pop("WHETSTONE_FAST", None)
+    # Every figure the lesson displays is checked (whetstone_lab.plots.audit): one that does
+    # not say what it shows warns, and a warning keeps the lesson from being stored.
+    profile = tempfile.TemporaryDirectory(prefix="ipython-")
+    startup = Path(profile.name) / "profile_default" / "startup"
+    startup.mkdir(parents=True)
+    (startup / "00-audit-figures.py").write_text(AUDIT_STARTUP)
+    os.environ["IPYTHONDIR"] = profile.name
+    os.environ[AUDIT_ENV] = "1"
     try:
         client = NotebookClient(
             nb, timeout=timeout, kernel_name="python3", record_timing=False,
@@ -175,6 +194,7 @@ def execute(path: Path, *, fast: bool, timeout: int, results_file: Path | None =
     finally:
         os.environ.clear()
         os.environ.update(env_before)
+        profile.cleanup()
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -280,11 +280,13 @@ def test_history_panels_and_spiking_curve():
             "sharpness": [0.0, 0.5, 1.0], "spiking_accuracy": [0.1, 0.6, 0.9]}
     fig = plots.history(hist)
     assert len(fig.axes) == 4  # loss and accuracy, each with a sharpness twin
-    assert _titles(fig)[:2] == ["loss", "accuracy"]
-    acc = next(ax for ax in fig.axes if ax.get_title() == "accuracy")
+    assert _titles(fig)[:2] == ["loss per epoch", "accuracy per epoch"]
+    acc = next(ax for ax in fig.axes if ax.get_title() == "accuracy per epoch")
     labels = [line.get_label() for line in acc.lines]
-    assert "fully sharp (spiking)" in labels
-    twins = [ax for ax in fig.axes if ax.get_ylabel() == "sharpness"]
+    assert labels == ["training", "fully sharp (spiking), validation"]
+    assert acc.get_ylabel() == "accuracy (fraction correct)"
+    assert fig.axes[0].get_ylabel() == "training loss (lower is better)"  # a dict: no model
+    twins = [ax for ax in fig.axes if ax.get_ylabel().startswith("global sharpness")]
     assert len(twins) == 2
     np.testing.assert_allclose(twins[0].lines[0].get_ydata(), [0.0, 0.5, 1.0])
 
@@ -305,7 +307,8 @@ def test_score_vs_sharpness_overlays():
     (ax,) = fig.axes
     plots.score_vs_sharpness({**sweep, "uniform": [0.9, 0.1, 0.0]}, ax=ax, label="naive")
     assert len(ax.lines) == 4
-    assert ax.get_ylabel() == "accuracy" and ax.get_xlabel() == "global sharpness"
+    assert ax.get_ylabel() == "accuracy (fraction correct)"
+    assert ax.get_xlabel() == "global sharpness"
     assert ax.lines[0].get_color() != ax.lines[2].get_color()
     with pytest.raises(TypeError, match="sharpness_sweep"):
         plots.score_vs_sharpness([0.1, 0.2])
@@ -507,3 +510,59 @@ def test_a_returned_figure_displays_as_png_in_ipython():
         assert data["image/png"][:4] == b"\x89PNG"
     finally:
         InteractiveShell.clear_instance()
+
+
+def _every_helper(dense, x):
+    """One figure from every public plot helper, drawn on small data."""
+    wl.set_sharpness(dense, 1.0)
+    rec, out, decoder = _recording(dense, x)
+    sweep = {"values": np.linspace(0, 1, 3), "bottom_up": [0.9, 0.8, 0.7],
+             "uniform": [0.9, 0.5, 0.7], "metric": "accuracy"}
+    images = np.random.default_rng(0).uniform(size=(5, 6, 6, 1))
+    masks = np.random.default_rng(1).integers(0, 3, size=(5, 6, 6))
+    key = wl.make_key(3, 12, groups=2, seed=0)
+    acts = {"a": np.random.default_rng(2).uniform(size=(50, 4)), "b": np.ones((50, 3))}
+    yield "activation", plots.activation(0.5)
+    yield "activation_family", plots.activation_family()
+    yield "spike_raster", plots.spike_raster(np.eye(4), title="layer")
+    yield "spike_maps", plots.spike_maps(np.ones((4, 4, 3)), title="conv")
+    yield "tower_votes", plots.tower_votes(np.ones(12), key, 2, label=1)
+    yield "network_overview", plots.network_overview(x, rec, out, key=decoder.key, index=1)
+    yield "history", plots.history({"loss": [1.0, 0.5], "val_loss": [1.1, 0.6],
+                                    "accuracy": [0.5, 0.8], "val_accuracy": [0.4, 0.7],
+                                    "spiking_accuracy": [0.1, 0.6], "sharpness": [0.0, 1.0]})
+    yield "score_vs_sharpness", plots.score_vs_sharpness(sweep, label="sharpened")
+    yield "score_vs_sharpness (mse)", plots.score_vs_sharpness({**sweep, "metric": "mse"})
+    yield "ScoreCurve", plots.ScoreCurve(sweep, 0.0, 0.9, samples=10).figure
+    yield "reconstructions", plots.reconstructions(images, images * 0.5, images > 0.5, n=3)
+    yield "segmentation", plots.segmentation(images, masks, np.eye(3)[masks], n=2)
+    yield "activity_bars", plots.activity_bars(stats.activity(acts))
+    yield "staircase", plots.schedules.staircase(np.array([[0, 0], [1, 0.5], [1, 1.0]]))
+    yield "activation_histograms", plots.distributions.activation_histograms(
+        {"float": acts, "sharp": {k: (v > 0.5).astype(float) for k, v in acts.items()}})
+    yield "lorenz", plots.distributions.lorenz({"a": acts["a"].mean(0), "b": acts["b"][0]})
+
+
+def test_every_figure_says_what_it_shows(dense, x):
+    """Titled, axes labelled in words, a legend wherever two lines share a panel."""
+    from whetstone_lab.plots.audit import problems
+
+    found = {name: problems(fig) for name, fig in _every_helper(dense, x)}
+    assert {name: p for name, p in found.items() if p} == {}
+
+
+def test_the_audit_finds_what_a_figure_lacks():
+    from whetstone_lab.plots.audit import problems
+
+    fig = plots.new_figure((3, 2))
+    ax = fig.add_subplot()
+    ax.plot([0, 1], [0, 1])
+    ax.plot([0, 1], [1, 0], ls="--")
+    ax.set_ylabel("mean_iou")
+    found = problems(fig)
+    assert found[0].startswith("no title")
+    assert any("x axis has ticks but no label" in p for p in found)
+    assert any("'mean_iou' is a variable's name" in p for p in found)
+    assert any("2 lines or point sets and no legend" in p for p in found)
+    ax.set_title("t"), ax.set_xlabel("epoch"), ax.set_ylabel("mean IoU"), ax.legend(["a", "b"])
+    assert problems(fig) == []

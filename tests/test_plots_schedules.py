@@ -19,7 +19,7 @@ def test_staircase_draws_each_layer_input_at_the_bottom():
                                     phases={"warm-up": (0, 5), "sharpening": (5, 30)},
                                     title="dense net, bottom-up")
     assert isinstance(fig, Figure) and len(fig.axes) == 3
-    assert [ax.get_ylabel() for ax in fig.axes] == ["out", "mid", "in"]
+    assert [ax.get_ylabel() for ax in fig.axes] == [f"{n}\nsharpness" for n in ("out", "mid", "in")]
     assert fig.get_suptitle() == "dense net, bottom-up"
     for ax, column in zip(fig.axes, (2, 1, 0), strict=True):
         filled = ax.collections[0].get_paths()[0].vertices
@@ -37,7 +37,7 @@ def test_staircase_draws_each_layer_input_at_the_bottom():
 def test_staircase_uses_given_times_and_default_names():
     trace = _bottom_up_trace(2, 5)
     fig = plots.schedules.staircase(trace, x=np.arange(5) / 2, xlabel="epoch")
-    assert [ax.get_ylabel() for ax in fig.axes] == ["layer 1", "layer 0"]
+    assert [ax.get_ylabel() for ax in fig.axes] == ["layer 1\nsharpness", "layer 0\nsharpness"]
     assert fig.axes[-1].get_xlim() == (0.0, 2.0)
     # Drawing into an existing figure clears it first.
     again = plots.schedules.staircase(trace, fig=fig)

@@ -13,7 +13,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
 from ..validation import check_array, check_number, describe
-from .figure import ACCENT, SHARPNESS_COLOR, target_ax, target_fig
+from .figure import ACCENT, SHARPNESS_COLOR, in_words, target_ax, target_fig
 
 __all__ = ["history", "score_vs_sharpness", "ScoreCurve"]
 
@@ -37,11 +37,19 @@ def _overlay_sharpness(ax, epochs, sharpness):
     twin.fill_between(epochs, sharpness, color=SHARPNESS_COLOR, alpha=0.15, lw=0)
     twin.plot(epochs, sharpness, color=SHARPNESS_COLOR, lw=1)
     twin.set_ylim(0, 1.05)
-    twin.set_ylabel("sharpness", color=SHARPNESS_COLOR)
+    twin.set_ylabel("global sharpness (0 ramp, 1 step)", color=SHARPNESS_COLOR)
     twin.tick_params(axis="y", colors=SHARPNESS_COLOR)
     ax.set_zorder(twin.get_zorder() + 1)  # curves above the shading
     ax.patch.set_visible(False)
     return twin
+
+
+def _loss_words(history) -> str:
+    """The loss in words, from the model a ``History`` remembers (a dict remembers none)."""
+    loss = getattr(getattr(history, "model", None), "loss", None)
+    name = loss if isinstance(loss, str) else getattr(loss, "name", None)
+    words = in_words(name) if isinstance(name, str) and name != "loss" else None
+    return f"loss: {words}" if words else in_words("loss")
 
 
 def history(history, *, fig: Figure | None = None) -> Figure:
@@ -73,19 +81,20 @@ def history(history, *, fig: Figure | None = None) -> Figure:
     epochs = np.arange(1, n + 1)
     styles = {"val_": dict(ls="--"), "spiking_": dict(ls="-", marker="o", ms=3,
                                                        color=ACCENT)}
+    loss_words = _loss_words(history)
     for ax, (name, keys) in zip(axes, groups, strict=True):
         if hist.get("sharpness"):
             _overlay_sharpness(ax, epochs[: len(hist["sharpness"])], hist["sharpness"])
         for k in keys:
             style = next((s for p, s in styles.items() if k.startswith(p)), {})
-            label = {"spiking_accuracy": "fully sharp (spiking)",
-                     "spiking_loss": "fully sharp (spiking)"}.get(k, k)
+            label = ("fully sharp (spiking), validation" if k.startswith("spiking_") else
+                     "validation" if k.startswith("val_") else "training")
             ax.plot(epochs[: len(hist[k])], hist[k], lw=1.8, label=label,
                     **({"color": "black"} | style))
         ax.set_xlabel("epoch")
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-        ax.set_ylabel(name)
-        ax.set_title(name)
+        ax.set_ylabel(loss_words if name == "loss" else in_words(name))
+        ax.set_title(f"{name} per epoch")
         ax.grid(alpha=0.3)
         if name == "accuracy":
             ax.set_ylim(0, 1.02)
@@ -134,7 +143,7 @@ def score_vs_sharpness(sweep: Mapping, *, ax=None, label: str | None = None) -> 
                 label=f"{label}, {text}" if label else text)
     metric = sweep.get("metric", "score")
     ax.set_xlabel("global sharpness")
-    ax.set_ylabel(metric)
+    ax.set_ylabel(in_words(metric))
     ax.set_xlim(-0.02, 1.02)
     if metric == "accuracy":
         ax.set_ylim(0, 1.02)
@@ -180,7 +189,7 @@ class ScoreCurve:
         else:
             ax.set_ylim(0.0, max(1e-6, float(finite.max())) * 1.1)
         ax.set_xlabel("global sharpness", fontsize=9)
-        ax.set_ylabel(self.metric, fontsize=9)
+        ax.set_ylabel(in_words(self.metric), fontsize=9)
         ax.tick_params(labelsize=9)
         ax.grid(alpha=0.3)
         ax.legend(fontsize=9, loc="best", labelcolor="#111111")

@@ -39,6 +39,7 @@ __all__ = [
     "as_image",
     "binary_note",
     "class_colors",
+    "in_words",
     "register_notebook_display",
 ]
 
@@ -232,6 +233,26 @@ def as_image(x: np.ndarray) -> np.ndarray:
     if x.ndim == 2:
         return x
     return x[..., 0]
+
+
+#: What a metric's or loss's name means, for axis labels (a reader sees no code).
+METRIC_WORDS = {
+    "accuracy": "accuracy (fraction correct)",
+    "mse": "mean squared error per pixel",
+    "mean_squared_error": "mean squared error per pixel",
+    "mean_iou": "mean IoU (mask overlap, 0 to 1)",
+    "iou": "IoU (mask overlap, 0 to 1)",
+    "loss": "training loss (lower is better)",
+    "sparse_categorical_crossentropy": "cross-entropy (nats)",
+    "categorical_crossentropy": "cross-entropy (nats)",
+    "binary_crossentropy": "binary cross-entropy (nats)",
+}
+
+
+def in_words(name: str) -> str:
+    """``name`` as an axis label: a metric's words from :data:`METRIC_WORDS`, else itself
+    with underscores as spaces (``"spiking_accuracy"`` → ``"spiking accuracy"``)."""
+    return METRIC_WORDS.get(name, name.replace("_", " "))
 
 
 def binary_note(a: np.ndarray) -> str:

@@ -294,8 +294,7 @@ class NetworkOverview:
         self.bars = prob_ax.barh(ticks, probs, color=_BAR_COLOR)
         prob_ax.set_yticks(ticks, self._names())
         prob_ax.invert_yaxis()
-        prob_ax.set_xlim(0, 1)
-        prob_ax.set_xlabel("probability")
+        prob_ax.set(xlim=(0, 1), xlabel="probability", ylabel="class")
 
     def _mask_image(self, out):
         return np.argmax(out, axis=-1) if self.kind == "mask" else as_image(out)

@@ -194,6 +194,7 @@ def tower_votes(output, key, towers: int, *, label: int | None = None,
     ax.set_yticks(range(classes), names)
     ax.invert_yaxis()
     ax.set_xlabel("votes (output spikes of the class's neurons)")
+    ax.set_ylabel("class")
     ax.legend(fontsize=7, loc="best")
     decoded = int(decode(a, key))
     ax.set_title(title or f"decoded: {names[decoded]}"

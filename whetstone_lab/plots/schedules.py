@@ -80,15 +80,20 @@ def staircase(sharpness, *, x=None, layer_names: Sequence[str] | None = None,
             if row == 0:
                 ax.text((start + stop) / 2, 1.12, label, ha="center", va="bottom",
                         fontsize=8, transform=ax.get_xaxis_transform())
-        ax.fill_between(t, 0, s[:, i], step=None, color="#333333", alpha=0.85, lw=0, zorder=2)
-        ax.plot(t, mean, ls="--", lw=0.9, color=SHARPNESS_COLOR, zorder=3)
+        ax.fill_between(t, 0, s[:, i], step=None, color="#333333", alpha=0.85, lw=0, zorder=2,
+                        label="the layer's sharpness")
+        ax.plot(t, mean, ls="--", lw=0.9, color=SHARPNESS_COLOR, zorder=3,
+                label="global sharpness (mean of the layers)")
         ax.set_ylim(0, 1.05)
         ax.set_yticks([0, 1])
-        ax.set_ylabel(names[i], rotation=0, ha="right", va="center", fontsize=8)
+        ax.set_ylabel(f"{names[i]}\nsharpness", rotation=0, ha="right", va="center",
+                      fontsize=8)
         ax.tick_params(labelsize=7)
         for side in ("top", "right"):
             ax.spines[side].set_visible(False)
     axes[-1].set_xlabel(xlabel)
     axes[-1].set_xlim(t[0], t[-1] if points > 1 else t[0] + 1)
     fig.suptitle(title or "sharpness per layer (dashed: the global mean)", fontsize=10)
+    fig.legend(*axes[0].get_legend_handles_labels(), loc="outside lower center", ncols=2,
+               fontsize=8, frameon=False)
     return fig

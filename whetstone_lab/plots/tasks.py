@@ -128,6 +128,7 @@ def activity_bars(activity: Mapping, *, fig: Figure | None = None) -> Figure:
             ax.text(p, (0 if np.isnan(v) else v) + 0.01, "n/a" if np.isnan(v) else f"{v:.2f}",
                     ha="center", va="bottom", fontsize=8)
         ax.set_xticks(pos, names, rotation=30, ha="right", fontsize=8)
+        ax.set_xlabel("spiking layer")
         ax.set_ylim(0, 1.1)
         ax.set_ylabel("Gini" if field == "gini" else "firing rate")
         ax.set_title(title)
