@@ -428,3 +428,55 @@ def test_per_batch_schedule_resumes_exactly_after_save_and_load(tmp_path):
     assert not any(layer.scheduled for layer in wl.spiking_layers(loaded))
     second = fit(wl.SimpleSharpener(start_epoch=1, steps=6, per="batch"), loaded, epochs=2)
     np.testing.assert_allclose(first.batches + second.batches, whole.batches, atol=1e-6)
+
+
+# -- the spiking evaluator's labels: checked against the model before any epoch -------------
+def _classifier() -> keras.Model:
+    keras.utils.set_random_seed(0)
+    return wl.models.dense_classifier((4,), 2, hidden=(3,), neurons_per_class=2, towers=1)
+
+
+_X = np.random.default_rng(0).random((16, 4)).astype("float32")
+_Y = np.arange(16) % 2
+
+
+@pytest.mark.parametrize("x, y, message", [
+    (_X, _Y + 2, r"validation_data\[1\] \(y\) must hold class labels in \[0, 2\).*from 2 to 3"),
+    (_X, _Y - 1, r"labels in \[0, 2\).*from -1 to 0"),
+    (_X, _Y + 0.5, "whole numbers"),
+    (_X, np.eye(2)[_Y], r"looks one-hot.*argmax"),
+    (_X[:, :3], _Y, r"validation_data\[0\] \(x\) has shape \(16, 3\).*samples of shape \(4,\)"),
+])
+def test_spiking_evaluator_checks_labels_against_the_models_classes_before_training(x, y, message):
+    model = _classifier()
+    wl.training.compile_model(model, wl.recipe("lesson"))
+    before = [w.copy() for w in model.get_weights()]
+    with pytest.raises(ValueError, match=message):
+        model.fit(_X, _Y, epochs=1, verbose=0, callbacks=[wl.SpikingEvaluator((x, y))])
+    for a, b in zip(before, model.get_weights(), strict=True):
+        np.testing.assert_array_equal(a, b)  # no step ran
+    with pytest.raises(ValueError, match=message):  # not compiled yet: the decoder's labels
+        wl.SpikingEvaluator((x, y)).set_model(_classifier())
+
+
+@pytest.mark.parametrize("x, y, error, message", [
+    (_X, _Y[:5], ValueError, "same number of samples"),
+    (np.full_like(_X, np.nan), _Y, ValueError, r"validation_data\[0\] \(x\) must be finite"),
+    (_X, np.full(16, np.inf), ValueError, "must be finite"),
+    (_X, np.array(["a"] * 16), TypeError, "numeric array"),
+])
+def test_spiking_evaluator_refuses_bad_arrays_when_made(x, y, error, message):
+    with pytest.raises(error, match=message):
+        wl.SpikingEvaluator((x, y))
+
+
+def test_spiking_evaluator_takes_the_targets_its_models_loss_takes():
+    model = _classifier()
+    model.compile("adam", keras.losses.CategoricalCrossentropy())  # one-hot targets
+    with pytest.raises(ValueError, match=r"output shape \(n, 2\) for its Keras loss"):
+        wl.SpikingEvaluator((_X, _Y)).set_model(model)
+    history = model.fit(_X, np.eye(2)[_Y], epochs=1, verbose=0,
+                        callbacks=[wl.SpikingEvaluator((_X, np.eye(2)[_Y]))])
+    assert "spiking_loss" in history.history
+    model.compile("adam", lambda y, p: keras.ops.mean(p, axis=-1))  # a loss of the user's own
+    wl.SpikingEvaluator((_X, np.zeros((16, 7)))).set_model(model)  # only its code knows

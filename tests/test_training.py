@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 from whetstone_lab import recipes, training
+from whetstone_lab.layers import loss_targets
 
 
 def test_simple_2018_recipe_reproduces_the_worked_example():
@@ -215,3 +216,61 @@ def test_fit_takes_the_recipe_by_keyword():
     r = recipes.Recipe(warmup_epochs=1, sharpen_epochs=1, batch_size=8)
     history = training.fit(model, x, np.arange(16) % 2, recipe=r, progress=False)
     assert len(history.history["loss"]) == r.epochs
+
+
+# -- a custom loss: refused when Keras cannot use it; labels checked for what it takes -------
+def _classifier():
+    from whetstone_lab import models
+
+    keras.utils.set_random_seed(0)
+    return models.dense_classifier((4,), 2, hidden=(3,), neurons_per_class=2, towers=1)
+
+
+_X = np.random.default_rng(0).random((16, 4)).astype("float32")
+_Y = np.arange(16) % 2
+
+
+@pytest.mark.parametrize("loss, error, message", [
+    (3, TypeError, r"loss must be a Keras loss name .* or a callable loss\(y_true, y_pred\), "
+                   r"got 3 \(int\)"),
+    ("sparse_categorical_crossentropi", ValueError,
+     "got 'sparse_categorical_crossentropi', which Keras does not know"),
+    ({"name": "mse"}, TypeError, "loss must be a Keras loss name"),
+])
+def test_fit_and_compile_refuse_a_loss_keras_cannot_use_before_training(loss, error, message):
+    model = _classifier()
+    before = [w.copy() for w in model.get_weights()]
+    with pytest.raises(error, match=message):
+        training.fit(model, _X, _Y, recipes.Recipe(warmup_epochs=1), loss=loss)
+    with pytest.raises(error, match=message):
+        training.compile_model(model, loss=loss)
+    for a, b in zip(before, model.get_weights(), strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("loss, y, message", [
+    ("sparse_categorical_crossentropy", _Y + 2, r"labels in \[0, 2\)"),
+    (keras.losses.SparseCategoricalCrossentropy(), np.eye(2)[_Y], "looks one-hot"),
+    ("categorical_crossentropy", _Y, r"output shape \(n, 2\) for loss 'categorical_crossentropy'"),
+    (keras.losses.MeanSquaredError(), _Y, r"output shape \(n, 2\) for loss 'mean_squared_error'"),
+])
+def test_fit_with_a_keras_loss_checks_the_targets_that_loss_takes(loss, y, message):
+    model = _classifier()
+    with pytest.raises(ValueError, match=message):
+        training.fit(model, _X, y, recipes.Recipe(warmup_epochs=1), loss=loss)
+    good = _Y if loss_targets(loss) == "labels" else np.eye(2)[_Y]
+    with pytest.raises(ValueError, match="validation_data y"):
+        training.fit(model, _X, good, recipes.Recipe(warmup_epochs=1), loss=loss,
+                     validation_data=(_X, y))
+
+
+def test_fit_takes_a_custom_loss_with_the_targets_it_was_written_for():
+    r = recipes.Recipe(warmup_epochs=1, sharpen_epochs=1, batch_size=8)
+    history = training.fit(_classifier(), _X, np.eye(2)[_Y], r, progress=False,
+                           loss="categorical_crossentropy")
+    assert np.isfinite(history.history["loss"]).all()
+    own = lambda y, p: keras.ops.mean(keras.ops.square(p - y), axis=-1)  # noqa: E731
+    assert loss_targets(own) is None  # its targets: only its code knows, so y is only finite
+    training.fit(_classifier(), _X, np.eye(2)[_Y], r, progress=False, loss=own)
+    with pytest.raises(ValueError, match="finite"):
+        training.fit(_classifier(), _X, np.full((16, 2), np.nan), r, loss=own)

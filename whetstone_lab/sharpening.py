@@ -20,14 +20,17 @@ from collections.abc import Sequence
 import keras
 import numpy as np
 
-from .layers import SHARP_TOLERANCE, SpikingActivation, walk_layers
+from .layers import SHARP_TOLERANCE, SpikingActivation, find_decoder, loss_targets, walk_layers
 from .validation import (
     check_array,
     check_choice,
     check_int,
+    check_labels,
     check_model,
     check_number,
+    check_output_targets,
     check_same_length,
+    check_samples,
     check_sharpness,
 )
 
@@ -72,10 +75,8 @@ def _require_spiking(model) -> list[SpikingActivation]:
     layers = spiking_layers(model)
     if not layers:
         name = getattr(model, "name", type(model).__name__)
-        raise ValueError(
-            f"model {name!r} has no spiking layers (SpikingBReLU or SpikingSigmoid); "
-            "sharpness applies only to models built with them."
-        )
+        raise ValueError(f"model {name!r} has no spiking layers (SpikingBReLU or "
+                         "SpikingSigmoid); sharpness applies only to models built with them.")
     return layers
 
 
@@ -129,10 +130,8 @@ def set_sharpness(model, value, mode: str = "bottom_up") -> list[float]:
     if isinstance(value, (Sequence, np.ndarray)) and not isinstance(value, str):
         values = [check_sharpness(v, f"sharpness[{i}]") for i, v in enumerate(value)]
         if len(values) != len(layers):
-            raise ValueError(
-                f"got {len(values)} per-layer sharpness values but the model has "
-                f"{len(layers)} spiking layers."
-            )
+            raise ValueError(f"got {len(values)} per-layer sharpness values but the model "
+                             f"has {len(layers)} spiking layers.")
     else:
         values = layer_sharpness(value, len(layers), mode)
     for layer, v in zip(layers, values):
@@ -328,9 +327,8 @@ class ScheduledSharpener(Sharpener):
         try:
             pairs = [tuple(p) for p in schedule]
         except TypeError as err:
-            raise TypeError(
-                f"schedule must be a list of (start_epoch, stop_epoch) pairs, got {schedule!r}."
-            ) from err
+            raise TypeError("schedule must be a list of (start_epoch, stop_epoch) pairs, got "
+                            f"{schedule!r}.") from err
         if not pairs:
             raise ValueError("schedule must have one (start_epoch, stop_epoch) pair per layer.")
         for i, pair in enumerate(pairs):
@@ -343,11 +341,9 @@ class ScheduledSharpener(Sharpener):
                 raise ValueError(f"schedule[{i}] = {pair!r}: stop_epoch must be greater than "
                                  "start_epoch.")
             if windows and start < windows[-1][1]:
-                raise ValueError(
-                    f"schedule windows overlap or are out of order: {windows[-1]} and "
-                    f"{(start, stop)}; each layer's window must start at or after the "
-                    "previous layer's stop."
-                )
+                raise ValueError(f"schedule windows overlap or are out of order: {windows[-1]} "
+                                 f"and {(start, stop)}; each layer's window must start at or "
+                                 "after the previous layer's stop.")
             windows.append((start, stop))
         self.schedule = windows
         self._epoch = 0
@@ -355,10 +351,9 @@ class ScheduledSharpener(Sharpener):
     def on_train_begin(self, logs=None):
         super().on_train_begin(logs)
         if len(self.schedule) != len(self._layers):
-            raise ValueError(
-                f"schedule has {len(self.schedule)} windows but the model has "
-                f"{len(self._layers)} spiking layers; give one (start, stop) pair per layer."
-            )
+            raise ValueError(f"schedule has {len(self.schedule)} windows but the model has "
+                             f"{len(self._layers)} spiking layers; give one (start, stop) pair "
+                             "per layer.")
         self._scheduled = False
 
     def _start_schedule(self, epoch: int, steps: int):
@@ -498,10 +493,8 @@ class AdaptiveSharpener(Sharpener):
     def on_epoch_end(self, epoch, logs=None):
         logs = {} if logs is None else logs
         if self.monitor not in logs:
-            raise KeyError(
-                f"AdaptiveSharpener monitors {self.monitor!r} but the epoch logs only have "
-                f"{sorted(logs)}; pass monitor= one of those."
-            )
+            raise KeyError(f"AdaptiveSharpener monitors {self.monitor!r} but the epoch logs "
+                           f"only have {sorted(logs)}; pass monitor= one of those.")
         loss = float(logs[self.monitor])
         self.epochs_seen += 1
         if not math.isfinite(loss):
@@ -546,7 +539,9 @@ class SpikingEvaluator(keras.callbacks.Callback):
     the epoch logs, so ``History`` holds the curve.
 
     Args:
-        validation_data: ``(x, y)`` arrays (or a dataset yielding them).
+        validation_data: ``(x, y)`` arrays (or a dataset yielding them): finite, as many ``y``
+            as ``x``; before training ``x`` of the model's input, ``y`` labels of its classes
+            (a decoder with a loss taking labels, or none yet), else of its output's shape.
         prefix: prefix of the log entries.
         batch_size: evaluation batch size.
     """
@@ -570,6 +565,24 @@ class SpikingEvaluator(keras.callbacks.Callback):
         self.validation_data = validation_data
         self.prefix = prefix
         self.batch_size = check_int(batch_size, "batch_size", minimum=1)
+
+    def set_model(self, model):
+        """Check ``(x, y)`` against ``model`` before any epoch, as ``fit`` checks its data."""
+        super().set_model(model)
+        try:  # a dataset (read batch by batch) or a model not built yet: Keras checks them
+            x, y = self.validation_data if isinstance(self.validation_data, tuple) else None
+            in_shape, out_shape = (tuple(t.shape[1:]) for t in (model.inputs[0], model.outputs[0]))
+        except (AttributeError, ValueError, TypeError, IndexError):
+            return
+        x = check_samples(x, in_shape, "validation_data[0] (x)")
+        decoder = find_decoder(model)
+        takes = loss_targets(model.loss) if getattr(model, "compiled", False) else "labels"
+        if decoder is not None and takes == "labels":
+            y = check_labels(y, "validation_data[1] (y)", classes=decoder.num_classes,
+                             shape=(len(x), *out_shape[:-1]))
+        elif takes == "outputs":
+            check_output_targets(y, "validation_data[1] (y)", out_shape, "for its Keras loss")
+        self.validation_data = (x, y)
 
     def scores(self) -> dict[str, float]:
         """Evaluate fully sharp now (sharpness restored afterwards)."""

@@ -33,7 +33,7 @@ import numpy as np
 
 from . import recipes
 from .deprecation import moved
-from .layers import DecoderCrossEntropy
+from .layers import DecoderCrossEntropy, loss_targets
 from .metrics import check_targets, detect_task
 from .sharpening import (
     Sharpener,
@@ -48,7 +48,9 @@ from .validation import (
     check_array,
     check_bool,
     check_int,
+    check_loss,
     check_model,
+    check_output_targets,
     check_probability,
     check_same_length,
     check_samples,
@@ -254,6 +256,7 @@ def compile_model(model: keras.Model, recipe: recipes.Recipe | None = None, *, l
     if optimizer is not None and not isinstance(optimizer, keras.optimizers.Optimizer):
         raise TypeError("optimizer must be a Keras optimizer instance (or None: the "
                         f"recipe's), got {type(optimizer).__name__}.")
+    loss = check_loss(loss)
     task = detect_task(check_model(model), None, task)
     metrics = ["accuracy"] if task == "classification" else None
     optimizer = optimizer or recipes.make_optimizer(r.optimizer, r.learning_rate_at(0))
@@ -278,8 +281,12 @@ def fit(model: keras.Model, x, y=None, recipe: recipes.Recipe | None = None, *, 
             against the model's task and classes before training (with the default loss).
         recipe: the :class:`~whetstone_lab.recipes.Recipe` (default
             ``recipes.recipe("lesson")``).
-        loss: a Keras loss replacing the task's default (``y`` is then only checked to be
-            finite and as long as ``x``: the loss decides what it takes).
+        loss: a Keras loss (name, object or callable) replacing the task's default. ``y`` is
+            checked for what the loss takes (:func:`whetstone_lab.layers.loss_targets`):
+            a sparse loss takes labels, checked as with the default; Keras' other losses take
+            targets of the model's output shape (one-hot or soft labels for a classifier); a
+            loss of your own only finite targets as long as ``x``, since only its code knows
+            what it takes.
         optimizer: a fresh Keras optimizer replacing the recipe's (which sets its rates).
         sample_weight: loss weights (finite, >= 0) per sample, or per pixel for a segmenter
             (see :func:`whetstone_lab.data.pixel_weights`).
@@ -316,6 +323,7 @@ def fit(model: keras.Model, x, y=None, recipe: recipes.Recipe | None = None, *, 
     if not isinstance(r, recipes.Recipe):
         raise TypeError(f"recipe must be a Recipe (see recipes.recipe()), got {r!r}.")
     task = detect_task(model, None, task)
+    loss = check_loss(loss)
     x, y = _check_data(model, task, x, y, loss, "")
     total = r.epochs if epochs is None else check_int(epochs, "epochs", minimum=1)
     sharpen = check_bool(sharpen, "sharpen")
@@ -374,11 +382,19 @@ def _check_data(model: keras.Model, task: str, x, y, loss, where: str
             raise ValueError(f"fit needs labels {where}y for a {task} model; only an "
                              "autoencoder trains without them.")
         return x, x
-    if loss is not None:  # a custom loss takes whatever targets it was written for
-        y = check_array(y, f"{where}y")
-        check_same_length(x, y, (f"{where}x", f"{where}y"))
-        return x, y
-    return x, check_targets(model, task, x, y, f"{where}y")
+    takes = "labels" if loss is None else loss_targets(loss)
+    if takes == "labels":
+        return x, check_targets(model, task, x, y, f"{where}y")
+    y = check_array(y, f"{where}y")  # a loss of the user's own: only its code knows more
+    check_same_length(x, y, (f"{where}x", f"{where}y"))
+    if takes == "outputs":
+        named = loss if isinstance(loss, str) else getattr(loss, "name", None) or getattr(
+            loss, "__name__", type(loss).__name__)
+        check_output_targets(y, f"{where}y", model.outputs[0].shape[1:], (
+            f"for loss {named!r}, which compares them with the output (one-hot or soft labels "
+            "for a classifier; integer labels take the default loss or "
+            "'sparse_categorical_crossentropy')"))
+    return x, y
 
 
 def _check_callbacks(callbacks, sharpen: bool) -> list[keras.callbacks.Callback]:

@@ -32,8 +32,10 @@ __all__ = [
     "check_same_length",
     "check_model",
     "check_callable",
+    "check_loss",
     "check_samples",
     "check_labels",
+    "check_output_targets",
     "check_float_inputs",
     "describe",
     "MAX_UNITS",
@@ -234,6 +236,19 @@ def check_labels(value: object, name: str, *, classes: int,
     return arr.astype(np.int64)
 
 
+def check_output_targets(value: np.ndarray, name: str, shape: Sequence[int | None],
+                         why: str) -> np.ndarray:
+    """Targets of the model's output ``shape`` per sample (None in it accepts any size), for a
+    loss that compares them with the output; ``why`` names that loss in the message."""
+    want = tuple(shape)
+    if value.ndim != len(want) + 1 or any(
+            w is not None and w != g for g, w in zip(value.shape[1:], want, strict=True)):
+        words = ", ".join("any" if w is None else str(w) for w in want)
+        raise ValueError(f"{name} must have the model's output shape (n, {words}) {why}, got "
+                         f"shape {value.shape}.")
+    return value
+
+
 def check_same_length(a: np.ndarray, b: np.ndarray, names: tuple[str, str]) -> None:
     """Both arrays have the same number of samples."""
     if len(a) != len(b):
@@ -254,6 +269,26 @@ def check_callable(value: object, name: str):
     """Something callable."""
     if not callable(value):
         raise TypeError(f"{name} must be callable, got {describe(value)}.")
+    return value
+
+
+def check_loss(value: object, name: str = "loss"):
+    """A Keras loss: a loss name Keras knows (``"mse"``), a Keras loss object or a callable
+    ``loss(y_true, y_pred)``; None (the default loss) passes. Returned as given."""
+    import keras
+
+    accepted = ("a Keras loss name (such as 'sparse_categorical_crossentropy', "
+                "'categorical_crossentropy' or 'mse'), a keras.losses.Loss or a callable "
+                "loss(y_true, y_pred)")
+    if value is None or callable(value):
+        return value
+    if not isinstance(value, str):
+        raise TypeError(f"{name} must be {accepted}, got {describe(value)}.")
+    try:
+        keras.losses.get(value)
+    except ValueError:
+        raise ValueError(f"{name} must be {accepted}, got {value!r}, which Keras does not "
+                         "know.") from None
     return value
 
 

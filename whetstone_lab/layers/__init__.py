@@ -26,12 +26,14 @@ from .nhot import (
     decode_towers,
     decoder_logits,
     decoder_probabilities,
+    loss_targets,
     make_key,
     tower_blocks,
 )
 
 __all__ = [
     "LAMBDA", "SHARP_TOLERANCE", "SpikingActivation", "SpikingBReLU", "SpikingSigmoid",
-    "SoftmaxDecode", "DecoderCrossEntropy", "make_key", "decode", "decode_towers", "tower_blocks",
-    "decoder_logits", "decoder_probabilities", "check_key", "walk_layers", "find_decoder",
+    "SoftmaxDecode", "DecoderCrossEntropy", "loss_targets", "make_key", "decode",
+    "decode_towers", "tower_blocks", "decoder_logits", "decoder_probabilities", "check_key",
+    "walk_layers", "find_decoder",
 ]

@@ -19,7 +19,7 @@ from ..validation import (
 )
 
 __all__ = ["make_key", "check_key", "decoder_logits", "decoder_probabilities", "SoftmaxDecode",
-           "DecoderCrossEntropy", "decode", "tower_blocks", "decode_towers"]
+           "DecoderCrossEntropy", "loss_targets", "decode", "tower_blocks", "decode_towers"]
 
 
 def make_key(
@@ -268,6 +268,29 @@ class DecoderCrossEntropy(keras.losses.Loss):
 
     def get_config(self) -> dict:
         return {"name": self.name, "reduction": self.reduction}
+
+
+def loss_targets(loss) -> str | None:
+    """What targets a loss takes: ``"labels"``, ``"outputs"`` or None (unknown).
+
+    ``"labels"``: integer class labels (:class:`DecoderCrossEntropy`, Keras' sparse losses);
+    ``"outputs"``: targets of the model's output shape (Keras' other built-in losses, e.g.
+    ``"categorical_crossentropy"`` with one-hot or soft targets, ``"mse"``); None for a loss
+    written by the user, whose targets only its code knows. ``loss`` is a Keras loss name,
+    a Keras loss object or function, or a callable.
+    """
+    if isinstance(loss, DecoderCrossEntropy):
+        return "labels"
+    if isinstance(loss, str):
+        try:
+            loss = keras.losses.get(loss)
+        except ValueError:
+            return None
+    fn = loss if not isinstance(loss, keras.losses.Loss) else getattr(loss, "fn", loss)
+    kind = type(fn) if isinstance(fn, keras.losses.Loss) else fn
+    if not str(getattr(kind, "__module__", "")).startswith("keras."):
+        return None
+    return "labels" if "sparse" in getattr(kind, "__name__", "").lower() else "outputs"
 
 
 def decode(spikes, key) -> np.ndarray:
