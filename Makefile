@@ -104,13 +104,17 @@ figures: install browser
 	$(PY) scripts/make_figures.py
 	WHETSTONE_DOCS_SCREENSHOT=1 $(PY) -m pytest -q -m browser tests/test_browser.py
 
-# Accuracy retention, sharpening overhead, widget latency, spiking inference.
+# Lists every benchmark with its expected time (each one's last full run, read from
+# benchmarks/results/ by benchmarks/common.py) and runs, shortest first, those that fit
+# together in 30 minutes; each writes its results JSON and renders its report from it.
 benchmarks: install
-	$(PY) benchmarks/sharpening_overhead.py
-	$(PY) benchmarks/retention.py
-	$(PY) benchmarks/widget_latency.py
-	$(PY) benchmarks/spiking_inference.py
-	$(PY) benchmarks/towers.py
+	@$(PY) benchmarks/common.py list
+	@for name in $$($(PY) benchmarks/common.py fits); do \
+		echo "== $$name"; $(PY) benchmarks/common.py run $$name || exit 1; done
+
+# One benchmark by name, with its arguments for a full run: make benchmark NAME=retention
+benchmark: install
+	$(PY) benchmarks/common.py run $(NAME)
 
 # Opt-in: the method at the paper's scale (benchmarks/results/paper_scale.md). Needs MNIST in
 # the data folder (data/README.md; WHETSTONE_DATA=/path/to/mnist), and says so in one line

@@ -17,6 +17,7 @@ Markdown from it with ``render("<name>", context)``, the prose living in
 
 from __future__ import annotations
 
+import json
 import os
 import platform
 import string
@@ -108,3 +109,138 @@ def render(template_name: str, context: dict) -> str:
     """
     path = TEMPLATES / f"{template_name}.md"
     return string.Template(path.read_text(encoding="utf-8")).substitute(context)
+
+
+# ----------------------------------------------------------------------------------------
+# The benchmarks and their expected times (`make benchmarks`)
+# ----------------------------------------------------------------------------------------
+#: The time ``make benchmarks`` spends at most: it runs, shortest first, the benchmarks whose
+#: expected times add up to no more than this; the others run by name.
+BUDGET_SECONDS = 30 * 60
+
+
+def _results(name: str):
+    """``results/<name>.json`` (or the lines of ``<name>.jsonl``), None if there is none."""
+    path = RESULTS / f"{name}.json"
+    if path.exists():
+        return json.loads(path.read_text())
+    lines = RESULTS / f"{name}.jsonl"
+    if lines.exists():
+        return [json.loads(x) for x in lines.read_text().splitlines() if x.strip()]
+    return None
+
+
+def _fit_seconds(r: dict) -> float:
+    return sum(x["fit_seconds"] for runs in r["results"].values() for xs in runs.values()
+               for x in xs)
+
+
+def _paper_seconds(r: dict) -> float:
+    return sum(x["epochs"] * sum(x["seconds_per_epoch"].values()) for x in r["rows"])
+
+
+def _ae_seconds(r: dict) -> float:
+    return sum(sum(v) for part in ("search", "sweep", "final") for x in r[part]
+               for v in x["seconds"].values())
+
+
+#: Every benchmark: (its arguments for a full run, or the make target that runs it; what its
+#: expected time covers; the time in seconds, read from its own results file). Each time is
+#: what the last full run took on the machine and at the load its report names.
+BENCHMARKS = {
+    "widget_latency": ([], "the run", lambda r: r["runs"][-1]["info"].get("seconds")),
+    "towers": ([], "its fits (simulation not counted)",
+               lambda r: sum(x["seconds"] for x in r["rows"])),
+    "spiking_inference": ([], "the run", lambda r: r["seconds"]),
+    "sharpening_overhead": ([], "the run", lambda r: r.get("seconds")),
+    "defaults": ([], "the run", lambda r: r["seconds"]),
+    "backends": ([], "its fits (process start-ups not counted; torch only if installed)",
+                 _fit_seconds),
+    "interop": ("make interop", "the run (installing its two environments not counted)",
+                lambda r: r.get("wall_seconds")),
+    "classifier_variants": ([], "every variant's line in its results, one after another",
+                            lambda r: sum(x["s"] for x in r)),
+    "autoencoder": (["all"], "its search, sweep and final runs, one after another",
+                    _ae_seconds),
+    "retention": ([], "its merged parts, one after another (they ran side by side)",
+                  lambda r: sum(r.get("part_seconds", [r["total_seconds"]]))),
+    "paper_scale": ("make paper", "the training of the rows in its results so far",
+                    _paper_seconds),
+    "segmentation": (["--final", "wide_ft30"], "the chosen setting's test fits (3 seeds), "
+                     "one after another (they ran side by side)",
+                     lambda r: sum(x["seconds_float"] + x["seconds_whetstone"]
+                                   for x in r["rows"] if x["setting"] == "wide_ft30"
+                                   and x["split"] == "test")),
+}
+
+
+def expected_seconds(name: str) -> float | None:
+    """The expected time of benchmark ``name`` from its results file, None if unknown."""
+    results = _results(name)
+    try:
+        return None if results is None else BENCHMARKS[name][2](results)
+    except (KeyError, TypeError):
+        return None
+
+
+def within_budget() -> list[str]:
+    """The benchmarks ``make benchmarks`` runs: run by this Python (not by a make target
+    of their own), shortest first, as many as fit together in ``BUDGET_SECONDS``."""
+    known = sorted((s, n) for n in BENCHMARKS if isinstance(BENCHMARKS[n][0], list)
+                    and (s := expected_seconds(n)) is not None)
+    chosen, total = [], 0.0
+    for seconds, name in known:
+        if total + seconds <= BUDGET_SECONDS:
+            chosen.append(name)
+            total += seconds
+    return chosen
+
+
+def _duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "unknown"
+    return f"{seconds:.0f} s" if seconds < 120 else f"{seconds / 60:.0f} min"
+
+
+def _command(name: str) -> str:
+    how = BENCHMARKS[name][0]
+    return how if isinstance(how, str) else f"make benchmark NAME={name}"
+
+
+def catalogue() -> str:
+    """The table ``make benchmarks`` prints: every benchmark, its expected time, what the
+    time covers, and whether ``make benchmarks`` runs it or how to run it."""
+    runs = within_budget()
+    lines = [f"{'benchmark':20s} {'expected':>9s}  {'how it runs':38s} the time covers"]
+    for name, (_, covers, _) in BENCHMARKS.items():
+        where = "in make benchmarks" if name in runs else _command(name)
+        lines.append(f"{name:20s} {_duration(expected_seconds(name)):>9s}  {where:38s} {covers}")
+    total = sum(expected_seconds(n) for n in runs)
+    lines += ["", f"make benchmarks runs {len(runs)} of them (about {_duration(total)} "
+              f"together, a budget of {BUDGET_SECONDS // 60} min); run any one by name with "
+              "`make benchmark NAME=<benchmark>` or `python benchmarks/<benchmark>.py` (its "
+              "docstring gives its options). Times are those of each one's last full run, "
+              "read from benchmarks/results/, on the machine and at the load its report names."]
+    return "\n".join(lines)
+
+
+def _main(argv: list[str]) -> None:
+    """``list``: the catalogue; ``fits``: the names ``make benchmarks`` runs; ``run NAME``:
+    one benchmark with its arguments for a full run (or the make target that runs it)."""
+    if argv[:1] == ["list"]:
+        print(catalogue())
+    elif argv[:1] == ["fits"]:
+        print("\n".join(within_budget()))
+    elif argv[:1] == ["run"] and len(argv) == 2 and argv[1] in BENCHMARKS:
+        how = BENCHMARKS[argv[1]][0]
+        if isinstance(how, str):
+            raise SystemExit(f"{argv[1]} runs with `{how}` (it needs more than this Python)")
+        script = str(ROOT / "benchmarks" / f"{argv[1]}.py")
+        os.execv(sys.executable, [sys.executable, script, *how])
+    else:
+        raise SystemExit("usage: python benchmarks/common.py list | fits | run NAME "
+                         f"(NAME: {', '.join(BENCHMARKS)})")
+
+
+if __name__ == "__main__":
+    _main(sys.argv[1:])

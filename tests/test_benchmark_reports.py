@@ -107,3 +107,14 @@ def test_paper_scale_says_where_mnist_goes_when_it_is_absent(tmp_path, monkeypat
     out = capsys.readouterr().out
     assert out.count("\n") == 1 and "MNIST is not in the data folder" in out
     assert str(tmp_path) in out and not list(tmp_path.iterdir())
+
+
+def test_every_benchmark_has_an_expected_time_and_make_benchmarks_keeps_to_its_budget():
+    common = load_script("benchmarks/common.py")
+    helpers = {"common", "retention_notes"}
+    scripts = {p.stem for p in (ROOT / "benchmarks").glob("*.py")} - helpers
+    assert scripts == set(common.BENCHMARKS), "benchmarks/common.py's BENCHMARKS lists them all"
+    runs = common.within_budget()
+    assert runs and sum(common.expected_seconds(n) for n in runs) <= common.BUDGET_SECONDS
+    listed = common.catalogue()
+    assert all(name in listed for name in common.BENCHMARKS)
