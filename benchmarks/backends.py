@@ -32,7 +32,7 @@ import time
 from pathlib import Path
 
 import common  # noqa: F401  (the shared preamble)
-from common import RESULTS, ROOT, machine, render
+from common import RESULTS, ROOT, machine, render, write_report
 
 JSON = RESULTS / "backends.json"
 NETWORKS = ("quickstart", "conv")
@@ -161,11 +161,7 @@ def main() -> None:
     if args.worker:
         print("RESULT " + json.dumps(_fit(args.worker, args.epochs)), flush=True)
         return
-    if not args.report:
-        JSON.write_text(json.dumps(measure(args), indent=2) + "\n")
-    text = markdown(json.loads(JSON.read_text()))
-    JSON.with_suffix(".md").write_text(text)
-    print(text)
+    print(write_report(JSON, markdown, None if args.report else measure(args), indent=2))
 
 
 def measure(args) -> dict:

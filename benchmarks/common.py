@@ -111,6 +111,17 @@ def render(template_name: str, context: dict) -> str:
     return string.Template(path.read_text(encoding="utf-8")).substitute(context)
 
 
+def write_report(path: Path, markdown, results: dict | None = None, indent: int = 1) -> str:
+    """Write ``results`` (when given) to the results file ``path`` as JSON, then render the
+    report from that file alone with ``markdown`` and write it beside it (``.md``); return
+    the report. With ``results`` None (a benchmark's ``--report``) only the report is
+    rendered again."""
+    if results is not None:
+        path.write_text(json.dumps(results, indent=indent) + "\n")
+    text = markdown(json.loads(path.read_text()))
+    path.with_suffix(".md").write_text(text)
+    return text
+
 # ----------------------------------------------------------------------------------------
 # The benchmarks and their expected times (`make benchmarks`)
 # ----------------------------------------------------------------------------------------

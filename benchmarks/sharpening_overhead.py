@@ -12,14 +12,13 @@ the plain fit. The goal is a ratio ≤ 1.05. Writes ``benchmarks/results/sharpen
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import time
 
 import common  # noqa: F401  (the shared preamble, before Keras)
 import keras
 import numpy as np
-from common import RESULTS, machine, render
+from common import RESULTS, machine, render, write_report
 
 import whetstone_lab as wl
 
@@ -85,11 +84,7 @@ def main(argv=None) -> None:
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--report", action="store_true", help="rewrite the .md from the .json")
     args = parser.parse_args(argv)
-    if not args.report:
-        JSON.write_text(json.dumps(measure(args), indent=1) + "\n")
-    text = markdown(json.loads(JSON.read_text()))
-    JSON.with_suffix(".md").write_text(text)
-    print(text)
+    print(write_report(JSON, markdown, None if args.report else measure(args)))
 
 
 def measure(args) -> dict:

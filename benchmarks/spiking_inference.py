@@ -36,7 +36,7 @@ from pathlib import Path
 import common  # noqa: F401  (the shared preamble, before Keras)
 import keras
 import numpy as np
-from common import RESULTS, machine, render
+from common import RESULTS, machine, render, write_report
 
 import whetstone_lab as wl
 from whetstone_lab import deploy, recipes, training
@@ -192,7 +192,7 @@ def main(argv=None) -> None:
     parser.add_argument("--report", action="store_true", help="rewrite the .md from the .json")
     args = parser.parse_args(argv)
     if args.report:
-        JSON.with_suffix(".md").write_text(markdown(json.loads(JSON.read_text())))
+        write_report(JSON, markdown)
         return
     start = time.time()
     data = wl.data.load("digits")
@@ -217,11 +217,10 @@ def main(argv=None) -> None:
     out = {"quick": args.quick, "seed": SEED, "seconds": time.time() - start, "plan": plan,
            "repeats": repeats, "machine": machine(), "cpus": os.cpu_count(),
            "event_density": deploy.products.EVENT_DENSITY, "rows": rows}
-    text = markdown(json.loads(json.dumps(out)))
-    print(text)
-    if not args.quick:
-        JSON.write_text(json.dumps(out, indent=1) + "\n")
-        JSON.with_suffix(".md").write_text(text)
+    if args.quick:
+        print(markdown(json.loads(json.dumps(out))))
+    else:
+        print(write_report(JSON, markdown, out))
         print(f"wrote {JSON} and its .md")
 
 

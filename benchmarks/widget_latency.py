@@ -31,7 +31,7 @@ import time
 import common  # noqa: F401  (the shared preamble, before Keras)
 import keras
 import numpy as np
-from common import RESULTS, machine, render
+from common import RESULTS, machine, render, write_report
 
 import whetstone_lab as wl
 from whetstone_lab import spikes, widgets
@@ -146,14 +146,12 @@ def main(argv=None) -> None:
                         help="keep the earlier runs in the results file")
     parser.add_argument("--report", action="store_true", help="rewrite the .md from the .json")
     args = parser.parse_args(argv)
+    results = None
     if not args.report:
         rows, info = run(args.updates)
         earlier = json.loads(JSON.read_text())["runs"] if args.append and JSON.exists() else []
-        JSON.write_text(json.dumps({"runs": [*earlier, {"info": info, "rows": rows}]},
-                                   indent=1) + "\n")
-    text = markdown(json.loads(JSON.read_text()))
-    JSON.with_suffix(".md").write_text(text)
-    print(text)
+        results = {"runs": [*earlier, {"info": info, "rows": rows}]}
+    print(write_report(JSON, markdown, results))
 
 
 if __name__ == "__main__":
