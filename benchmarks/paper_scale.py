@@ -41,24 +41,20 @@ import json
 import os
 import resource
 import statistics
-import sys
 import time
 import tracemalloc
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+import common  # noqa: F401  (the shared preamble, before Keras)
+import keras
+import numpy as np
+from autoencoder import transform_coder  # benchmarks/autoencoder.py
+from common import machine, mean_sd, reflow
 
-import keras  # noqa: E402
-import numpy as np  # noqa: E402
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from autoencoder import transform_coder  # noqa: E402  (benchmarks/autoencoder.py)
-from common import machine, mean_sd, reflow  # noqa: E402  (benchmarks/common.py)
-
-import whetstone_lab as wl  # noqa: E402
-from whetstone_lab import deploy, metrics, models, recipes, spikes, training, transforms  # noqa: E402
+import whetstone_lab as wl
+from whetstone_lab import deploy, metrics, models, recipes, spikes, training, transforms
 
 RESULTS = Path(__file__).resolve().parent / "results"
 JSON = RESULTS / "paper_scale.json"
