@@ -51,7 +51,7 @@ import common  # noqa: F401  (the shared preamble, before Keras)
 import keras
 import numpy as np
 from autoencoder import transform_coder  # benchmarks/autoencoder.py
-from common import machine, mean_sd, reflow
+from common import machine, mean_sd, reflow, render
 
 import whetstone_lab as wl
 from whetstone_lab import deploy, metrics, models, recipes, spikes, training, transforms
@@ -381,144 +381,119 @@ def _yes(met) -> str:
     return "n/a" if met is None else ("met" if met else "**missed**")
 
 
-def report(out: dict) -> str:
-    summary = summarize(out)
-    lines = [
-        "# The paper's scale: MNIST",
-        "",
-        "Written by `benchmarks/paper_scale.py` from `paper_scale.json`. MNIST, all 60,000 "
-        "training digits, scored on the 10,000 test digits; mean ± sd over the seeds listed. "
-        "**float**: the float twin (same data, epochs and learning rate in every epoch, never "
-        "sharpened); **Whetstone**: fully sharp, one time step, every spiking layer checked to "
-        "emit exactly 0 or 1 on 1,000 test digits; **naive**: the float twin with every "
-        "activation replaced by the step, no retraining.",
-        "",
-        "| network | seeds | epochs | float | Whetstone | naive | float − Whetstone | "
-        "Whetstone − naive | s / epoch | goal |",
-        "|---|---|---|---|---|---|---|---|---|---|",
-    ]
-    for key in CLASSIFIERS:
-        if key not in summary:
-            lines.append(f"| {NETWORKS[key].label} | not run | | | | | | | | |")
-            continue
-        s = summary[key]
-        bound, within = GOALS[key]
-        goal = f"≥ {100 * bound:.1f} %: {_yes(s['met_bound'])}"
-        if within is not None:
-            goal += f"; gap ≤ {100 * within:.1f} pt: {_yes(s['met_gap'])}"
-        lines.append(
-            f"| {s['label']} | {len(s['seeds'])} | {s['epochs']} | {mean_sd(s['float'], digits=2)} "
-            f"| {mean_sd(s['whetstone'], digits=2)} | {mean_sd(s['naive'], digits=2)} | "
-            f"{100 * s['gap']:.2f} pt | {100 * s['above_naive']:+.2f} pt | "
-            f"{s['seconds_per_epoch']:.1f} | {goal} |")
+def _text(template_name: str, context: dict) -> str:
+    """A template rendered, without its final newline: a piece of the report."""
+    return render(template_name, context).rstrip("\n")
+
+
+def _row(s: dict, goal: str) -> str:
+    """A classifier's row of the main table."""
+    return (f"| {s['label']} | {len(s['seeds'])} | {s['epochs']} | "
+            f"{mean_sd(s['float'], digits=2)} | {mean_sd(s['whetstone'], digits=2)} | "
+            f"{mean_sd(s['naive'], digits=2)} | {100 * s['gap']:.2f} pt | "
+            f"{100 * s['above_naive']:+.2f} pt | {s['seconds_per_epoch']:.1f} | {goal} |")
+
+
+def _goal(key: str, s: dict) -> str:
+    """The goal cell of a classifier's row: each bound and whether it was met."""
+    bound, within = GOALS[key]
+    goal = f"≥ {100 * bound:.1f} %: {_yes(s['met_bound'])}"
+    if within is not None:
+        goal += f"; gap ≤ {100 * within:.1f} pt: {_yes(s['met_gap'])}"
+    return goal
+
+
+def _missed(summary: dict) -> str:
+    """The paragraph on the classifiers that miss a goal, "" if none does."""
     missed = [k for k in CLASSIFIERS if k in summary
               and not (summary[k]["met_bound"] and summary[k]["met_gap"] in (True, None))]
-    if missed:
-        minutes = max(summary[k]["seconds_per_epoch"] * summary[k]["epochs"] * 2 / 60
-                      for k in missed)
-        lines += ["", "Where a goal is missed, what was tried: one recipe per network, named "
-                  "below, shared by the float twin and the Whetstone network and chosen "
-                  "without a search at this scale (a network and its twin take up to "
-                  f"{minutes:.0f} min per seed here)."]
-        for key in missed:
-            s = summary[key]
-            bound = GOALS[key][0]
-            lines.append(
-                f"* {s['label']}: the float twin reaches {mean_sd(s['float'], digits=2)} % and "
-                f"the Whetstone network stays {100 * s['gap']:.2f} points below it, "
-                f"{100 * s['above_naive']:.2f} points above the naive conversion; at this gap "
-                f"the {100 * bound:.1f} % bound needs a float twin at "
-                f"{100 * (bound + s['gap']):.2f} % or more. Not tried: longer schedules, "
-                "wider layers, data augmentation.")
-    lines += ["", "Recipes and origins:", ""]
-    for key in CLASSIFIERS + ["autoencoder"]:
-        if key in summary:
-            s = summary[key]
-            lines.append(f"* **{s['label']}**: {s['origin']}. Recipe `{NETWORKS[key].recipe}`: "
-                         f"{s['recipe']}. Backend {s['backend']}; load {s['load']:.1f} on 2 "
-                         "cores when its runs started (the s / epoch column depends on it).")
-    if "autoencoder" in summary:
-        s = summary["autoencoder"]
-        lines += [
-            "", "## The autoencoder at 28 × 28", "",
-            "Mean squared error per pixel on the 10,000 test digits (lower is better).", "",
-            "| network | seeds | epochs | float twin | Whetstone | naive | transform coder, "
-            "64 bits | Whetstone / float | Whetstone / coder |",
-            "|---|---|---|---|---|---|---|---|---|",
-            f"| {s['label']} | {len(s['seeds'])} | {s['epochs']} | "
-            f"{mean_sd(s['float'], 1, 4)} | {mean_sd(s['whetstone'], 1, 4)} | "
-            f"{mean_sd(s['naive'], 1, 4)} | "
-            + (f"{s['coder']:.4f} | " if "coder" in s else "not run | ")
-            + f"{s['ratio']:.2f} | "
-            + (f"{np.mean(s['whetstone']) / s['coder']:.2f} |" if "coder" in s else "|"),
-            "",
-            f"Goals: Whetstone ≤ 2 × its float twin: {_yes(s['met_ratio'])}; Whetstone ≤ the "
-            f"transform coder at 64 bits: {_yes(s.get('met_coder'))}. The transform coder: "
-            "the principal components of the training digits, each quantized by a Lloyd-Max "
-            "quantizer, 64 bits handed out greedily (as in `autoencoder.md`).",
-        ]
-    d = out.get("deploy")
-    if d:
-        energy = d["energy"]
-        lines += [
-            "", "## Deployment: the exact simulator on all 10,000 test digits", "",
-            f"The best classifier above, `{d['network']}` (seed 0), converted with "
-            "`deploy.to_spiking` (BatchNorm, if any, folded) and run by the simulator in "
-            "chunks of 1,024 digits:", "",
-            f"* accuracy {100 * d['accuracy']:.2f} %; classes agree with Keras `predict` on "
-            f"{100 * d['classes_agree']:.2f} % of the digits; {d['spikes_differing']:,} of "
-            f"{d['spikes_compared']:,} recorded spikes differ ({d['near_ties']:,} near-ties "
-            "resolved against Keras' own op);",
-            f"* {d['synops']:,.0f} synaptic operations per digit (first-layer MACs of the "
-            f"non-zero pixels included) against {d['dense_macs']:,} multiply-accumulates of "
-            "the same network with dense float activations: "
-            f"{100 * d['synops'] / d['dense_macs']:.1f} %;",
-            f"* time for the 10,000 digits, median of 3 runs side by side: simulator "
-            f"{d['simulator_seconds']:.1f} s, Keras `predict` (batch 32) "
-            f"{d['predict_seconds']:.1f} s: the simulator at "
-            f"{d['predict_seconds'] / d['simulator_seconds']:.2f} × `predict`'s throughput "
-            f"(load {d['load']:.1f});",
-            f"* memory: the simulator's NumPy arrays peaked at "
-            f"{d['simulator_peak_bytes'] / 2**30:.2f} GiB (tracemalloc); the whole process, "
-            f"TensorFlow included, at {d['process_max_rss_bytes'] / 2**30:.2f} GiB.",
-            "", "Energy per digit, an estimate (`deploy.energy_estimate`: arithmetic only; "
-            "memory traffic, neuron updates, static power, the host's decoder not counted):", "",
-            "| chip | energy per synaptic event | spiking network | dense twin, 32-bit float "
-            "MACs | ratio |",
-            "|---|---|---|---|---|",
-        ]
-        for e in energy.values():
-            lines.append(
-                f"| {e['device']} ({e['source']}) | {1e12 * e['chip_joules']:.1f} pJ | "
-                f"{1e6 * e['spiking_joules']:.2f} µJ | {1e6 * e['dense_joules']:.2f} µJ "
-                f"({1e12 * e['mac_joules']:.1f} pJ per MAC, {e['mac_source']}) | "
-                f"{e['spiking_joules'] / e['dense_joules']:.3f} |")
-    p = out.get("probe2018")
-    if p:
-        lines += [
-            "", "## The 2018 example itself", "",
-            f"The network of the 2018 code's `examples/adaptive_mnist.py` ({p['parameters']:,} "
-            f"parameters), built with this lab's layers and trained with Adadelta at 4.0, "
-            f"batch 32: {p['seconds_per_image'] * 1e3:.1f} ms per training image, measured on "
-            f"{p['images_timed']:,} digits (load {p['load']:.1f}), so "
-            f"{p['epoch_seconds'] / 60:.0f} min per epoch of 60,000 and about "
-            f"{p['epoch_seconds'] * p['epochs'] / 3600:.0f} h for the {p['epochs']} epochs of "
-            "its scheduled variant (`examples/scheduled_mnist.py`) on this CPU. Hence the "
-            "reduced `conv_bn` network above.",
-        ]
-    lines += [
-        "", "## What the sources state", "",
-        "* The paper (Severa et al., Nature Machine Intelligence 1, 86–94, 2019) states in "
-        "its abstract that the activations are sharpened \"with limited loss in "
-        "performance\". Its figures report the per-network results (Fig. 3: \"How Whetstone "
-        "training influences the performance of different network topologies and tasks\"); "
-        "this report does not restate numbers read off a figure.",
-        "* The 2018 code's `examples/adaptive_mnist.py` and `examples/scheduled_mnist.py` "
-        "(github.com/SNL-NERL/Whetstone) each say of their conv + BatchNorm network: \"Should "
-        "achieve 99%+ accuracy.\"",
-        "", f"Machine: {out.get('machine', 'unknown')}.",
-    ]
-    return reflow("\n".join(lines) + "\n")
+    if not missed:
+        return ""
+    minutes = max(summary[k]["seconds_per_epoch"] * summary[k]["epochs"] * 2 / 60
+                  for k in missed)
+    networks = []
+    for key in missed:
+        s, bound = summary[key], GOALS[key][0]
+        networks.append(_text("paper_scale_missed_network", {
+            "label": s["label"], "float": mean_sd(s["float"], digits=2),
+            "gap": f"{100 * s['gap']:.2f}", "above_naive": f"{100 * s['above_naive']:.2f}",
+            "bound": f"{100 * bound:.1f}", "float_needed": f"{100 * (bound + s['gap']):.2f}"}))
+    return "\n\n" + _text("paper_scale_missed", {"minutes": f"{minutes:.0f}",
+                                                 "networks": "\n".join(networks)})
+
+
+def _recipes(summary: dict) -> str:
+    """One bullet per network run (each after a newline): where it comes from, its recipe,
+    backend and load."""
+    return "".join(
+        "\n" + _text("paper_scale_recipe", {
+            "label": s["label"], "origin": s["origin"], "recipe_name": NETWORKS[key].recipe,
+            "recipe": s["recipe"], "backend": s["backend"], "load": f"{s['load']:.1f}"})
+        for key in CLASSIFIERS + ["autoencoder"] if (s := summary.get(key)))
+
+
+def _autoencoder(summary: dict) -> str:
+    """The autoencoder's section, "" if it was not run."""
+    s = summary.get("autoencoder")
+    if s is None:
+        return ""
+    coder = "coder" in s
+    row = (f"| {s['label']} | {len(s['seeds'])} | {s['epochs']} | "
+           f"{mean_sd(s['float'], 1, 4)} | {mean_sd(s['whetstone'], 1, 4)} | "
+           f"{mean_sd(s['naive'], 1, 4)} | "
+           + (f"{s['coder']:.4f} | " if coder else "not run | ")
+           + f"{s['ratio']:.2f} | "
+           + (f"{np.mean(s['whetstone']) / s['coder']:.2f} |" if coder else "|"))
+    return "\n\n" + _text("paper_scale_autoencoder", {
+        "row": row, "met_ratio": _yes(s["met_ratio"]), "met_coder": _yes(s.get("met_coder"))})
+
+
+def _deploy(d: dict | None) -> str:
+    """The deployment section, "" without a deploy stage's results."""
+    if not d:
+        return ""
+    energy_rows = [
+        f"| {e['device']} ({e['source']}) | {1e12 * e['chip_joules']:.1f} pJ | "
+        f"{1e6 * e['spiking_joules']:.2f} µJ | {1e6 * e['dense_joules']:.2f} µJ "
+        f"({1e12 * e['mac_joules']:.1f} pJ per MAC, {e['mac_source']}) | "
+        f"{e['spiking_joules'] / e['dense_joules']:.3f} |" for e in d["energy"].values()]
+    return "\n\n" + _text("paper_scale_deploy", {
+        "network": d["network"], "accuracy": f"{100 * d['accuracy']:.2f}",
+        "classes_agree": f"{100 * d['classes_agree']:.2f}",
+        "spikes_differing": f"{d['spikes_differing']:,}",
+        "spikes_compared": f"{d['spikes_compared']:,}", "near_ties": f"{d['near_ties']:,}",
+        "synops": f"{d['synops']:,.0f}", "dense_macs": f"{d['dense_macs']:,}",
+        "synops_percent": f"{100 * d['synops'] / d['dense_macs']:.1f}",
+        "simulator_seconds": f"{d['simulator_seconds']:.1f}",
+        "predict_seconds": f"{d['predict_seconds']:.1f}",
+        "throughput": f"{d['predict_seconds'] / d['simulator_seconds']:.2f}",
+        "load": f"{d['load']:.1f}", "peak_gib": f"{d['simulator_peak_bytes'] / 2**30:.2f}",
+        "rss_gib": f"{d['process_max_rss_bytes'] / 2**30:.2f}",
+        "energy_rows": "\n".join(energy_rows)})
+
+
+def _probe2018(p: dict | None) -> str:
+    """The section on the 2018 example's timing, "" without a probe2018 stage's results."""
+    if not p:
+        return ""
+    return "\n\n" + _text("paper_scale_probe2018", {
+        "parameters": f"{p['parameters']:,}", "ms_per_image": f"{p['seconds_per_image'] * 1e3:.1f}",
+        "images_timed": f"{p['images_timed']:,}", "load": f"{p['load']:.1f}",
+        "epoch_minutes": f"{p['epoch_seconds'] / 60:.0f}",
+        "hours": f"{p['epoch_seconds'] * p['epochs'] / 3600:.0f}", "epochs": p["epochs"]})
+
+
+def report(out: dict) -> str:
+    """The report, from the results file's contents alone: the prose in
+    ``templates/paper_scale*.md``, each optional section there only when its stage ran."""
+    summary = summarize(out)
+    rows = [_row(summary[key], _goal(key, summary[key])) if key in summary
+            else f"| {NETWORKS[key].label} | not run | | | | | | | | |" for key in CLASSIFIERS]
+    return reflow(render("paper_scale", {
+        "rows": "\n".join(rows), "missed": _missed(summary), "recipes": _recipes(summary),
+        "autoencoder": _autoencoder(summary), "deploy": _deploy(out.get("deploy")),
+        "probe2018": _probe2018(out.get("probe2018")),
+        "machine": out.get("machine", "unknown")}))
 
 
 def main(argv=None) -> None:

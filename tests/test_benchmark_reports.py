@@ -118,3 +118,52 @@ def test_every_benchmark_has_an_expected_time_and_make_benchmarks_keeps_to_its_b
     assert runs and sum(common.expected_seconds(n) for n in runs) <= common.BUDGET_SECONDS
     listed = common.catalogue()
     assert all(name in listed for name in common.BENCHMARKS)
+
+
+def _paper_scale_results() -> dict:
+    return json.loads((ROOT / "benchmarks/results/paper_scale.json").read_text())
+
+
+def test_paper_scale_report_renders_the_2018_probe_and_no_deployment_without_one():
+    paper = load_script("benchmarks/paper_scale.py")
+    out = _paper_scale_results()
+    del out["deploy"]
+    out["probe2018"] = {"parameters": 1234567, "seconds_per_image": 0.0123,
+                        "images_timed": 3200, "load": 1.5, "epoch_seconds": 738.0,
+                        "epochs": 77}
+    text = paper.report(out)
+    words = " ".join(text.split())
+    assert "## Deployment" not in text and "synaptic event" not in text
+    assert "\n## The 2018 example itself\n\nThe network of the 2018 code's" in text
+    assert ("`examples/adaptive_mnist.py` (1,234,567 parameters), built with this lab's "
+            "layers and trained with Adadelta at 4.0, batch 32: 12.3 ms per training image, "
+            "measured on 3,200 digits (load 1.5), so 12 min per epoch of 60,000 and about "
+            "16 h for the 77 epochs of its scheduled variant") in words
+    # The section sits between the autoencoder's and the sources, a blank line either side.
+    assert text.index("## The autoencoder") < text.index("## The 2018 example") \
+        < text.index("## What the sources state")
+    assert "\n\n## The 2018 example itself\n\n" in text
+    assert "on this CPU. Hence the reduced `conv_bn` network above." in words
+    assert "network above.\n\n## What the sources state\n" in text
+    assert text.endswith(f"{out['machine'].split()[-1]}.\n") and "\n\n\n" not in text
+
+
+def test_paper_scale_report_without_optional_sections_keeps_its_frame():
+    paper = load_script("benchmarks/paper_scale.py")
+    out = _paper_scale_results()
+    out.update(deploy=None, probe2018=None, coder=None)
+    out["rows"] = [r for r in out["rows"] if r["network"] in ("dense", "autoencoder")]
+    for r in out["rows"]:
+        if r["network"] == "dense":
+            r["float"], r["whetstone"] = 0.992, 0.99  # both goals met: nothing missed
+    text = paper.report(out)
+    assert "Where a goal is missed" not in text
+    assert "| conv + BatchNorm + pooling, 2018-style (reduced) | not run | | | | | | | | |" \
+        in text
+    assert "≥ 98.0 %: met; gap ≤ 0.5 pt: met |" in text
+    assert "| 0.0275 | not run | 4.24 | |\n" in text  # no transform coder to compare with
+    assert "transform coder at 64 bits: n/a." in " ".join(text.split())
+    for absent in ("## Deployment", "## The 2018 example"):
+        assert absent not in text
+    recipes = text.split("Recipes and origins:\n\n")[1].split("\n\n## ")[0]
+    assert recipes.count("\n* **") == 1 and recipes.startswith("* **paper-style dense")
