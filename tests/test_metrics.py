@@ -186,3 +186,17 @@ def test_mean_iou_refuses_bad_input(truth, pred, n, error):
         metrics.mean_iou(truth, pred, n)
 
 
+
+
+def test_one_hot_labels_are_named_as_such_where_integer_labels_are_scored(dense, x):
+    y = np.arange(12) % 10
+    with pytest.raises(ValueError, match=r"accuracy: y_true looks one-hot \(shape \(12, 10\)\).*"
+                                         r"argmax"):
+        metrics.accuracy(np.eye(10)[y], y)
+    with pytest.raises(ValueError, match=r"y looks one-hot"):
+        metrics.sharpness_sweep(dense, x, np.eye(10)[y], values=[0, 1])
+    with pytest.raises(ValueError, match=r"y must hold class labels in \[0, 10\)"):
+        metrics.sharpness_sweep(dense, x, y + 10, values=[0, 1])
+    sweep = metrics.sharpness_sweep(dense, x, np.eye(10)[y], values=[0, 1],  # its own score
+                                    score=lambda t, p: float((t.argmax(-1) == p.argmax(-1)).mean()))
+    assert len(sweep["bottom_up"]) == 2

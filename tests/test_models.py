@@ -351,3 +351,11 @@ def test_transforms_old_paths_in_models_warn_and_name_the_new_home():
     with pytest.raises(AttributeError, match="no attribute 'nothing'"):
         models.nothing  # noqa: B018
     assert not set(transforms.__all__) & set(models.__all__)
+
+
+@pytest.mark.parametrize("builder", [models.dense_classifier, models.conv_classifier,
+                                     models.segmenter])
+def test_a_huge_output_layer_is_refused_by_the_argument_that_made_it(builder):
+    with pytest.raises(ValueError, match=r"num_classes × neurons_per_class must be at most "
+                                         r"65,536 output neurons .* got 10 × 1000000"):
+        builder(num_classes=10, neurons_per_class=10**6)

@@ -60,3 +60,11 @@ def test_activity_table_and_errors():
         stats.activity([np.ones((2, 2))])
     with pytest.raises(ValueError, match="samples"):
         stats.activity({"x": np.ones(3)})
+
+
+def test_activity_names_its_argument_and_what_it_takes():
+    with pytest.raises(TypeError, match=r"recording must be the \{layer name: outputs\} dict "
+                                        r"that spikes.record\(\) returns, got str"):
+        stats.activity("spikes")
+    with pytest.raises(ValueError, match="recording must be the non-empty"):
+        stats.activity({})

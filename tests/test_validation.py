@@ -329,3 +329,16 @@ def test_report_names_a_results_file_it_cannot_read_and_leaves_it_alone(tmp_path
     wl.lessons.report("02_dense_classifier", accuracy=0.97)
     assert json.loads(path.read_text()) == {"01": {"x": 1}, "02_dense_classifier":
                                             {"accuracy": 0.97}}
+
+
+# -- wrong dtypes: text and complex numbers are refused, never read as numbers --------------
+@pytest.mark.parametrize("x", [np.full((2, 4), "0.5"), np.full((2, 4), 0.5 + 1j),
+                               [["0.5"] * 4] * 2, np.array([[0.5, "a", 1, 2]] * 2, object)])
+def test_samples_of_text_or_complex_numbers_are_refused_not_converted(x):
+    with pytest.raises(TypeError, match=r"x must be a numeric array of samples \(real numbers"):
+        validation.check_samples(x, (4,))
+    with pytest.raises(TypeError, match=r"x must be a numeric array of samples \(real numbers"):
+        training.fit(_tiny(), x, np.arange(2) % 2, recipes.Recipe(warmup_epochs=1))
+    numbers = np.array([[0.5, 1, True, np.float32(0.25)]] * 2, object)  # numbers as objects
+    np.testing.assert_array_equal(validation.check_samples(numbers, (4,)),
+                                  np.array([[0.5, 1, 1, 0.25]] * 2, "f4"))

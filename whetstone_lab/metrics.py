@@ -66,6 +66,9 @@ def _labels(y_true, y_pred, name: str) -> tuple[np.ndarray, np.ndarray]:
             if arr.size and arr.min() < 0:
                 raise ValueError(f"{name}: {label} must hold class labels >= 0, got "
                                  f"{arr.min()}.")
+    elif t.ndim == p.ndim + 1 and t.shape[:-1] == p.shape:
+        raise ValueError(f"{name}: y_true looks one-hot (shape {t.shape}); pass integer labels "
+                         f"of shape {p.shape}, e.g. y_true.argmax(axis=-1).")
     else:
         raise ValueError(f"{name}: y_pred must be class probabilities of shape {t.shape} + "
                          f"(classes,) or labels of shape {t.shape}, got shape {p.shape}.")
@@ -339,7 +342,9 @@ def sharpness_sweep(
     check_int(batch_size, "batch_size", minimum=1)
     rec = recorder(model)
     x = check_samples(x, rec.input_shape)
-    if y is not None:  # what y holds is the score's to check; how many, the sweep's
+    if y is not None and custom is None and find_decoder(model) is not None:
+        y = check_targets(model, detect_task(model), x, y)  # labels, as evaluate checks them
+    elif y is not None:  # what y holds is the score's to check; how many, the sweep's
         check_same_length(x, check_array(y, "y", min_samples=0, finite=False), ("x", "y"))
     if y is None:
         fn, name = mse, "mse"

@@ -70,6 +70,10 @@ def _check_common(num_classes, neurons_per_class, batchnorm, key_seed, temperatu
     """The arguments every classifier builder shares."""
     check_int(num_classes, "num_classes", minimum=2)
     check_int(neurons_per_class, "neurons_per_class", minimum=1)
+    if num_classes * neurons_per_class > MAX_UNITS:  # the output layer's width
+        raise ValueError(f"num_classes × neurons_per_class must be at most {MAX_UNITS:,} output "
+                         f"neurons (validation.MAX_UNITS), got {num_classes} × "
+                         f"{neurons_per_class}; pass a smaller neurons_per_class.")
     check_bool(batchnorm, "batchnorm")
     check_int(key_seed, "key_seed", minimum=0)
     check_number(temperature, "temperature", minimum=0.0, min_open=True)

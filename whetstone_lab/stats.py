@@ -124,9 +124,12 @@ def activity(recording: Mapping[str, np.ndarray]) -> dict[str, LayerActivity]:
         >>> stats = activity(spikes.record(model, x_test))
         >>> print(activity_table(stats))
     """
-    if not isinstance(recording, Mapping) or not recording:
-        raise TypeError("activity() takes the non-empty {layer name: outputs} dict that "
+    if not isinstance(recording, Mapping):
+        raise TypeError("recording must be the {layer name: outputs} dict that "
                         f"spikes.record() returns, got {type(recording).__name__}.")
+    if not recording:
+        raise ValueError("recording must be the non-empty {layer name: outputs} dict that "
+                         "spikes.record() returns, got an empty one.")
     return {name: _layer_activity(name, out) for name, out in recording.items()}
 
 

@@ -317,11 +317,16 @@ def check_samples(x: object, input_shape: Sequence[int | None], name: str = "x")
     """
     if x is None or isinstance(x, (str, bytes, dict)):
         raise TypeError(f"{name} must be a numeric array of samples, got {describe(x)}.")
+    what = "a numeric array of samples (real numbers: floats, integers or bools)"
     try:
-        x = np.asarray(x, dtype=np.float32)
-    except (TypeError, ValueError) as err:
-        raise TypeError(f"{name} must be a numeric array of samples, got "
-                        f"{describe(x)}.") from err
+        arr = np.asarray(x)
+    except (TypeError, ValueError) as err:  # ragged lists
+        raise TypeError(f"{name} must be {what}, got {describe(x)}.") from err
+    if arr.dtype.kind == "O" and all(isinstance(v, numbers.Real) for v in arr.flat):
+        arr = arr.astype(np.float64)  # numbers held as Python objects
+    if arr.dtype.kind not in "biuf":  # never text read as numbers, nor complex parts dropped
+        raise TypeError(f"{name} must be {what}, got an array of dtype {arr.dtype}.")
+    x = arr.astype(np.float32)
     expected = tuple(input_shape)
 
     def fits(shape) -> bool:
