@@ -135,7 +135,7 @@ $(INTEROP_VENV)/.installed: benchmarks/requirements-interop.txt
 	$(INTEROP_VENV)/bin/python -m pip install --quiet --upgrade pip
 	$(INTEROP_VENV)/bin/python -m pip install --quiet $(TORCH_SPEC)
 	$(INTEROP_VENV)/bin/python -m pip install --quiet -r benchmarks/requirements-interop.txt \
-		"torch==$$($(INTEROP_VENV)/bin/python -c 'import torch; print(torch.__version__)')"
+		"torch==$$($(INTEROP_VENV)/bin/python -c 'import importlib.metadata as m; print(m.version("torch"))')"
 	touch $@
 
 $(SPYX_VENV)/.installed: benchmarks/requirements-spyx.txt
