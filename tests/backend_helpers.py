@@ -43,3 +43,22 @@ def value_and_grad(fn, x) -> tuple[np.ndarray, np.ndarray]:
         y.sum().backward()
         return to_numpy(y.detach()), to_numpy(xt.grad)
     raise NotImplementedError(f"no autodiff helper for the {name!r} backend")
+
+
+def random_batch(shape, target, n=8, seed=0):
+    """A random batch of inputs of ``shape`` and targets: ``"class"`` labels (10 classes),
+    the inputs themselves (``"image"``) or masks of 4 classes (``"mask"``)."""
+    rng = np.random.default_rng(seed)
+    x = rng.random((n, *shape), dtype=np.float32)
+    if target == "class":
+        return x, rng.integers(0, 10, n)
+    if target == "image":
+        return x, x
+    return x, rng.integers(0, 4, (n, *shape[:2]))
+
+
+def trained(model, x, y, epochs=2):
+    """``model`` compiled for integer labels and fitted on ``(x, y)`` for ``epochs`` epochs."""
+    model.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"])
+    model.fit(x, y, epochs=epochs, batch_size=64, verbose=0)
+    return model

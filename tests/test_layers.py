@@ -1,11 +1,12 @@
-"""The spiking activations and the N-hot code match docs/design.md ("The method") exactly."""
+"""The spiking activations and the N-hot code match docs/design.md ("The method") exactly;
+the layers survive saving and loading."""
 
 import math
 
 import keras
 import numpy as np
 import pytest
-from backend_helpers import to_numpy, value_and_grad
+from backend_helpers import to_numpy, trained, value_and_grad
 
 import whetstone_lab as wl
 from whetstone_lab.layers import LAMBDA
@@ -279,3 +280,32 @@ def test_layers_cast_integer_and_bool_inputs_and_refuse_strings(layer):
     if keras.backend.backend() == "tensorflow":  # the other backends have no string tensors
         with pytest.raises(TypeError, match=f"layer '{layer.name}' takes numbers.*dtype string"):
             layer(np.array([["a", "b", "c", "d"]]))
+
+
+def test_save_and_load_mid_sharpening(tmp_path, digits):
+    keras.utils.set_random_seed(0)
+    model = trained(wl.models.dense_classifier((8, 8, 1), hidden=(32, 16), key_seed=7),
+                     digits.x_train, digits.y_train)
+    wl.set_sharpness(model, 0.45)
+    model.get_layer("spikes_1").straight_through = True
+    path = tmp_path / "mid.keras"
+    model.save(path)
+    loaded = keras.saving.load_model(path)  # safe mode, no custom objects
+    np.testing.assert_allclose(wl.get_sharpness(loaded), wl.get_sharpness(model), atol=1e-7)
+    assert loaded.get_layer("spikes_1").straight_through is True
+    np.testing.assert_array_equal(loaded.get_layer("decode").key, model.get_layer("decode").key)
+    np.testing.assert_array_equal(loaded.predict(digits.x_test, verbose=0),
+                                  model.predict(digits.x_test, verbose=0))
+    # Sharpening continues from where it was (the loaded variable is live in the graph).
+    wl.set_sharpness(loaded, 1.0)
+    assert not np.array_equal(loaded.predict(digits.x_test, verbose=0),
+                              model.predict(digits.x_test, verbose=0))
+
+
+def test_sigmoid_layer_round_trips(tmp_path):
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(3), wl.SpikingSigmoid(0.6)])
+    model.save(tmp_path / "sig.keras")
+    loaded = keras.saving.load_model(tmp_path / "sig.keras")
+    assert wl.get_sharpness(loaded) == [pytest.approx(0.6)]
+    x = np.random.default_rng(0).normal(size=(5, 3)).astype("f4")
+    np.testing.assert_array_equal(loaded.predict(x, verbose=0), model.predict(x, verbose=0))

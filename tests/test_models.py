@@ -1,11 +1,12 @@
 """The lesson networks: shapes, spiking hidden layers, a training step, .keras round trips,
-twins for fair comparisons, mean IoU, and two small integration runs."""
+mean IoU, and two small integration runs."""
 
 import inspect
 
 import keras
 import numpy as np
 import pytest
+from backend_helpers import random_batch
 from script_helpers import load_script
 
 import whetstone_lab as wl
@@ -28,16 +29,6 @@ BUILDERS = {
     "segmenter": (lambda: models.segmenter((16, 16, 1), 4, filters=(4, 8)), (16, 16, 1),
                   "mask"),
 }
-
-
-def _batch(shape, target, n=8, seed=0):
-    rng = np.random.default_rng(seed)
-    x = rng.random((n, *shape), dtype=np.float32)
-    if target == "class":
-        return x, rng.integers(0, 10, n)
-    if target == "image":
-        return x, x
-    return x, rng.integers(0, 4, (n, *shape[:2]))
 
 
 def _loss(target):
@@ -73,7 +64,7 @@ def test_builder_trains_a_step_and_round_trips(name, tmp_path):
     keras.utils.set_random_seed(0)
     model = build()
     assert wl.spiking_layers(model) and _hidden_activations(model) == []
-    x, y = _batch(shape, target)
+    x, y = random_batch(shape, target)
     model.compile(keras.optimizers.Adam(1e-2), _loss(target))
     before = [w.copy() for w in model.get_weights()]
     loss = model.train_on_batch(x, y)
@@ -131,56 +122,6 @@ def test_existing_builders_keep_their_shape():
     assert widths(models.dense_classifier(towers=1)) == [256, 64, 100]
     conv = models.conv_classifier()
     assert conv.output.shape == (None, 10) and len(wl.spiking_layers(conv)) == 4
-
-
-# ----------------------------------------------------------------------------------------
-# twins
-# ----------------------------------------------------------------------------------------
-def test_float_twin_same_architecture_at_sharpness_zero():
-    keras.utils.set_random_seed(0)
-    model = models.conv_classifier((8, 8, 1), 10)
-    wl.set_sharpness(model, 0.6)
-    twin = transforms.float_twin(model)
-    assert wl.get_sharpness(twin) == [0.0] * 4
-    assert wl.get_sharpness(model)[0] == 1.0  # the original is untouched
-    assert [type(a) for a in model.layers] == [type(b) for b in twin.layers]
-    assert [w.shape for w in model.get_weights()] == [w.shape for w in twin.get_weights()]
-    same = transforms.float_twin(model, copy_weights=True)
-    x = np.random.default_rng(0).random((4, 8, 8, 1), dtype=np.float32)
-    with wl.fully_sharp(model), wl.fully_sharp(same):
-        np.testing.assert_array_equal(model.predict(x, verbose=0), same.predict(x, verbose=0))
-
-
-def test_hard_copy_is_the_float_network_with_steps():
-    keras.utils.set_random_seed(1)
-    model = models.dense_classifier((8, 8, 1), 10, hidden=(16,))
-    x = np.random.default_rng(1).random((16, 8, 8, 1), dtype=np.float32)
-    hard = transforms.hard_copy(model)
-    assert wl.is_fully_sharp(hard) and wl.get_sharpness(model) == [0.0, 0.0]
-    with wl.fully_sharp(model):
-        expected = model.predict(x, verbose=0)
-    np.testing.assert_array_equal(hard.predict(x, verbose=0), expected)
-    probe = keras.Model(hard.inputs, wl.spiking_layers(hard)[0].output)
-    assert np.isin(probe.predict(x, verbose=0), (0.0, 1.0)).all()
-
-
-def test_straight_through_copy_learns_when_sharp():
-    keras.utils.set_random_seed(2)
-    model = models.dense_classifier((8, 8, 1), 10, hidden=(16,))
-    wl.set_sharpness(model, 1.0)
-    x, y = _batch((8, 8, 1), "class", n=32)
-    first = lambda m: np.array(keras.ops.convert_to_numpy(m.get_layer("dense_0").kernel))  # noqa: E731
-    for enabled, moves in ((False, False), (True, True)):
-        copy = transforms.with_straight_through(model, enabled)
-        assert wl.is_fully_sharp(copy)
-        assert all(layer.straight_through is enabled for layer in wl.spiking_layers(copy))
-        copy.compile(keras.optimizers.SGD(0.5), "sparse_categorical_crossentropy")
-        before = first(copy)
-        copy.train_on_batch(x, y)
-        # No gradient crosses a sharp step unless it is straight-through.
-        assert (not np.array_equal(before, first(copy))) is moves
-    with pytest.raises(TypeError, match="True or False"):
-        transforms.with_straight_through(model, "yes")
 
 
 # ----------------------------------------------------------------------------------------
@@ -255,20 +196,6 @@ def test_sharpened_segmenter_beats_background_everywhere():
 MARGIN = 0.15
 
 
-def test_quantize_weights_keeps_at_most_2_to_the_bits_values():
-    model = models.dense_classifier((6,), 2, hidden=(8,), neurons_per_class=2)
-    rounded = transforms.quantize_weights(model, 3)
-    for layer in rounded.layers:
-        if isinstance(layer, keras.layers.Dense):
-            values = np.unique(np.concatenate([w.ravel() for w in layer.get_weights()]))
-            assert len(values) <= 2**3 - 1
-    same = transforms.quantize_weights(model, 32)
-    for a, b in zip(model.get_weights(), same.get_weights(), strict=True):
-        np.testing.assert_array_equal(a, b)
-    with pytest.raises(ValueError, match="bits must be"):
-        transforms.quantize_weights(model, 1)
-
-
 def test_dense_autoencoder_layers_and_input_noise():
     model = models.dense_autoencoder()  # the code's 64 neurons read the pixels directly
     assert model.get_layer("code_spikes").output.shape == (None, 64)
@@ -341,16 +268,6 @@ def test_autoencoder_downsamples_by_pooling_or_by_stride():
     assert strided.get_layer("enc_0_conv").strides == (2, 2)
     with pytest.raises(ValueError, match="downsample must be one of"):
         models.autoencoder(downsample="avg")
-
-
-def test_transforms_old_paths_in_models_warn_and_name_the_new_home():
-    """models re-exported transforms' names until 0.1: the old path still works, warning."""
-    for name in transforms.__all__:
-        with pytest.warns(DeprecationWarning, match=f"moved to whetstone_lab.transforms.{name}"):
-            assert getattr(models, name) is getattr(transforms, name)
-    with pytest.raises(AttributeError, match="no attribute 'nothing'"):
-        models.nothing  # noqa: B018
-    assert not set(transforms.__all__) & set(models.__all__)
 
 
 @pytest.mark.parametrize("builder", [models.dense_classifier, models.conv_classifier,

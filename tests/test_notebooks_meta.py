@@ -1,4 +1,4 @@
-"""The lesson notebooks' structure, the notebook runner, the result markers, and lessons.py.
+"""The lesson notebooks' structure, the notebook runner and the result markers.
 
 No kernel is started here: nbval runs the notebooks themselves (``make test``). One test
 re-runs a lesson's training cell twice in-process to check that the lessons are
@@ -14,8 +14,6 @@ from pathlib import Path
 import nbformat
 import pytest
 from script_helpers import load_script
-
-from whetstone_lab import lessons
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = ROOT / "notebooks"
@@ -120,27 +118,6 @@ def test_every_self_check_question_is_asked_by_a_lesson():
 
     text = "\n".join(c.source for name in LESSONS for c in _read(name).cells)
     assert [q for q in QUESTIONS if f'lessons.check("{q}"' not in text] == []
-
-
-def test_check_says_right_or_wrong_and_why_and_never_gives_the_answer_away(capsys):
-    from whetstone_lab.questions import QUESTIONS
-
-    key = QUESTIONS["02.1"]
-    right, wrong = key["right"], next(o for o in key["why"] if o != key["right"])
-    assert lessons.check("02.1", None) is None
-    unanswered = capsys.readouterr().out
-    assert "not answered yet" in unanswered and key["why"][right] not in unanswered
-    assert lessons.check("02.1", wrong.upper() + " ") is False
-    out = capsys.readouterr().out
-    assert "not quite" in out and key["why"][wrong] in out and key["why"][right] not in out
-    assert f"({right})" not in out
-    assert lessons.check("02.1", right) is True
-    out = capsys.readouterr().out
-    assert f"({right}) is right" in out and key["why"][right] in out
-    with pytest.raises(ValueError, match="no self-check question '99.9'"):
-        lessons.check("99.9", "a")
-    with pytest.raises(ValueError, match="'d' is not an option of question 02.1"):
-        lessons.check("02.1", "d")
 
 
 @pytest.mark.parametrize("name", LESSONS)
@@ -414,34 +391,6 @@ def test_a_lesson_training_cell_is_deterministic():
     first, second = run(), run()
     assert first[0] == second[0]
     assert first[1] == second[1]
-
-
-def test_describe_model_counts_the_parameters_inside_the_towers_blocks():
-    import whetstone_lab as wl
-
-    one = wl.models.dense_classifier((8, 8, 1), hidden=(12, 6), towers=1)
-    assert lessons.describe_model(one).splitlines()[-1] == \
-        f"{one.count_params():,} parameters, 3 spiking layers"
-    three = wl.models.dense_classifier((8, 8, 1), hidden=(12, 6), towers=3)
-    text = lessons.describe_model(three)
-    assert "GroupedDense" in text
-    between = (36 * 18 - 3 * 12 * 6) + (18 * 300 - 3 * 6 * 100)  # off the diagonal blocks
-    assert text.splitlines()[-1] == (
-        f"{three.count_params():,} parameters ({three.count_params() - between:,} in the "
-        "towers' blocks, the rest fixed zeros between towers), 3 spiking layers")
-
-
-def test_results_table_aligns_columns():
-    table = lessons.results_table([{"optimizer": "adam", "sharp": 0.97512},
-                                   {"optimizer": "sgd", "sharp": 0.5}])
-    assert table.splitlines() == [
-        "| optimizer | sharp |",
-        "|-----------|-------|",
-        "| adam      | 0.975 |",
-        "| sgd       | 0.500 |",
-    ]
-    with pytest.raises(ValueError, match="non-empty list of dicts"):
-        lessons.results_table([])
 
 
 def test_the_slides_are_built_from_the_stored_figures_and_results_json(tmp_path):

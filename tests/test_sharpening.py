@@ -1,4 +1,10 @@
-"""Sharpness mapping, the schedules step by step, the spiking evaluator (docs/design.md)."""
+"""Sharpness mapping, the schedules step by step, the spiking evaluator (docs/design.md), and
+a schedule on several devices."""
+
+import os
+import subprocess
+import sys
+import textwrap
 
 import keras
 import numpy as np
@@ -480,3 +486,50 @@ def test_spiking_evaluator_takes_the_targets_its_models_loss_takes():
     assert "spiking_loss" in history.history
     model.compile("adam", lambda y, p: keras.ops.mean(p, axis=-1))  # a loss of the user's own
     wl.SpikingEvaluator((_X, np.zeros((16, 7)))).set_model(model)  # only its code knows
+
+
+MIRRORED = textwrap.dedent("""
+    import os
+    os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
+    import tensorflow as tf
+    cpu = tf.config.list_physical_devices("CPU")[0]
+    tf.config.set_logical_device_configuration(
+        cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+    import keras, numpy as np
+    import whetstone_lab as wl
+
+    keras.utils.set_random_seed(0)
+    data = wl.data.load("digits")
+    strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
+    assert strategy.num_replicas_in_sync == 2
+    with strategy.scope():
+        model = wl.models.dense_classifier((8, 8, 1), hidden=(64, 32))
+        model.compile(keras.optimizers.Adam(1e-3), "sparse_categorical_crossentropy",
+                      metrics=["accuracy"])
+    seen = []
+
+    class Probe(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            var = wl.spiking_layers(self.model)[0].sharpness
+            seen.append([float(v.numpy()) for v in strategy.experimental_local_results(var.value)])
+
+    sharpener = wl.SimpleSharpener(start_epoch=2, steps=2)
+    model.fit(data.x_train, data.y_train, epochs=9, batch_size=64, verbose=0,
+              callbacks=[sharpener, Probe()])
+    assert all(len(set(values)) == 1 and len(values) == 2 for values in seen), seen
+    assert wl.is_fully_sharp(model)
+    acc = model.evaluate(data.x_test, data.y_test, verbose=0)[1]
+    print("replicas", seen[-1], "accuracy", acc)
+    assert acc > 0.5
+""")
+
+
+@pytest.mark.integration
+@pytest.mark.skipif(keras.backend.backend() != "tensorflow",
+                    reason="tf.distribute.MirroredStrategy is TensorFlow's")
+def test_mirrored_strategy_on_two_logical_cpus():
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", KERAS_BACKEND="tensorflow")
+    result = subprocess.run([sys.executable, "-c", MIRRORED], capture_output=True, text=True,
+                            env=env, timeout=300)
+    assert result.returncode == 0, result.stdout + result.stderr[-3000:]
+    assert "replicas [1.0, 1.0]" in result.stdout

@@ -1,4 +1,4 @@
-"""Recording spikes and the sharpness sweep; the old paths of the activity statistics."""
+"""Recording spikes and the binarity check."""
 
 import keras
 import numpy as np
@@ -114,12 +114,3 @@ def test_assert_binary_names_the_layer_with_graded_values():
         spikes.assert_binary(model, x)  # sharpness 0: outputs of 0.25 are graded
     sharpening.set_sharpness(model, 1.0)
     assert spikes.assert_binary(model, x) == 5 * 3 + 5 * 4
-
-
-def test_activity_statistics_old_paths_warn_and_name_the_new_home():
-    """spikes held the activity statistics until 0.1: the old path still works, warning."""
-    from whetstone_lab import stats
-
-    for name in ("LayerActivity", "activity", "activity_table", "gini"):
-        with pytest.warns(DeprecationWarning, match=f"moved to whetstone_lab.stats.{name}"):
-            assert getattr(spikes, name) is getattr(stats, name)

@@ -1,4 +1,4 @@
-"""The training core: recipes, their schedules and learning rates, fit, the callbacks."""
+"""The training core: fit, its learning rates, the callbacks, custom losses."""
 
 import keras
 import numpy as np
@@ -7,32 +7,6 @@ import pytest
 from whetstone_lab import recipes, training
 from whetstone_lab.layers import loss_targets
 
-
-def test_simple_2018_recipe_reproduces_the_worked_example():
-    from whetstone_lab import models
-
-    recipe = recipes.recipe("simple_2018", fast=False)
-    assert recipe.epochs == 21
-
-    model = models.dense_classifier((4,), 2, hidden=(3, 3), neurons_per_class=2)
-    x = np.random.default_rng(0).random((16, 4)).astype("float32")
-    y = np.arange(16) % 2
-    history = training.fit(model, x, y, recipe, seed=0)
-    # Sharpness during each epoch: 0 for epochs 0-5, then +1/15 per epoch, 1 in epoch 20.
-    expected = [0.0] * 6 + [k / 15 for k in range(1, 15)] + [1.0]
-    np.testing.assert_allclose(history.history["sharpness"], expected, atol=1e-6)
-
-def test_per_batch_recipe_is_sharp_exactly_at_the_end_of_its_window():
-    from whetstone_lab import models, sharpening
-
-    recipe = recipes.Recipe(warmup_epochs=1, sharpen_epochs=2, batch_size=4)
-    model = models.dense_classifier((4,), 2, hidden=(3,), neurons_per_class=2)
-    x = np.random.default_rng(1).random((16, 4)).astype("float32")
-    y = np.arange(16) % 2
-    history = training.fit(model, x, y, recipe, seed=0)
-    assert history.history["sharpness"][0] == 0.0
-    assert 0.0 < history.history["sharpness"][1] < 1.0
-    assert sharpening.is_fully_sharp(model)
 
 def test_fit_takes_an_optimizer_and_still_sets_the_recipes_learning_rates():
     from whetstone_lab import models
@@ -156,30 +130,6 @@ def test_fit_off_tensorflow_never_imports_it():
     assert done.stderr == ""
 
 
-def test_recipe_rejects_bad_fields():
-    with pytest.raises(ValueError, match="per must be"):
-        recipes.Recipe(per="step")
-    with pytest.raises(ValueError, match="optimizer must be one of"):
-        recipes.Recipe(optimizer="lbfgs")
-    with pytest.raises(ValueError, match="sharpen_epochs must be an integer >= 1"):
-        recipes.Recipe(sharpen_epochs=0)
-    with pytest.raises(TypeError, match="warmup_epochs must be an integer"):
-        recipes.Recipe(warmup_epochs=2.5)
-    with pytest.raises(ValueError, match="recipe name must be one of"):
-        recipes.recipe("fastest")
-
-def test_fast_recipe_is_short(monkeypatch):
-    monkeypatch.setenv("WHETSTONE_FAST", "1")
-    assert recipes.recipe("lesson").epochs < recipes.recipe("lesson", fast=False).epochs
-
-def test_lesson_recipe_is_the_2018_schedule_and_straight_through_fine_tunes():
-    lesson = recipes.recipe("lesson", fast=False)
-    assert lesson.with_(name="simple_2018") == recipes.recipe("simple_2018", fast=False)
-    longer = recipes.recipe("straight_through", fast=False)
-    assert (longer.per, longer.finetune_epochs, longer.epochs) == ("batch", 10, 35)
-    fast = recipes.recipe("straight_through", fast=True)
-    assert fast.finetune_epochs == 1 and fast.epochs < longer.epochs
-
 def test_train_passes_sample_weights_to_the_loss():
     from whetstone_lab import models
 
@@ -195,16 +145,6 @@ def test_train_passes_sample_weights_to_the_loss():
         assert np.array_equal(after, before) != changes
     with pytest.raises(ValueError, match="sample_weight must match"):
         training.fit(model, x, y, recipe, sample_weight=np.ones(15))
-
-
-def test_recipes_old_paths_in_training_warn_and_name_the_new_home():
-    """training re-exported recipes' names until 0.1: the old path still works, warning."""
-    for name in ("OPTIMIZERS", "Recipe", "RECIPES", "recipe", "make_optimizer"):
-        with pytest.warns(DeprecationWarning, match=f"moved to whetstone_lab.recipes.{name}"):
-            assert getattr(training, name) is getattr(recipes, name)
-        assert name not in training.__all__
-    with pytest.warns(DeprecationWarning):
-        from whetstone_lab.training import recipe  # noqa: F401
 
 
 def test_fit_takes_the_recipe_by_keyword():

@@ -3,7 +3,7 @@
 Families tested elsewhere: decoder keys, the sharpness variable and layer inputs of the wrong
 dtype (test_layers.py), data options, placed files and pickles (test_data.py), empty and NaN
 plot inputs (test_plots.py), NIR files (test_deploy.py), files export_nir would replace and
-settings a toolchain does not run (test_nir.py).
+settings a toolchain does not run (test_deploy_nir.py).
 """
 
 import json
@@ -165,18 +165,6 @@ def test_fit_refuses_bad_input_before_training():
     with pytest.raises(TypeError, match="optimizer must be a Keras optimizer instance"):
         training.fit(model, x, y, r, optimizer="adamw")
     assert wl.get_sharpness(model) == [0.0, 0.0, 0.0]  # nothing ran
-
-
-def test_recipe_learning_rates_per_phase():
-    r = recipes.Recipe(warmup_epochs=2, sharpen_epochs=2, sharp_epochs=1, finetune_epochs=3,
-                       learning_rate=1e-2, sharpen_learning_rate=1e-3,
-                       finetune_learning_rate=1e-3, finetune_learning_rate_end=1e-5)
-    rates = [r.learning_rate_at(e) for e in range(r.epochs)]
-    np.testing.assert_allclose(rates, [1e-2, 1e-2, 1e-3, 1e-3, 1e-3, 1e-3, 1e-4, 1e-5])
-    plain = recipes.Recipe(warmup_epochs=1, sharpen_epochs=1, finetune_epochs=1)
-    assert {plain.learning_rate_at(e) for e in range(plain.epochs)} == {1e-3}  # Adam default
-    with pytest.raises(ValueError, match="finetune_learning_rate_end"):
-        recipes.Recipe(finetune_learning_rate_end=0.0)
 
 
 # -- labels: checked against the model's task and classes before anything runs -------------
