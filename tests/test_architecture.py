@@ -54,6 +54,23 @@ def test_the_design_table_points_down():
         assert ALLOWED[module] <= set(order[:i]), module
 
 
+#: Test files that check the project across modules, not one module.
+CROSS_CUTTING = {"architecture", "backends", "benchmark_reports", "browser", "integration", "lint",
+                 "notebooks_meta", "packaging", "site", "stored_outputs"}
+
+
+def test_tests_mirror_modules():
+    """One test file per library module or package (docs/design.md, "Rules of the house"):
+    tests/test_<module>.py, a package's tests may be cut into test_<package>_<topic>.py; the
+    rest are the cross-cutting files."""
+    tests = {p.stem.removeprefix("test_") for p in Path(__file__).parent.glob("test_*.py")}
+    packages = {m for m in ALLOWED if (PACKAGE / m).is_dir()}
+    assert [m for m in ALLOWED if m not in tests
+            and not any(t.startswith(f"{m}_") for t in tests if m in packages)] == []
+    assert sorted(t for t in tests - set(ALLOWED) - CROSS_CUTTING
+                  if not any(t.startswith(f"{p}_") for p in packages)) == []
+
+
 def _top(path: Path) -> str:
     """The library module a file belongs to (the package for files inside data/, ...)."""
     rel = path.relative_to(PACKAGE)
