@@ -18,16 +18,10 @@ import keras
 import numpy as np
 
 from ..validation import check_bool, check_choice, check_number, describe
+from . import simulate as sim
 from .convert import to_spiking
 from .nir_run import FLATTEN_ORDERS, NEURONS, chw, hwc_to_chw_perm, import_nir, run_nir
-from .simulate import (
-    FlattenStage,
-    PoolStage,
-    ReadoutStage,
-    SpikingNetwork,
-    SynapseStage,
-    UpsampleStage,
-)
+from .simulate import SpikingNetwork
 
 __all__ = ["export_nir", "run_nir"]
 
@@ -142,27 +136,28 @@ def export_nir(model, path: str | os.PathLike | None = None, *, neuron: str = "l
         raise TypeError(f"model must be a fully sharp Keras model or a SpikingNetwork, got "
                         f"{describe(model)}.")
     net = model if isinstance(model, SpikingNetwork) else to_spiking(model)
-    inexpressible = [f"{s.name!r} ({'read-out' if isinstance(s, ReadoutStage) else 'up-sampling'})"
-                     for s in net.stages if isinstance(s, (ReadoutStage, UpsampleStage))]
+    inexpressible = [
+        f"{s.name!r} ({'read-out' if isinstance(s, sim.ReadoutStage) else 'up-sampling'})"
+        for s in net.stages if isinstance(s, (sim.ReadoutStage, sim.UpsampleStage))]
     if inexpressible:
         raise ValueError(f"export_nir cannot write {', '.join(inexpressible)}: NIR 1.0 has "
                          "no up-sampling node, and the graph holds spiking layers only (a "
                          "read-out runs on the host). The simulator runs such networks: "
                          "to_spiking(model).run(x).")
-    conv_flatten = any(isinstance(s, FlattenStage) and len(s.in_shape) == 3 for s in net.stages)
+    conv_flatten = any(isinstance(s, sim.FlattenStage) and len(s.in_shape) == 3 for s in net.stages)
     _check_toolchains(neuron, dt, flatten if conv_flatten else None, strict)
     nodes, shape = {}, net.input_shape
     nodes["input"] = nir.Input(input_type={"input": np.array(chw(shape))})
     perm = None  # pending HWC → CHW reordering of the next Dense's inputs
     for stage in net.stages:
-        if isinstance(stage, FlattenStage):
+        if isinstance(stage, sim.FlattenStage):
             if len(stage.in_shape) > 1:
                 nodes[stage.name] = nir.Flatten(
                     input_type={"input": np.array(chw(stage.in_shape))},
                     start_dim=0, end_dim=-1)
                 if len(stage.in_shape) == 3 and flatten == "chw":
                     perm = hwc_to_chw_perm(stage.in_shape)
-        elif isinstance(stage, PoolStage):
+        elif isinstance(stage, sim.PoolStage):
             nodes[f"{stage.name}_sum"] = nir.SumPool2d(
                 kernel_size=np.array(stage.pool), stride=np.array(stage.strides),
                 padding=np.array([0, 0]))
@@ -274,7 +269,7 @@ def _nir_threshold(value: float, shape) -> np.ndarray:
     return np.full(shape, below, dtype=np.float32)
 
 
-def _conv_padding(stage: SynapseStage):
+def _conv_padding(stage: sim.SynapseStage):
     top, bottom, left, right = stage.pads
     if top == bottom and left == right:
         return (top, left)
