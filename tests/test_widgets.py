@@ -498,3 +498,91 @@ def test_an_unchanged_setting_is_not_redrawn(dense, x, y):
     assert frames == []
     explorer.slider.value = 0.4  # a new setting: one frame
     assert len(frames) == 1
+
+
+def test_sliders_are_sent_values_on_their_grid(_dense_model, x, y):
+    # A slider's front-end snaps a value to its step and sends the snapped one back; that
+    # echo, arriving late, pulled the slider back. The kernel sends only grid values.
+    keras.utils.set_random_seed(0)
+    model = wl.models.dense_classifier((8, 8, 1), hidden=(32, 16, 16), neurons_per_class=4)
+    explorer = widgets.sharpness_explorer(model, x, y, per_layer=True)
+    steps = round(1 / explorer.slider.step)
+    for value in np.linspace(0, 1, steps + 1):
+        explorer.slider.value = float(value)
+        for s in explorer.layer_sliders.values():
+            assert s.value == round(s.value * steps) / steps  # e.g. 0.8, not 0.7999999999999998
+    explorer.slider.value = 0.95
+    assert wl.get_sharpness(model)[-1] == pytest.approx(0.8)
+    assert explorer.layer_sliders["spikes_3"].value == 0.8
+    frames = []
+    explorer.image.observe(lambda change: frames.append(change["new"]), names="value")
+    explorer.layer_sliders["spikes_3"].value = wl.get_sharpness(model)[-1]  # its own value
+    assert frames == [] and explorer.slider.value == 0.95
+    explorer.layer_sliders["spikes_3"].value = 0.3  # the mean, 0.825, shown on the grid
+    assert wl.get_sharpness(model) == pytest.approx([1.0, 1.0, 1.0, 0.3])
+    assert explorer.slider.value == 0.85
+    assert widgets.common.on_grid(0.95 * 4 - 3, 0.05) == 0.8
+
+
+def test_play_buttons_have_labels_and_tooltips(dense, x, y):
+    explorer = widgets.sharpness_explorer(dense, x, y)
+    assert explorer.play.layout.display == "none"  # its own buttons have no labels
+    assert explorer.play_button.description == "▶" and "sweep" in explorer.play_button.tooltip
+    assert explorer.stop_button.description == "■" and explorer.stop_button.tooltip
+    explorer.slider.value = 0.4
+    explorer.play_button.click()
+    assert explorer.play.playing and explorer.play_button.description == "❚❚"
+    assert explorer.play.value == round(0.4 * explorer.play.max / 2)
+    explorer.play_button.click()
+    assert not explorer.play.playing and explorer.play_button.description == "▶"
+    explorer.play_button.click()
+    explorer.stop_button.click()
+    assert not explorer.play.playing and explorer.slider.value == 0.0
+    assert wl.get_sharpness(dense) == [0.0, 0.0, 0.0]
+
+
+def test_sample_box_takes_whole_numbers_only(dense, x, y):
+    explorer = widgets.sharpness_explorer(dense, x, y)
+    explorer.sample.value = 2
+    assert explorer.sample_box.value == "2"
+    before = explorer.image.value
+    for typed in ("3.7", "37", "-1", "three", "", "٣"):
+        explorer.sample_box.value = typed
+        assert explorer.sample.value == 2, typed  # 3.7 is not sample 37, nor 3
+        assert explorer.sample_box.value == "2"  # the box shows the current sample again
+        note = explorer.sample_note.value
+        assert "is not a sample" in note and "from 0 to 23" in note, typed
+        assert explorer.image.value == before
+    assert "“3.7”" not in explorer.sample_note.value  # the last message, not the first
+    explorer.sample_box.value = " 5 "
+    assert explorer.sample.value == 5 and explorer.sample_note.value == ""
+    assert "sample #5" in explorer.verdict.value
+    explorer.next_button.click()
+    assert explorer.sample_box.value == "6"
+    with pytest.raises(TypeError, match="sample must be an integer"):
+        explorer.sample.value = 3.7
+    with pytest.raises(ValueError, match="sample must be an integer >= 0 and <= 23"):
+        explorer.sample.value = 24
+    explorer.sample.value = np.int64(1)  # a NumPy integer is a whole number too
+    assert explorer.sample.value == 1 and type(explorer.sample.value) is int
+
+
+def test_pictures_are_shown_at_their_natural_size(dense, x, y):
+    explorer = widgets.sharpness_explorer(dense, x, y, per_layer=True)
+    for image in (explorer.image, explorer.curve_image):
+        width = Image.open(io.BytesIO(image.value)).size[0]
+        layout = image.layout
+        assert layout.width == f"{width}px" and layout.max_width.startswith("calc(100% ")
+        assert layout.height == "auto" and layout.align_self == "flex-start"
+    live = widgets.LiveTraining(x[:1], display=False)
+    live.set_model(dense)
+    live.on_train_begin()
+    live.on_epoch_end(0, {"loss": 1.0})
+    for image in (live.spikes_image, live.history_image):
+        width = Image.open(io.BytesIO(image.value)).size[0]
+        assert image.layout.width == f"{width}px"
+        assert image.layout.max_width.startswith("calc(100% ")
+    # The widgets' pictures are shorter; the static figure lessons store keeps its size.
+    static = widgets.network_overview(dense, x)
+    assert explorer.view.figure.get_figheight() == pytest.approx(
+        static.get_figheight() * widgets.common.OVERVIEW_HEIGHT_SCALE)

@@ -13,7 +13,8 @@ from ..layers import find_decoder
 from ..validation import check_number, check_same_length
 
 __all__ = ["TASKS", "DPI", "LABEL_WIDTH", "PngFallback", "compose_png", "sharpness_slider",
-           "decoder_of", "targets_for", "show"]
+           "on_grid", "picture", "picture_layout", "OVERVIEW_HEIGHT_SCALE", "decoder_of",
+           "targets_for", "show"]
 
 TASKS = ("auto", *metrics.TASKS)
 #: Resolution of the dashboards' PNGs: small PNGs render and travel faster, and the
@@ -21,6 +22,10 @@ TASKS = ("auto", *metrics.TASKS)
 DPI = 80
 #: Width of every slider's label, so the slider tracks line up.
 LABEL_WIDTH = "130px"
+#: The dashboards draw the network overview at this fraction of the static figure's height
+#: (:func:`whetstone_lab.plots.network_overview`, which lessons store, keeps its size), so
+#: that a whole dashboard fits a laptop's screen (1366 × 768).
+OVERVIEW_HEIGHT_SCALE = 0.85
 
 
 class PngFallback:
@@ -68,8 +73,10 @@ def compose_png(parts: list[bytes], caption: str, *, gap: int = 12) -> bytes:
     return out.getvalue()
 
 
-def sharpness_slider(description: str, value: float, step: float) -> widgets.FloatSlider:
-    """A sharpness slider in [0, 1] that reports while dragging, its label 130 px wide.
+def sharpness_slider(description: str, value: float, step: float, *,
+                     width: str = "470px") -> widgets.FloatSlider:
+    """A sharpness slider in [0, 1] that reports while dragging, its label 130 px wide
+    (``width`` is the whole slider's, label and readout included).
 
     Example:
         >>> sharpness_slider("global sharpness", 0.0, 0.05).continuous_update
@@ -79,8 +86,46 @@ def sharpness_slider(description: str, value: float, step: float) -> widgets.Flo
     return widgets.FloatSlider(
         value=value, min=0.0, max=1.0, step=step, description=description,
         continuous_update=True, readout_format=".2f", description_allow_html=False,
-        style={"description_width": LABEL_WIDTH}, layout=widgets.Layout(width="470px"),
+        style={"description_width": LABEL_WIDTH}, layout=widgets.Layout(width=width),
     )
+
+
+def on_grid(value: float, step: float) -> float:
+    """``value`` rounded to the grid ``k · step`` of a slider on [0, 1], computed as
+    ``k / (1 / step)`` so that it is the very float the slider's front-end computes for
+    that position.
+
+    A slider's front-end snaps every value the kernel sends to its step and sends the
+    snapped value back when it differs (even by a rounding error, 0.7999999999999998
+    against 0.8); that echo may reach the kernel after the kernel has moved the slider on,
+    and would then pull it back. Values on the grid come back as they went, or not at all.
+
+    Example:
+        >>> on_grid(0.95 * 4 - 3, 0.05), on_grid(0.9625, 0.05)
+        (0.8, 0.95)
+    """
+    steps = max(1, int(round(1.0 / step)))
+    return int(round(float(value) * steps)) / steps
+
+
+def picture_layout(fig) -> widgets.Layout:
+    """The layout of an ``Image`` showing ``fig``'s PNGs: at the figure's own pixel width,
+    never stretched by the box around it (blurry), never wider than the column (it then
+    shrinks, its height with it), its aspect ratio kept.
+
+    Example:
+        >>> picture_layout(plots.new_figure((3.7, 2.4))).height
+        'auto'
+    """
+    width = int(round(fig.bbox.width))  # pixels at the figure's dpi: the PNG's width
+    # The widgets' margin (2 px a side) comes on top of max-width: keep it inside too.
+    return widgets.Layout(width=f"{width}px", max_width="calc(100% - 4px)", height="auto",
+                          object_fit="contain", align_self="flex-start", flex="0 1 auto")
+
+
+def picture(fig) -> widgets.Image:
+    """An empty PNG ``Image`` for ``fig``'s frames, laid out by :func:`picture_layout`."""
+    return widgets.Image(format="png", layout=picture_layout(fig))
 
 
 def decoder_of(model: keras.Model) -> tuple[np.ndarray | None, float]:

@@ -17,7 +17,21 @@ from matplotlib.figure import Figure
 from .. import plots, spikes
 from ..plots.network import TEXT_SIZE
 from ..validation import check_bool, check_int, check_model, check_samples, check_sharpness
-from .common import DPI, PngFallback, decoder_of, sharpness_slider, show, targets_for
+from .common import (
+    DPI,
+    OVERVIEW_HEIGHT_SCALE,
+    PngFallback,
+    decoder_of,
+    picture,
+    picture_layout,
+    sharpness_slider,
+    show,
+    targets_for,
+)
+
+#: Size in inches of LiveTraining's training curves: with the network picture above them,
+#: the view fits a laptop's screen (1366 × 768).
+LIVE_HISTORY_SIZE = (10.0, 2.9)
 
 __all__ = ["network_overview", "ActivationExplorer", "activation_explorer", "LiveTraining"]
 
@@ -84,7 +98,7 @@ class ActivationExplorer(PngFallback, widgets.VBox):
         plots.freeze_layout(self.view.figure)
         self.slider = sharpness_slider("sharpness", check_sharpness(sharpness), step)
         self.slider.readout_format = ".3f"
-        self.image = widgets.Image(format="png")
+        self.image = picture(self.view.figure)
         super().__init__([self.slider, self.image])
         self.slider.observe(self._on_change, names="value")
         self._render()
@@ -170,8 +184,9 @@ class LiveTraining(keras.callbacks.Callback):
         self.widget = _LiveView(self.spikes_image, self.history_image)
         self.history: dict[str, list[float]] = {}
         self.view: plots.NetworkOverview | None = None
-        self._history_fig = plots.new_figure((10.0, 3.4))
+        self._history_fig = plots.new_figure(LIVE_HISTORY_SIZE)
         self._history_fig.set_dpi(DPI)
+        self.history_image.layout = picture_layout(self._history_fig)
 
     def on_train_begin(self, logs=None):
         self._rec = spikes.recorder(self.model)
@@ -192,6 +207,9 @@ class LiveTraining(keras.callbacks.Callback):
         self.index = i
         self._title()
         self.view.figure.set_dpi(DPI)
+        width, height = self.view.figure.get_size_inches()
+        self.view.figure.set_size_inches(width, height * OVERVIEW_HEIGHT_SCALE)
+        self.spikes_image.layout = picture_layout(self.view.figure)
         self._renderer = plots.BlitRenderer(self.view.figure, self.view.dynamic_artists())
         self.spikes_image.value = self._renderer.png()
         if self.display:

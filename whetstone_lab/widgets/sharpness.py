@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import html
 from collections.abc import Sequence
 
 import ipywidgets as widgets
 import keras
 import numpy as np
+import traitlets
 from matplotlib.figure import Figure
 
 from .. import metrics, plots, spikes
@@ -16,23 +18,56 @@ from ..validation import check_bool, check_int, check_model, check_samples
 from .common import (
     DPI,
     LABEL_WIDTH,
+    OVERVIEW_HEIGHT_SCALE,
     PngFallback,
     compose_png,
     decoder_of,
+    on_grid,
+    picture,
     sharpness_slider,
     targets_for,
 )
 
-__all__ = ["SharpnessExplorer", "sharpness_explorer"]
+__all__ = ["SharpnessExplorer", "sharpness_explorer", "SampleIndex"]
 
-#: Milliseconds between two frames of the Play sweep.
-PLAY_INTERVAL_MS = 250
+#: Milliseconds between two frames of the Play sweep (40 frames: 0 → 1 → 0 in 5 s).
+PLAY_INTERVAL_MS = 125
 #: A segmentation sample is judged against this IoU, a stated bar (not the mean, which a
 #: poor mask can beat when the others are poorer still).
 IOU_BAR = 0.5
 #: Global sharpness values of the score curve.
 CURVE_VALUES = np.linspace(0.0, 1.0, 11)
+#: Size of the score curve in inches: shorter than the static one, so that the dashboard
+#: fits a laptop's screen (1366 × 768); the overview is shortened too
+#: (:data:`.common.OVERVIEW_HEIGHT_SCALE`).
+CURVE_SIZE = (3.7, 2.4)
+#: Widths of the global slider and of each layer's slider (two a row), labels included.
+SLIDER_WIDTH, LAYER_SLIDER_WIDTH = "420px", "310px"
 _BUTTON = widgets.Layout(width="auto")
+_PLAY_TIP = "play or pause: sweep the sharpness 0 → 1 → 0, starting from the slider's value"
+_STOP_TIP = "stop the sweep and set the sharpness to 0"
+
+
+class SampleIndex(traitlets.HasTraits):
+    """Which sample a dashboard shows: ``value``, a whole number from 0 to ``count - 1``.
+
+    Anything else (a float, a string, a number out of range) is refused with a clear error,
+    never rounded or clamped.
+
+    Example:
+        >>> shown = SampleIndex(256)
+        >>> shown.value = 3
+    """
+
+    value = traitlets.Any(0)
+
+    def __init__(self, count: int):
+        self.count = check_int(count, "count", minimum=1)
+        super().__init__()
+
+    @traitlets.validate("value")
+    def _check(self, proposal):
+        return check_int(proposal["value"], "sample", minimum=0, maximum=self.count - 1)
 
 
 class SharpnessExplorer(PngFallback, widgets.VBox):
@@ -51,11 +86,18 @@ class SharpnessExplorer(PngFallback, widgets.VBox):
         slider: global sharpness (bottom-up or uniform, see ``mode``); with
             ``per_layer=True`` it sets every layer at once and reads their mean.
         mode: toggle between ``"bottom_up"`` and ``"uniform"``.
-        play: the Play control (its value counts frames; the slider follows it).
-        sample: which sample of ``x`` is shown (a number box).
+        play: the Play control (its value counts frames; the slider follows it); its own
+            buttons are hidden, ``play_button`` (play/pause) and ``stop_button`` drive it.
+        play_button, stop_button: ▶ and ■ beside the slider, each with a tooltip, and the
+            label "sweep 0 → 1 → 0".
+        sample: which sample of ``x`` is shown (:class:`SampleIndex`: ``sample.value`` is
+            an int).
         prev_button, next_button, mistake_button: step through the samples; the last one
             jumps to the next misclassified sample (classification), the next one scoring
             worse than the mean (autoencoder) or under :data:`IOU_BAR` (segmentation).
+        sample_box: the box the sample's number is typed in; what is not a whole number in
+            range is refused there with a message (``sample_note``), the box showing the
+            current sample again.
         verdict: text on the sample shown.
         layer_sliders: ``{layer name: slider}`` when ``per_layer=True``, else empty.
         score: text with the current score and each layer's sharpness by name.
@@ -66,6 +108,10 @@ class SharpnessExplorer(PngFallback, widgets.VBox):
 
     The model's sharpness when the explorer was made is kept: :meth:`restore` puts it back,
     and :meth:`close` restores before closing.
+
+    The sliders show the layers' values on their step grid (:func:`.common.on_grid`): a
+    slider's front-end returns any other value snapped to its step, and such an echo,
+    arriving after the kernel has moved on, would pull the slider back.
     """
 
     def __init__(self, model: keras.Model, x, y=None, *, task: str = "auto",
@@ -82,10 +128,12 @@ class SharpnessExplorer(PngFallback, widgets.VBox):
         self._original = get_sharpness(model)
         self._busy = False
         self._from_play = False  # True while Play, not the learner, moves the slider
+        self._busy_box = False  # True while the kernel writes the sample box
         self._drawn = None
 
         label = "all layers" if self.per_layer else "global sharpness"
-        self.slider = sharpness_slider(label, global_sharpness(model), step)
+        self.slider = sharpness_slider(label, on_grid(global_sharpness(model), step), step,
+                                       width=SLIDER_WIDTH)
         self.mode = widgets.ToggleButtons(
             options=[("bottom-up", "bottom_up"), ("uniform", "uniform")], value=MODES[0],
             tooltips=["layers become steps one after another, from the input up",
@@ -93,14 +141,24 @@ class SharpnessExplorer(PngFallback, widgets.VBox):
             style={"button_width": "90px"}, layout=widgets.Layout(margin=f"0 0 0 {LABEL_WIDTH}"),
         )
         steps = max(1, int(round(1.0 / self.slider.step)))
+        # The Play model runs the sweep's clock in the browser; its own buttons have no
+        # labels, so they are hidden and two labelled buttons drive it.
         self.play = widgets.Play(value=0, min=0, max=2 * steps, step=1, repeat=True,
                                  interval=PLAY_INTERVAL_MS, show_repeat=False,
-                                 description="sweep 0 → 1 → 0",
-                                 tooltip="sweep the sharpness 0 → 1 → 0")
+                                 layout=widgets.Layout(display="none"))
+        self.play_button = widgets.Button(description="▶", tooltip=_PLAY_TIP,
+                                          layout=widgets.Layout(width="40px"))
+        self.stop_button = widgets.Button(description="■", tooltip=_STOP_TIP,
+                                          layout=widgets.Layout(width="40px"))
+        play_label = widgets.HTML("sweep 0 → 1 → 0")
         self._play_steps = steps
-        self.sample = widgets.BoundedIntText(
-            value=0, min=0, max=len(self.x) - 1, description="sample",
-            style={"description_width": LABEL_WIDTH}, layout=widgets.Layout(width="230px"))
+        self.sample = SampleIndex(len(self.x))
+        self.sample_box = widgets.Text(
+            value="0", description="sample", continuous_update=False,
+            placeholder=f"0 to {len(self.x) - 1}",
+            tooltip=f"a whole number from 0 to {len(self.x) - 1}, then Enter",
+            style={"description_width": LABEL_WIDTH}, layout=widgets.Layout(width="200px"))
+        self.sample_note = widgets.HTML()
         self.prev_button = widgets.Button(description="◀ prev", layout=_BUTTON)
         self.next_button = widgets.Button(description="next ▶", layout=_BUTTON)
         self.mistake_button = widgets.Button(
@@ -111,9 +169,9 @@ class SharpnessExplorer(PngFallback, widgets.VBox):
         self.layer_sliders = {}
         if self.per_layer:
             for name, s in zip(self._rec.layer_names, self._original, strict=True):
-                self.layer_sliders[name] = sharpness_slider(name, s, step)
+                self.layer_sliders[name] = sharpness_slider(name, on_grid(s, step), step,
+                                                            width=LAYER_SLIDER_WIDTH)
         self.score = widgets.HTML()
-        self.image = widgets.Image(format="png")
         self.curve_image = None
         self.curve = None
 
@@ -123,13 +181,18 @@ class SharpnessExplorer(PngFallback, widgets.VBox):
             class_names=class_names, y=self.y, layers=names,
         )
         self.view.figure.set_dpi(DPI)
+        width, height = self.view.figure.get_size_inches()
+        self.view.figure.set_size_inches(width, height * OVERVIEW_HEIGHT_SCALE)
         self._renderer = plots.BlitRenderer(self.view.figure, self.view.dynamic_artists())
+        self.image = picture(self.view.figure)
         self._build_curve()
         controls = widgets.VBox([
-            widgets.HBox([self.slider, self.play]), self.mode, *self.layer_sliders.values(),
-            widgets.HBox([self.sample, self.prev_button, self.next_button,
+            widgets.HBox([self.slider, self.play_button, self.stop_button, play_label,
+                          self.play], layout=widgets.Layout(align_items="center")),
+            self.mode, *self._layer_rows(),
+            widgets.HBox([self.sample_box, self.prev_button, self.next_button,
                           self.mistake_button]),
-            self.verdict, self.score,
+            self.sample_note, self.verdict, self.score,
         ])
         top = [controls] + ([self.curve_image] if self.curve_image is not None else [])
         super().__init__([widgets.HBox(top), self.image])
@@ -137,13 +200,21 @@ class SharpnessExplorer(PngFallback, widgets.VBox):
         self.mode.observe(self._on_global, names="value")
         self.play.observe(self._on_play, names="value")
         self.play.observe(self._on_playing, names="playing")
-        self.sample.observe(lambda _: self._refresh(run=False), names="value")
+        self.play_button.on_click(lambda _: self._toggle_play())
+        self.stop_button.on_click(lambda _: self.stop())
+        self.sample.observe(self._on_sample, names="value")
+        self.sample_box.observe(self._on_sample_box, names="value")
         self.prev_button.on_click(lambda _: self._step(-1))
         self.next_button.on_click(lambda _: self._step(1))
         self.mistake_button.on_click(lambda _: self.next_mistake())
         for name, sl in self.layer_sliders.items():
             sl.observe(lambda change, n=name: self._on_layer(n, change), names="value")
         self._refresh(run=False)
+
+    def _layer_rows(self) -> list[widgets.HBox]:
+        # Two layer sliders a row: the dashboard stays short enough for a laptop's screen.
+        sliders = list(self.layer_sliders.values())
+        return [widgets.HBox(sliders[k: k + 2]) for k in range(0, len(sliders), 2)]
 
     # -- model side ------------------------------------------------------------------
     def _target(self):
@@ -184,13 +255,14 @@ class SharpnessExplorer(PngFallback, widgets.VBox):
             score=lambda t, p: metrics.score(self.task, t, p))
         sweep["metric"] = metric
         self.curve = plots.ScoreCurve(sweep, global_sharpness(self.model),
-                                      self.current_score()[1], samples=len(self.x))
+                                      self.current_score()[1], samples=len(self.x),
+                                      fig=plots.new_figure(CURVE_SIZE))
         if self.per_layer:  # the layers need not follow a schedule: x is their mean
             self.curve.ax.set_xlabel("mean sharpness of the layers", fontsize=9)
         self.curve.figure.set_dpi(DPI)
         self._curve_renderer = plots.BlitRenderer(self.curve.figure,
                                                   self.curve.dynamic_artists())
-        self.curve_image = widgets.Image(format="png")
+        self.curve_image = picture(self.curve.figure)
 
     # -- the sample shown ------------------------------------------------------------
     def sample_verdict(self, index: int | None = None) -> tuple[str, bool | None]:
@@ -261,19 +333,58 @@ class SharpnessExplorer(PngFallback, widgets.VBox):
     def _on_play(self, change) -> None:
         k, n = int(change["new"]), self._play_steps
         self._from_play = True
-        try:
-            self.slider.value = round(k / n if k <= n else 2.0 - k / n, 6)
+        try:  # k / n: on the slider's grid (see on_grid), the rising leg then the falling
+            self.slider.value = (k if k <= n else 2 * n - k) / n
         finally:
             self._from_play = False
 
     def _on_playing(self, change) -> None:
         # Play starts where the slider is: the frame of the rising leg at its value.
+        self.play_button.description = "❚❚" if change["new"] else "▶"
         if change["new"]:
             self._from_play = True
             try:
                 self.play.value = int(round(float(self.slider.value) * self._play_steps))
             finally:
                 self._from_play = False
+
+    def _toggle_play(self) -> None:
+        self.play.playing = not self.play.playing
+
+    def stop(self) -> None:
+        """Stop the Play sweep and set the global sharpness to 0 (the ■ button)."""
+        self.play.playing = False
+        self.slider.value = 0.0
+
+    def _on_sample(self, change) -> None:
+        self._set_box(str(change["new"]))
+        self.sample_note.value = ""
+        self._refresh(run=False)
+
+    def _set_box(self, text: str) -> None:
+        self._busy_box = True
+        try:
+            self.sample_box.value = text
+        finally:
+            self._busy_box = False
+
+    def _on_sample_box(self, change) -> None:
+        if self._busy_box:
+            return
+        typed = str(change["new"]).strip()
+        last = len(self.x) - 1
+        number = int(typed) if typed.isdigit() and typed.isascii() else None
+        if number is not None and number <= last:
+            if number == self.sample.value:
+                self._set_box(str(number))
+                self.sample_note.value = ""
+            else:
+                self.sample.value = number
+            return
+        self._set_box(str(self.sample.value))  # the box shows the current sample again
+        self.sample_note.value = (
+            f"<span style='color:#c0392b'>“{html.escape(typed)}” is not a sample: type a "
+            f"whole number from 0 to {last} (still showing sample #{self.sample.value})</span>")
 
     def _on_global(self, _change=None) -> None:
         if self._busy:
@@ -289,20 +400,23 @@ class SharpnessExplorer(PngFallback, widgets.VBox):
             return
         i = self._rec.layer_names.index(name)
         values = get_sharpness(self.model)
+        if abs(float(change["new"]) - values[i]) < 1e-9:
+            return  # the layer's own value: nothing to change
         values[i] = float(change["new"])
         set_sharpness(self.model, values)
         self._sync(global_value=global_sharpness(self.model))
         self._refresh(run=True)
 
     def _sync(self, *, layer_values=None, global_value=None) -> None:
-        """Move the other sliders to match without triggering their handlers."""
+        """Move the other sliders to match without triggering their handlers, each to a
+        value on its grid, which its front-end keeps as it is (see :func:`.common.on_grid`)."""
         self._busy = True
         try:
             if layer_values is not None:
                 for sl, v in zip(self.layer_sliders.values(), layer_values, strict=False):
-                    sl.value = v
+                    sl.value = on_grid(v, sl.step)
             if global_value is not None:
-                self.slider.value = global_value
+                self.slider.value = on_grid(global_value, self.slider.step)
         finally:
             self._busy = False
 
