@@ -202,6 +202,16 @@ def test_settings_known_not_to_run_in_a_toolchain_warn_or_are_refused_when_stric
         deploy.export_nir(model, neuron="li_threshold", flatten="hwc", dt=1e-3)
 
 
+def test_a_one_channel_flatten_has_one_order_and_no_warning():
+    """A dense network flattens a one-channel image: HWC and CHW coincide, nothing to say."""
+    model = wl.models.dense_classifier((6, 6, 1), 2, hidden=(5,), towers=1,
+                                       neurons_per_class=2)
+    wl.set_sharpness(model, 1.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)
+        deploy.export_nir(model, neuron="li_threshold")
+
+
 def test_export_nir_never_replaces_a_file_and_names_a_missing_folder(conv_net, tmp_path):
     model = conv_net[0]
     notes = tmp_path / "notes.nir"

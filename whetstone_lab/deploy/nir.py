@@ -144,7 +144,9 @@ def export_nir(model, path: str | os.PathLike | None = None, *, neuron: str = "l
                          "no up-sampling node, and the graph holds spiking layers only (a "
                          "read-out runs on the host). The simulator runs such networks: "
                          "to_spiking(model).run(x).")
-    conv_flatten = any(isinstance(s, sim.FlattenStage) and len(s.in_shape) == 3 for s in net.stages)
+    # Only maps of several channels have two orders: a one-channel image flattens alike.
+    conv_flatten = any(isinstance(s, sim.FlattenStage) and len(s.in_shape) == 3
+                       and s.in_shape[-1] > 1 for s in net.stages)
     _check_toolchains(neuron, dt, flatten if conv_flatten else None, strict)
     nodes, shape = {}, net.input_shape
     nodes["input"] = nir.Input(input_type={"input": np.array(chw(shape))})
