@@ -738,7 +738,220 @@ def play_for(page: Page, output: Locator, seconds: float) -> None:
 
         play_for(page, cell.locator(".jp-OutputArea-output").first, 3)
     """
-    play = output.locator(".widget-play button").first  # play, and pause when playing
+    play = play_button(output)  # play, and pause when playing
     play.click()
     page.wait_for_timeout(seconds * 1000)
     play.click()
+
+
+def play_button(output: Locator) -> Locator:
+    """The dashboard's play/pause button (the one whose tooltip starts "play")."""
+    return output.locator("button[title^='play']").first
+
+
+# ---------------------------------------------------------------------------------------------
+# Dashboards as a learner meets them: a real mouse drag, what fits on the screen, timings.
+
+
+def slider_labelled(scope: Locator, label: str) -> Locator:
+    """The ipywidgets slider inside ``scope`` whose description is ``label``.
+
+    Example::
+
+        global_slider = slider_labelled(output, "all layers")
+    """
+    return scope.locator(".widget-slider").filter(
+        has=scope.page.locator(".widget-label").get_by_text(label, exact=True)
+    )
+
+
+def drag_slider(page: Page, slider: Locator, to_fraction: float, steps: int = 40,
+                pause_ms: int = 25) -> float:
+    """Drag the slider's handle with the mouse, as a person does: press on the handle, move
+    in ``steps`` small moves to ``to_fraction`` of the track (0 = left end, 1 = right end;
+    beyond either end overshoots, as a hand does), release. Returns the readout at release.
+
+    Example::
+
+        released = drag_slider(page, slider, 1.0)
+    """
+    if steps < 1:
+        raise ValueError(f"steps must be at least 1, got {steps}")
+    handle = slider.locator(".noUi-handle").first
+    handle.scroll_into_view_if_needed()
+    track = slider.locator(".noUi-target").first.bounding_box()
+    box = handle.bounding_box()
+    x0, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    x1 = track["x"] + to_fraction * track["width"]
+    page.mouse.move(x0, y)
+    page.mouse.down()
+    for k in range(1, steps + 1):
+        page.mouse.move(x0 + (x1 - x0) * k / steps, y)
+        page.wait_for_timeout(pause_ms)
+    released = slider_value(slider)
+    page.mouse.up()
+    return released
+
+
+def settled_values(page: Page, sliders: list[Locator], quiet_s: float = 3.0,
+                   timeout_s: float = 60.0) -> list[float]:
+    """The sliders' readouts once they have not changed for ``quiet_s`` with the kernel idle.
+
+    Example::
+
+        assert settled_values(page, [slider]) == [1.0]
+    """
+    deadline = time.monotonic() + timeout_s
+    last, since = None, time.monotonic()
+    while time.monotonic() < deadline:
+        values = [slider_value(s) for s in sliders]
+        if values != last:
+            last, since = values, time.monotonic()
+        elif time.monotonic() - since >= quiet_s and page.evaluate(_KERNEL_IDLE_JS):
+            return values
+        page.wait_for_timeout(200)
+    raise TimeoutError(f"the sliders kept moving for {timeout_s:.0f} s (last {last})")
+
+
+_LAYOUT_JS = """el => {
+    const box = el.getBoundingClientRect();
+    return {
+        height: box.height, width: box.width, right: box.right,
+        images: [...el.querySelectorAll('img')].map(i => {
+            const b = i.getBoundingClientRect();
+            return {width: b.width, height: b.height, right: b.right,
+                    natural_width: i.naturalWidth, natural_height: i.naturalHeight};
+        }),
+    };
+}"""
+
+
+def output_layout(output: Locator) -> dict:
+    """Size of an output area and of every picture in it, as the browser lays them out:
+    ``{"height", "width", "right", "images": [{"width", "height", "right",
+    "natural_width", "natural_height"}]}`` in CSS pixels.
+
+    Example::
+
+        layout = output_layout(cell.locator(".jp-OutputArea-output").first)
+    """
+    return output.evaluate(_LAYOUT_JS)
+
+
+def picture_problems(layout: dict, where: str) -> list[str]:
+    """What is wrong with the pictures of ``layout`` (see :func:`output_layout`): shown
+    wider than their natural size (stretched, blurry), wider than the column, or with
+    their aspect ratio changed.
+
+    Example::
+
+        assert picture_problems(output_layout(output), "lesson 02") == []
+    """
+    problems = []
+    for k, im in enumerate(layout["images"]):
+        name = f"{where}: picture {k} ({im['natural_width']} × {im['natural_height']} px)"
+        if not im["natural_width"]:
+            problems.append(f"{name} not loaded")
+            continue
+        if im["width"] > im["natural_width"] + 1:
+            problems.append(f"{name} stretched to {im['width']:.0f} px wide")
+        if im["right"] > layout["right"] + 1:
+            problems.append(f"{name} runs {im['right'] - layout['right']:.0f} px past "
+                            "the column")
+        natural = im["natural_width"] / im["natural_height"]
+        shown = im["width"] / max(im["height"], 1e-9)
+        if abs(shown / natural - 1) > 0.02:
+            problems.append(f"{name} shown {im['width']:.0f} × {im['height']:.0f} px: "
+                            "aspect ratio changed")
+    return problems
+
+
+_RECORD_JS = """([root, readout]) => {
+    const rec = {changes: [], moves: [], readouts: [], clicks: []};
+    window.__dashboardTimes = rec;
+    const seen = new MutationObserver(() => rec.changes.push(performance.now()));
+    root.querySelectorAll('img').forEach(
+        i => seen.observe(i, {attributes: true, attributeFilter: ['src']}));
+    if (readout) new MutationObserver(() => rec.readouts.push(
+        [performance.now(), readout.textContent.trim()])).observe(
+        readout, {childList: true, characterData: true, subtree: true});
+    document.addEventListener('pointermove', () => rec.moves.push(performance.now()), true);
+    document.addEventListener('click', () => rec.clicks.push(performance.now()), true);
+}"""
+
+
+def record_dashboard_times(output: Locator, readout: Locator | None = None) -> None:
+    """Start recording, in the page, when ``output``'s pictures change, when the mouse
+    moves, when anything is clicked and what ``readout`` shows (``performance.now()``
+    milliseconds; read them with :func:`dashboard_times`).
+    """
+    output.page.evaluate(_RECORD_JS, [output.element_handle(),
+                                      None if readout is None else readout.element_handle()])
+
+
+def dashboard_times(page: Page) -> dict:
+    """What :func:`record_dashboard_times` recorded so far."""
+    return page.evaluate("() => window.__dashboardTimes")
+
+
+def drag_and_time(page: Page, output: Locator, slider: Locator, steps: int = 20,
+                  timeout_s: float = 30.0) -> list[float | None]:
+    """Drag ``slider`` from its left end to its right end in ``steps`` mouse moves, each one
+    slider step, waiting after each move for a picture of ``output`` to change; return the
+    milliseconds from each move to the first new picture (None: none within ``timeout_s``).
+
+    The slider should start at its left end (press Home on its handle first).
+    """
+    record_dashboard_times(output)
+    handle = slider.locator(".noUi-handle").first
+    handle.scroll_into_view_if_needed()
+    track = slider.locator(".noUi-target").first.bounding_box()
+    box = handle.bounding_box()
+    y = box["y"] + box["height"] / 2
+    page.mouse.move(box["x"] + box["width"] / 2, y)
+    page.mouse.down()
+    latencies: list[float | None] = []
+    for k in range(1, steps + 1):
+        page.mouse.move(track["x"] + track["width"] * k / steps, y)
+        try:
+            page.wait_for_function(
+                "() => { const r = window.__dashboardTimes, m = r.moves[r.moves.length - 1];"
+                " return r.changes.some(t => t > m); }",
+                timeout=timeout_s * 1000, polling=10)
+        except Exception:
+            latencies.append(None)
+            continue
+        rec = dashboard_times(page)
+        moved = rec["moves"][-1]
+        latencies.append(min(t for t in rec["changes"] if t > moved) - moved)
+    page.mouse.up()
+    return latencies
+
+
+_MESSAGES_JS = """() => {
+    window.__widgetMessages = [];
+    if (window.__widgetMessagesHooked) return;
+    window.__widgetMessagesHooked = true;
+    const send = WebSocket.prototype.send;
+    WebSocket.prototype.send = function (data) {
+        try {
+            const text = typeof data === 'string' ? data : new TextDecoder().decode(data);
+            const found = /"comm_id":\\s*"([^"]+)"[\\s\\S]*?"state":\\s*\\{"value":\\s*([^,}]+)/
+                .exec(text);
+            if (text.includes('comm_msg') && found)
+                window.__widgetMessages.push([performance.now(), found[1], found[2]]);
+        } catch (error) { /* not a message of ours */ }
+        return send.call(this, data);
+    };
+}"""
+
+
+def record_widget_messages(page: Page) -> None:
+    """Start (again) recording every ``value`` the page sends to the kernel: read them with
+    :func:`widget_messages` as ``[ms, comm id, value]``, in the order they were sent."""
+    page.evaluate(_MESSAGES_JS)
+
+
+def widget_messages(page: Page) -> list[list]:
+    """What :func:`record_widget_messages` recorded since it was last called."""
+    return page.evaluate("() => window.__widgetMessages")
