@@ -895,10 +895,12 @@ def dashboard_times(page: Page) -> dict:
 
 
 def drag_and_time(page: Page, output: Locator, slider: Locator, steps: int = 20,
-                  timeout_s: float = 30.0) -> list[float | None]:
+                  timeout_s: float = 30.0, quiet_ms: float = 150.0) -> list[float | None]:
     """Drag ``slider`` from its left end to its right end in ``steps`` mouse moves, each one
-    slider step, waiting after each move for a picture of ``output`` to change; return the
-    milliseconds from each move to the first new picture (None: none within ``timeout_s``).
+    slider step, waiting after each move until ``output``'s pictures have changed and then
+    stayed the same for ``quiet_ms``; return the milliseconds from each move to the last
+    picture change of that wait, when the step's pictures have all arrived (None: no
+    change within ``timeout_s``).
 
     The slider should start at its left end (press Home on its handle first).
     """
@@ -915,15 +917,17 @@ def drag_and_time(page: Page, output: Locator, slider: Locator, steps: int = 20,
         page.mouse.move(track["x"] + track["width"] * k / steps, y)
         try:
             page.wait_for_function(
-                "() => { const r = window.__dashboardTimes, m = r.moves[r.moves.length - 1];"
-                " return r.changes.some(t => t > m); }",
-                timeout=timeout_s * 1000, polling=10)
+                "(quiet) => { const r = window.__dashboardTimes,"
+                " m = r.moves[r.moves.length - 1], after = r.changes.filter(t => t > m);"
+                " return after.length > 0 && performance.now() - after[after.length - 1]"
+                " > quiet; }",
+                arg=quiet_ms, timeout=timeout_s * 1000, polling=10)
         except Exception:
             latencies.append(None)
             continue
         rec = dashboard_times(page)
         moved = rec["moves"][-1]
-        latencies.append(min(t for t in rec["changes"] if t > moved) - moved)
+        latencies.append(max(t for t in rec["changes"] if t > moved) - moved)
     page.mouse.up()
     return latencies
 
