@@ -192,7 +192,9 @@ class ScoreCurve:
         ax.set_ylabel(in_words(self.metric), fontsize=9)
         ax.tick_params(labelsize=9)
         ax.grid(alpha=0.3)
-        ax.legend(fontsize=9, loc="best", labelcolor="#111111")
+        # A score of 0 to 1 runs along the top: its legend goes below, clear of the curve.
+        bounded = self.metric == "accuracy" or "IoU" in self.metric
+        ax.legend(fontsize=9, loc="lower right" if bounded else "best", labelcolor="#111111")
         self.hline = ax.axhline(score, color=ACCENT, lw=1, ls=":")
         (self.marker,) = ax.plot([sharpness], [score], "o", color=ACCENT, ms=8, zorder=5)
         self.update(sharpness, score)

@@ -252,7 +252,7 @@ METRIC_WORDS = {
 def in_words(name: str) -> str:
     """``name`` as an axis label: a metric's words from :data:`METRIC_WORDS`, else itself
     with underscores as spaces (``"spiking_accuracy"`` → ``"spiking accuracy"``)."""
-    return METRIC_WORDS.get(name, name.replace("_", " "))
+    return METRIC_WORDS.get(name, METRIC_WORDS.get(name.lower(), name.replace("_", " ")))
 
 
 def binary_note(a: np.ndarray) -> str:
