@@ -152,7 +152,9 @@ def test_paper_scale_report_without_optional_sections_keeps_its_frame():
     paper = load_script("benchmarks/paper_scale.py")
     out = _paper_scale_results()
     out.update(deploy=None, probe2018=None, coder=None)
-    out["rows"] = [r for r in out["rows"] if r["network"] in ("dense", "autoencoder")]
+    # the dense rows and the autoencoder's seed 0 only: rows for more seeds may arrive later
+    out["rows"] = [r for r in out["rows"] if r["network"] == "dense"
+                   or (r["network"] == "autoencoder" and r["seed"] == 0)]
     for r in out["rows"]:
         if r["network"] == "dense":
             r["float"], r["whetstone"] = 0.992, 0.99  # both goals met: nothing missed
