@@ -116,10 +116,10 @@ def measure(args) -> dict:
             model = models[name]
             if name != KERAS_RELU:
                 wl.set_sharpness(model, 0.0)
-            start = time.perf_counter()
+            fit_start = time.perf_counter()
             model.fit(x, y, epochs=args.epochs, batch_size=args.batch_size, verbose=0,
                       callbacks=factories[name]())
-            times[name].append(time.perf_counter() - start)
+            times[name].append(time.perf_counter() - fit_start)
         print(f"repeat {repeat + 1}/{args.repeats} done", flush=True)
 
     return {"samples": len(x), "batch_size": args.batch_size, "epochs": args.epochs,
