@@ -184,7 +184,8 @@ class ScoreCurve:
                     label=mode.replace("_", "-"))
         ax.set_xlim(-0.04, 1.04)
         finite = np.concatenate([ys[np.isfinite(ys)] for ys in scores.values()] + [[0.0]])
-        if self.metric == "accuracy" or "IoU" in self.metric:
+        bounded = self.metric == "accuracy" or "IoU" in self.metric  # a score of 0 to 1
+        if bounded:
             ax.set_ylim(-0.02, 1.02)
         else:
             ax.set_ylim(0.0, max(1e-6, float(finite.max())) * 1.1)
@@ -193,7 +194,6 @@ class ScoreCurve:
         ax.tick_params(labelsize=9)
         ax.grid(alpha=0.3)
         # A score of 0 to 1 runs along the top: its legend goes below, clear of the curve.
-        bounded = self.metric == "accuracy" or "IoU" in self.metric
         ax.legend(fontsize=9, loc="lower right" if bounded else "best", labelcolor="#111111")
         self.hline = ax.axhline(score, color=ACCENT, lw=1, ls=":")
         (self.marker,) = ax.plot([sharpness], [score], "o", color=ACCENT, ms=8, zorder=5)
