@@ -50,10 +50,15 @@ browser:
 # TensorFlow, then the unit and integration suites again on JAX (KERAS_BACKEND=jax). The JAX
 # run leaves out what no backend changes: lint, the architecture and notebook-metadata checks,
 # the datasets (no Keras), the browser.
+# Two workers (pytest-xdist): each test module and each lesson runs whole in one worker,
+# longest first (tests/conftest.py orders them), so both cores are busy; WORKERS=0 runs
+# everything in this one process.
+WORKERS ?= 2
+PARALLEL := -n $(WORKERS) --dist loadscope --no-loadscope-reorder
 BACKEND_TESTS := -p no:nbval tests -m "not browser" --ignore=tests/test_browser.py
 test: install browser
-	WHETSTONE_FAST=1 $(PY) -m pytest -q --nbval-lax --nbval-current-env --durations=15
-	KERAS_BACKEND=jax WHETSTONE_FAST=1 $(PY) -m pytest -q $(BACKEND_TESTS) --durations=10 \
+	WHETSTONE_FAST=1 $(PY) -m pytest -q $(PARALLEL) --nbval-lax --nbval-current-env --durations=15
+	KERAS_BACKEND=jax WHETSTONE_FAST=1 $(PY) -m pytest -q $(PARALLEL) $(BACKEND_TESTS) --durations=10 \
 		--ignore=tests/test_lint.py --ignore=tests/test_architecture.py \
 		--ignore=tests/test_notebooks_meta.py --ignore=tests/test_data.py --ignore=tests/test_site.py \
 		--ignore=tests/test_stored_outputs.py

@@ -30,7 +30,7 @@ def dense():
 @pytest.fixture(scope="session")
 def built_site(tmp_path_factory):
     """The course website built once per session (``make site``'s command) into a temporary
-    folder; tests/test_site.py checks its files, tests/test_browser.py opens its pages."""
+    folder; tests/test_site.py checks its files and opens its pages in Chromium."""
     import time
 
     pytest.importorskip("sphinx")
@@ -45,3 +45,43 @@ def built_site(tmp_path_factory):
     assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-4000:]
     assert "WARNING" not in done.stderr, done.stderr[-4000:]
     return out / "html"
+
+
+@pytest.fixture(scope="module")
+def chromium():
+    """One headless Chromium per test module (Playwright's sync API allows one at a time);
+    skipped, with the reason, where the browser is not installed (``make browser``)."""
+    from browser_helpers import CHROMIUM, CHROMIUM_ARGS, browser_unavailable_reason
+
+    reason = browser_unavailable_reason()
+    if reason:
+        pytest.skip(reason)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
+        )
+        try:
+            yield launched
+        finally:
+            launched.close()
+
+
+#: Where a test module starts under ``make test``'s two workers: the longest first.
+_FIRST = ("tests/test_browser.py", "notebooks/")
+
+
+def pytest_collection_modifyitems(config, items):
+    """The longest work first. ``make test`` runs two workers (pytest-xdist, ``--dist
+    loadscope --no-loadscope-reorder``): each module or notebook goes whole to one worker,
+    in collection order, so the browser module (about four minutes) and the lessons start
+    at once rather than last, while the other worker takes the short modules. The sort is
+    stable: a notebook's cells and a module's tests keep their order."""
+
+    def rank(item) -> int:
+        path = item.nodeid.split("::")[0]
+        return next((k for k, first in enumerate(_FIRST) if path.startswith(first)),
+                    len(_FIRST))
+
+    items.sort(key=rank)

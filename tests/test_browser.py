@@ -38,8 +38,6 @@ from pathlib import Path
 
 import pytest
 from browser_helpers import (
-    CHROMIUM,
-    CHROMIUM_ARGS,
     browser_unavailable_reason,
     cell_durations,
     changed_pixel_fraction,
@@ -138,24 +136,6 @@ def lab(tmp_path_factory, phases):
         phases.mark("JupyterLab answers")
         yield server
     phases.mark("JupyterLab stopped")
-
-
-@pytest.fixture(scope="module")
-def chromium():
-    """One headless Chromium for the module (Playwright's sync API allows one at a time)."""
-    reason = browser_unavailable_reason()
-    if reason:
-        pytest.skip(reason)
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
-        )
-        try:
-            yield launched
-        finally:
-            launched.close()
 
 
 @pytest.fixture(scope="module")
@@ -680,56 +660,3 @@ def test_a_server_that_dies_at_start_is_reported_with_its_log(tmp_path, monkeypa
     with pytest.raises(RuntimeError, match=r"(?s)exited with code 3.*No module named jupyterlab"):
         with lab_server(tmp_path, tmp_path / "jupyter", startup_timeout_s=30):
             pass
-
-
-# ----------------------------------------------------------------------------------------
-# The course website (tests/test_site.py checks its files; here Chromium opens every page)
-# ----------------------------------------------------------------------------------------
-SITE_VIEWPORT = {"width": 1366, "height": 768}
-
-
-@pytest.mark.browser
-def test_every_site_page_opens_with_its_images_and_no_console_error(built_site, chromium):
-    """Every page of the built site, opened from disk with no network: no console error, no
-    image that failed to load, and each lesson's dashboards shown as their stored pictures.
-    The landing page and lesson 02 are kept as screenshots in test-artifacts/browser/."""
-    from site_helpers import site_pages
-
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    problems: list[str] = []
-    # The module's Chromium: a second sync Playwright would fail inside the first.
-    page = chromium.new_page(viewport=SITE_VIEWPORT)
-    try:
-        errors = collect_console_errors(page)
-        for path in site_pages(built_site):
-            name = path.relative_to(built_site).as_posix()
-            errors.clear()
-            page.goto(path.as_uri(), wait_until="load")
-            if name == "index.html":  # forwards to the landing page
-                page.wait_for_url("**/README.html", timeout=10_000)
-                page.wait_for_load_state("load")
-            unloaded = page.evaluate(
-                "() => [...document.images].filter(i => !(i.complete && i.naturalWidth > 0))"
-                ".map(i => i.getAttribute('src'))")
-            problems += [f"{name}: console: {e}" for e in errors]
-            problems += [f"{name}: image not loaded: {src}" for src in unloaded]
-            if name in DASHBOARD_PAGES:  # the cell calling sharpness_explorer shows its PNG
-                dashboard = page.locator(".cell").filter(has_text=DASHBOARD_CALL).locator(
-                    ".cell_output img").first
-                box = dashboard.bounding_box() if dashboard.count() else None
-                if box is None or box["height"] < 100 or dashboard.evaluate(
-                        "i => i.naturalWidth") < 600:
-                    problems.append(f"{name}: no dashboard picture shown")
-                elif name.startswith("notebooks/02"):
-                    dashboard.scroll_into_view_if_needed()
-                    dashboard.screenshot(path=str(ARTIFACTS / "site_dashboard_02.png"))
-            if name in ("README.html", "notebooks/02_dense_classifier.html"):
-                stem = Path(name).stem.lower()
-                page.screenshot(path=str(ARTIFACTS / f"site_{stem}.png"))
-    finally:
-        page.close()
-    assert problems == []
-
-
-#: Built lesson pages that hold a stored sharpness dashboard.
-DASHBOARD_PAGES = {f"notebooks/{Path(n).stem}.html" for n in DASHBOARDS.values()}

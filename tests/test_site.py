@@ -96,3 +96,61 @@ def test_the_api_reference_lists_every_module_of_the_package():
     modules -= {"deprecation"}  # old import paths, kept for one release
     missing = [m for m in sorted(modules) if f"automodule:: whetstone_lab.{m}\n" not in text]
     assert missing == []
+
+
+# Every page in Chromium
+# ----------------------------------------------------------------------------------------
+SITE_VIEWPORT = {"width": 1366, "height": 768}
+ARTIFACTS = ROOT / "test-artifacts" / "browser"
+DASHBOARD_CALL = "sharpness_explorer("
+#: Built lesson pages that hold a stored sharpness dashboard.
+DASHBOARD_PAGES = {
+    f"notebooks/{path.stem}.html" for path in LESSONS
+    if any(c.cell_type == "code" and DASHBOARD_CALL in c.source
+           for c in nbformat.read(path, as_version=4).cells)
+}
+
+
+@pytest.mark.browser
+def test_every_site_page_opens_with_its_images_and_no_console_error(built_site, chromium):
+    """Every page of the built site, opened from disk with no network: no console error, no
+    image that failed to load, and each lesson's dashboards shown as their stored pictures.
+    The landing page and lesson 02 are kept as screenshots in test-artifacts/browser/."""
+    from browser_helpers import collect_console_errors
+
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    problems: list[str] = []
+    # The module's Chromium: a second sync Playwright would fail inside the first.
+    page = chromium.new_page(viewport=SITE_VIEWPORT)
+    try:
+        errors = collect_console_errors(page)
+        for path in site_pages(built_site):
+            name = path.relative_to(built_site).as_posix()
+            errors.clear()
+            page.goto(path.as_uri(), wait_until="load")
+            if name == "index.html":  # forwards to the landing page
+                page.wait_for_url("**/README.html", timeout=10_000)
+                page.wait_for_load_state("load")
+            unloaded = page.evaluate(
+                "() => [...document.images].filter(i => !(i.complete && i.naturalWidth > 0))"
+                ".map(i => i.getAttribute('src'))")
+            problems += [f"{name}: console: {e}" for e in errors]
+            problems += [f"{name}: image not loaded: {src}" for src in unloaded]
+            if name in DASHBOARD_PAGES:  # the cell calling sharpness_explorer shows its PNG
+                dashboard = page.locator(".cell").filter(has_text=DASHBOARD_CALL).locator(
+                    ".cell_output img").first
+                box = dashboard.bounding_box() if dashboard.count() else None
+                if box is None or box["height"] < 100 or dashboard.evaluate(
+                        "i => i.naturalWidth") < 600:
+                    problems.append(f"{name}: no dashboard picture shown")
+                elif name.startswith("notebooks/02"):
+                    dashboard.scroll_into_view_if_needed()
+                    dashboard.screenshot(path=str(ARTIFACTS / "site_dashboard_02.png"))
+            if name in ("README.html", "notebooks/02_dense_classifier.html"):
+                stem = Path(name).stem.lower()
+                page.screenshot(path=str(ARTIFACTS / f"site_{stem}.png"))
+    finally:
+        page.close()
+    assert problems == []
+
+
