@@ -68,16 +68,18 @@ def chromium():
             launched.close()
 
 
-#: Where a test module starts under ``make test``'s two workers: the longest first.
-_FIRST = ("tests/test_browser.py", "notebooks/")
+#: The longest work, first (``make test``'s durations): the browser module (about four
+#: minutes), the lessons, then the modules that train the most.
+_FIRST = ("tests/test_browser.py", "notebooks/", "tests/test_models.py", "tests/test_deploy.py",
+          "tests/test_widgets.py", "tests/test_doctor.py", "tests/test_transforms.py")
 
 
 def pytest_collection_modifyitems(config, items):
     """The longest work first. ``make test`` runs two workers (pytest-xdist, ``--dist
     loadscope --no-loadscope-reorder``): each module or notebook goes whole to one worker,
-    in collection order, so the browser module (about four minutes) and the lessons start
-    at once rather than last, while the other worker takes the short modules. The sort is
-    stable: a notebook's cells and a module's tests keep their order."""
+    in collection order, so the long ones start at once rather than last, while the other
+    worker takes the short modules. The sort is stable: a notebook's cells and a module's
+    tests keep their order."""
 
     def rank(item) -> int:
         path = item.nodeid.split("::")[0]
