@@ -161,9 +161,12 @@ def train(net: Network, data, seed: int, *, sharpen: bool, quick: bool):
     model = net.build()
     n = 2048 if quick else len(data.x_train)
     y = None if net.task == "autoencoder" else data.y_train[:n]
+    what = "the Whetstone network" if sharpen else "its float twin"
+    each = "" if quick else ", a line each"
+    print(f"{net.key} seed {seed}: training {what} ({recipe.epochs} epochs{each})", flush=True)
     start = time.perf_counter()
     training.fit(model, data.x_train[:n], y, recipe, sharpen=sharpen, seed=None,
-                 progress=False)
+                 progress=False if quick else 1)
     seconds = time.perf_counter() - start
     if sharpen and not wl.is_fully_sharp(model):
         raise RuntimeError(f"{net.key}: not fully sharp: {wl.get_sharpness(model)}")
