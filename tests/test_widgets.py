@@ -522,6 +522,7 @@ def test_sliders_are_sent_values_on_their_grid(_dense_model, x, y):
     assert wl.get_sharpness(model) == pytest.approx([1.0, 1.0, 1.0, 0.3])
     assert explorer.slider.value == 0.85
     assert widgets.common.on_grid(0.95 * 4 - 3, 0.05) == 0.8
+    assert [widgets.common.grid_steps(s) for s in (0.05, 0.1, 0.3, 2.0)] == [20, 10, 3, 1]
 
 
 def test_play_buttons_have_labels_and_tooltips(dense, x, y):

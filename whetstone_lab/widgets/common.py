@@ -13,8 +13,8 @@ from ..layers import find_decoder
 from ..validation import check_number, check_same_length
 
 __all__ = ["TASKS", "DPI", "LABEL_WIDTH", "PngFallback", "compose_png", "sharpness_slider",
-           "on_grid", "picture", "picture_layout", "OVERVIEW_HEIGHT_SCALE", "decoder_of",
-           "targets_for", "show"]
+           "grid_steps", "on_grid", "picture", "picture_layout", "OVERVIEW_HEIGHT_SCALE",
+           "decoder_of", "targets_for", "show"]
 
 TASKS = ("auto", *metrics.TASKS)
 #: Resolution of the dashboards' PNGs: small PNGs render and travel faster, and the
@@ -90,6 +90,11 @@ def sharpness_slider(description: str, value: float, step: float, *,
     )
 
 
+def grid_steps(step: float) -> int:
+    """How many steps of ``step`` a slider on [0, 1] has (at least one)."""
+    return max(1, int(round(1.0 / step)))
+
+
 def on_grid(value: float, step: float) -> float:
     """``value`` rounded to the grid ``k · step`` of a slider on [0, 1], computed as
     ``k / (1 / step)`` so that it is the very float the slider's front-end computes for
@@ -104,7 +109,7 @@ def on_grid(value: float, step: float) -> float:
         >>> on_grid(0.95 * 4 - 3, 0.05), on_grid(0.9625, 0.05)
         (0.8, 0.95)
     """
-    steps = max(1, int(round(1.0 / step)))
+    steps = grid_steps(step)
     return int(round(float(value) * steps)) / steps
 
 

@@ -22,6 +22,7 @@ from .common import (
     PngFallback,
     compose_png,
     decoder_of,
+    grid_steps,
     on_grid,
     picture,
     sharpness_slider,
@@ -140,7 +141,7 @@ class SharpnessExplorer(PngFallback, widgets.VBox):
                       "every layer at the same sharpness"],
             style={"button_width": "90px"}, layout=widgets.Layout(margin=f"0 0 0 {LABEL_WIDTH}"),
         )
-        steps = max(1, int(round(1.0 / self.slider.step)))
+        steps = grid_steps(self.slider.step)
         # The Play model runs the sweep's clock in the browser; its own buttons have no
         # labels, so they are hidden and two labelled buttons drive it.
         self.play = widgets.Play(value=0, min=0, max=2 * steps, step=1, repeat=True,
