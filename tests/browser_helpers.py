@@ -46,6 +46,10 @@ if TYPE_CHECKING:
     from playwright.sync_api import Locator, Page
 
 CHROMIUM = Path("/usr/bin/chromium")
+#: Screenshots and measurements of the browser tests (test_browser.py, test_site.py).
+ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts" / "browser"
+#: What a lesson's sharpness dashboard cell calls.
+DASHBOARD_CALL = "sharpness_explorer("
 
 # Headless and quiet: without the networking flags Chromium keeps dialling Google
 # services, which only time out on a closed network and slow everything else down.
@@ -671,11 +675,17 @@ def first_cell_calling(notebook_path: Path, call: str) -> int:
 
         index = first_cell_calling(root / "02_dense_classifier.ipynb", "sharpness_explorer(")
     """
+    index = cell_calling(notebook_path, call)
+    if index is None:
+        raise LookupError(f"no code cell of {Path(notebook_path).name} calls {call!r}")
+    return index
+
+
+def cell_calling(notebook_path: Path, call: str) -> int | None:
+    """Like :func:`first_cell_calling`, but None where no code cell calls ``call``."""
     cells = json.loads(Path(notebook_path).read_text())["cells"]
-    for i, cell in enumerate(cells):
-        if cell["cell_type"] == "code" and call in "".join(cell["source"]):
-            return i
-    raise LookupError(f"no code cell of {Path(notebook_path).name} calls {call!r}")
+    return next((i for i, cell in enumerate(cells)
+                 if cell["cell_type"] == "code" and call in "".join(cell["source"])), None)
 
 
 def notebook_cell(page: Page, index: int) -> Locator:

@@ -38,6 +38,8 @@ from pathlib import Path
 
 import pytest
 from browser_helpers import (
+    ARTIFACTS,
+    DASHBOARD_CALL,
     browser_unavailable_reason,
     cell_durations,
     changed_pixel_fraction,
@@ -85,7 +87,6 @@ DASHBOARDS = {
     "autoencoder": "05_spiking_autoencoder.ipynb",
     "segmentation": "06_spiking_segmentation.ipynb",
 }
-DASHBOARD_CALL = "sharpness_explorer("
 #: Lesson 03 shows a dashboard with one slider per layer too.
 PER_LAYER = "03_convolutional_classifier.ipynb"
 PER_LAYER_CALL = "per_layer=True"
@@ -95,7 +96,6 @@ WIDE_SCREEN = {"width": 1920, "height": 1080}
 #: A dashboard's output (controls, verdict, pictures, curve) fits in this height on the
 #: small screen, whose lab shows about 647 px of notebook.
 MAX_DASHBOARD_HEIGHT = 600
-ARTIFACTS = REPO / "test-artifacts" / "browser"
 DOCS_SCREENSHOT = REPO / "docs" / "images" / "lab_screenshot.png"
 VIEWPORT = {"width": 1400, "height": 900}
 

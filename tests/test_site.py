@@ -10,6 +10,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from browser_helpers import ARTIFACTS, DASHBOARD_CALL, cell_calling
 from site_helpers import ROOT, broken_references, read_page, site_pages
 
 pytest.importorskip("sphinx")
@@ -101,14 +102,9 @@ def test_the_api_reference_lists_every_module_of_the_package():
 # Every page in Chromium
 # ----------------------------------------------------------------------------------------
 SITE_VIEWPORT = {"width": 1366, "height": 768}
-ARTIFACTS = ROOT / "test-artifacts" / "browser"
-DASHBOARD_CALL = "sharpness_explorer("
 #: Built lesson pages that hold a stored sharpness dashboard.
-DASHBOARD_PAGES = {
-    f"notebooks/{path.stem}.html" for path in LESSONS
-    if any(c.cell_type == "code" and DASHBOARD_CALL in c.source
-           for c in nbformat.read(path, as_version=4).cells)
-}
+DASHBOARD_PAGES = {f"notebooks/{path.stem}.html" for path in LESSONS
+                   if cell_calling(path, DASHBOARD_CALL) is not None}
 
 
 @pytest.mark.browser
@@ -152,5 +148,3 @@ def test_every_site_page_opens_with_its_images_and_no_console_error(built_site, 
     finally:
         page.close()
     assert problems == []
-
-
