@@ -220,20 +220,22 @@ def test_event_driven_and_blas_products_give_the_same_exact_result(which, reques
     _same_result(_run_with(monkeypatch, case.net, x[:60], block=1), case.net.run(x[:60]))
 
 
+@pytest.mark.parametrize("channels", [3, 6])  # patches: one copy per tap (< 4), windows
 @pytest.mark.parametrize("padding, strides, dilation, kernel", [
     ("same", 1, 1, 3), ("same", 2, 1, 3), ("valid", 1, 2, 3), ("valid", 2, 1, 2),
     ("same", 1, 1, 2), ("same", 2, 1, 4),
 ])
 def test_event_product_and_patches_match_keras_conv_geometry(padding, strides, dilation,
-                                                             kernel, monkeypatch):
+                                                             kernel, channels, monkeypatch):
     conv = keras.layers.Conv2D(5, kernel, strides=strides, dilation_rate=dilation,
                                padding=padding, name="conv")
-    model = _sequential((7, 6, 3), conv, wl.SpikingBReLU(1.0, name="spikes"))
+    model = _sequential((7, 6, channels), conv, wl.SpikingBReLU(1.0, name="spikes"))
     rng = np.random.default_rng(kernel * 10 + strides)
     conv.set_weights([rng.normal(0, 0.5, conv.kernel.shape).astype(np.float32),
                       rng.normal(0, 0.2, 5).astype(np.float32)])
     # Sparse real-valued inputs of both signs (a first layer): 15 % non-zero.
-    x = (rng.normal(0, 1, (9, 7, 6, 3)) * (rng.random((9, 7, 6, 3)) < 0.15)).astype(np.float32)
+    x = (rng.normal(0, 1, (9, 7, 6, channels))
+         * (rng.random((9, 7, 6, channels)) < 0.15)).astype(np.float32)
     stage = deploy.to_spiking(model).synapses[0]
     pre = keras.ops.convert_to_numpy(conv(x)).reshape(-1, 5)
     pre = pre - conv.get_weights()[1]  # Keras, no bias
@@ -244,7 +246,7 @@ def test_event_product_and_patches_match_keras_conv_geometry(padding, strides, d
     sums = products.patch_sums(stage, np.abs(x).sum(axis=-1))
     np.testing.assert_allclose(sums, np.abs(rows).sum(axis=1), rtol=1e-6)
     # Each input's fan-out: the outputs whose window covers it, times the channels.
-    ones = np.eye(7 * 6 * 3, dtype=np.float32).reshape(-1, 7, 6, 3)
+    ones = np.eye(7 * 6 * channels, dtype=np.float32).reshape(-1, 7, 6, channels)
     reached = (products.patches(stage, ones).reshape(len(ones), -1) != 0).sum(axis=1)
     np.testing.assert_array_equal(stage.fan_out, reached * 5)
     net = deploy.to_spiking(model)

@@ -7,7 +7,10 @@ float64 pre-activation and a rigorous bound on *any* float32 evaluation order,
 
     ``|fl32 − exact| <= γ_{k+2}·(Σ|w·x| + |b|)``,  ``γ_n = n·u/(1 − n·u)``,  ``u = 2⁻²⁴``,
 
-with ``k`` the sample's non-zero inputs (:func:`gamma`, :func:`uncertain_decisions`). A
+with ``k`` the non-zero inputs of the neuron's sum: the sample's for a Dense layer, the
+neuron's patch's for a Conv2D layer (zero inputs add exactly nothing, in any order), at
+most ``kh·kw·Cin`` and far fewer than the sample's (:func:`gamma`,
+:func:`uncertain_decisions`). A
 decision is also certain when every term lies on a power-of-two grid (:func:`lowest_bit`)
 fine enough that float32 sums are exact. The rare remaining near-ties are recomputed with
 Keras' own float32 op on the chunks ``model.predict(x, batch_size=...)`` would use
@@ -73,9 +76,9 @@ def uncertain_decisions(v: np.ndarray, mass: np.ndarray, events: np.ndarray, thr
     """Decisions ``v >= threshold`` that float32 rounding could flip (shapes (n, neurons)).
 
     ``v`` is the float64 pre-activation, ``mass`` = Σ|w·x| + |b|, ``events`` the non-zero
-    inputs per sample. Any float32 summation order (Keras) and our float64 sum lie within
-    ``bound`` of the exact value; a decision is also exact when every term and partial sum
-    lies on a float32 grid of spacing ``grid``.
+    inputs of each row's sum (or more). Any float32 summation order (Keras) and our
+    float64 sum lie within ``bound`` of the exact value; a decision is also exact when every
+    term and partial sum lies on a float32 grid of spacing ``grid``.
     """
     terms = events + 2.0
     bound = (gamma(terms) + terms * 2.0**-52)[:, None] * mass
@@ -92,7 +95,7 @@ def float32_screen(v32: np.ndarray, abs_sum: np.ndarray, w_max: float, b_max: fl
     ``v32`` is a float32 product computed in any order, one row per sample (Dense) or per
     (sample, output position) (Conv2D); it is overwritten. ``abs_sum`` is Σ|x| over each
     row's inputs (or more), ``w_max`` and ``b_max`` the largest ``|w|`` and ``|b|`` of the
-    layer, ``events`` the non-zero inputs of each row's sample. Outside the returned set
+    layer, ``events`` the non-zero inputs of each row's sum. Outside the returned set
     the decision ``v32 >= threshold`` is the float64 one and certain (the module docstring
     has the argument); inside it, compute in float64 and call :func:`uncertain_decisions`.
     The last term, ``(k+2)·2⁻¹²⁰``, covers float32 underflow of tiny products and margins.

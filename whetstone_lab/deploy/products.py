@@ -47,13 +47,17 @@ __all__ = [
     "threshold_stage",
 ]
 
-#: Input elements (patch-matrix entries for a convolution) per block of samples: 16 MB of
-#: float32, so memory stays bounded for any batch size.
-BLOCK_ELEMENTS = 2**22
-#: With at most this fraction of non-zero inputs the product is event-driven, BLAS above:
-#: where the event-driven product stopped beating BLAS when both were timed on the lesson
-#: networks' layers (the simulator's throughput: benchmarks/results/spiking_inference.md).
-EVENT_DENSITY = 0.06
+#: Elements of the largest array of a block of samples (its inputs, or patch matrix for a
+#: convolution, or its pre-activations): 8 MB of float32, so memory stays bounded for any
+#: batch size, and the allocator reuses a block's arrays for the next one instead of mapping
+#: fresh pages (that page-faulting cost more than the arithmetic on 60 MB blocks).
+BLOCK_ELEMENTS = 2**21
+#: With at most this fraction of non-zero inputs the product is event-driven, BLAS above.
+#: Timed on MNIST's conv network (benchmarks/results/paper_scale.md), whose second conv
+#: layer sees 6.9 % of its inputs spike: event-driven, that layer took 0.7 of BLAS's time
+#: (one thread, 10,000 digits). On the lesson networks' layers (8 × 8,
+#: benchmarks/results/spiking_inference.md) 6 % was where it stopped beating BLAS.
+EVENT_DENSITY = 0.1
 
 
 def patches(stage, a: np.ndarray) -> np.ndarray:
@@ -74,6 +78,13 @@ def patches(stage, a: np.ndarray) -> np.ndarray:
     ho, wo = stage.out_shape[:2]
     if top or bottom or left or right:
         a = np.pad(a, ((0, 0), (top, bottom), (left, right), (0, 0)))
+    if a.shape[-1] < 4:  # few channels (an image): one strided copy per tap is ~4× faster
+        out = np.empty((a.shape[0], ho, wo, kh * kw, a.shape[-1]), a.dtype)
+        for di in range(kh):
+            for dj in range(kw):
+                out[:, :, :, di * kw + dj] = a[:, di * dh:di * dh + (ho - 1) * sh + 1:sh,
+                                               dj * dw:dj * dw + (wo - 1) * sw + 1:sw]
+        return out.reshape(-1, kh * kw * a.shape[-1])
     win = sliding_window_view(a, ((kh - 1) * dh + 1, (kw - 1) * dw + 1), axis=(1, 2))
     win = win[:, :(ho - 1) * sh + 1:sh, :(wo - 1) * sw + 1:sw, :, ::dh, ::dw]
     return win.transpose(0, 1, 2, 4, 5, 3).reshape(-1, kh * kw * a.shape[-1])
@@ -201,20 +212,23 @@ def one_blas_thread():
     return controller.limit(limits=1, user_api="blas")
 
 
-def threshold_stage(stage, a: np.ndarray, first: bool, batch_size: int | None):
-    """Decide every neuron of ``stage`` for inputs ``a`` (``(n, inputs)`` float32, HWC).
+def threshold_stage(stage, a: np.ndarray, first: bool, batch_size: int | None,
+                    out: np.ndarray | None = None):
+    """Decide every neuron of ``stage`` for inputs ``a`` (``(n, inputs)``, HWC; cast to
+    float32).
 
     Returns:
-        ``(fired, events, ops, ties)``: spikes ``(n, neurons)`` bool, non-zero inputs and
-        synaptic operations per sample (int64), and the number of near-ties resolved with
-        the Keras layer's own float32 op on the chunks of ``batch_size`` samples that
+        ``(fired, events, ops, ties)``: spikes ``(n, neurons)`` bool (written into ``out``,
+        a C-contiguous bool array of that shape, if given), non-zero inputs and synaptic
+        operations per sample (int64), and the number of near-ties resolved with the Keras
+        layer's own float32 op on the chunks of ``batch_size`` samples that
         ``predict(batch_size=...)`` uses (None: the whole batch).
     """
     with one_blas_thread():
-        return _threshold(stage, np.ascontiguousarray(a, np.float32), first, batch_size)
+        return _threshold(stage, np.ascontiguousarray(a, np.float32), first, batch_size, out)
 
 
-def _threshold(stage, a: np.ndarray, first: bool, batch_size: int | None):
+def _threshold(stage, a: np.ndarray, first: bool, batch_size: int | None, out):
     n = a.shape[0]
     nonzero = a != 0
     # After the first layer every input is a 0/1 spike: a is its own indicator and |a| = a.
@@ -226,9 +240,9 @@ def _threshold(stage, a: np.ndarray, first: bool, batch_size: int | None):
     threshold = np.float32(stage.threshold)
     positions = int(np.prod(stage.out_shape[:-1]))  # output positions (1 for Dense)
     channels = stage.out_shape[-1]
-    fired = np.empty((n, positions * channels), bool)
-    flagged = []  # (samples, neurons, float64 values, float64 masses) of each block
-    block = max(1, BLOCK_ELEMENTS // (positions * stage.weights.shape[0]))
+    fired = np.empty((n, positions * channels), bool) if out is None else out
+    flagged = []  # (samples, neurons, float64 values and masses, terms) of each block
+    block = max(1, BLOCK_ELEMENTS // (positions * max(stage.weights.shape)))
     for start in range(0, n, block):
         stop = min(start + block, n)
         chunk, spiking = a[start:stop], nonzero[start:stop]
@@ -241,32 +255,36 @@ def _threshold(stage, a: np.ndarray, first: bool, batch_size: int | None):
             v32 = chunk @ stage.weights
         v32 += stage.bias
         np.greater_equal(v32, threshold, out=fired[start:stop].reshape(v32.shape))
-        if stage.kind == "conv2d":  # Σ|x| of each patch, from Σ|x| of each pixel
-            pixels = (maps.reshape(-1, maps.shape[-1]) @ np.ones(maps.shape[-1], np.float32)
-                      if not first else np.abs(maps).sum(axis=-1, dtype=np.float64))
-            abs_sum = patch_sums(stage, pixels.reshape(maps.shape[:-1]))
+        # Σ|x| and the non-zero terms of each neuron's sum: the sample's for Dense; for
+        # Conv2D its patch's (at most kh·kw·Cin, far fewer than the sample's events), from
+        # per-pixel sums. After the first layer the inputs are 0/1, so both are one count.
+        if stage.kind == "conv2d":
+            counts = patch_sums(stage, np.count_nonzero(maps, axis=-1))
+            abs_sum = counts if not first else \
+                patch_sums(stage, np.abs(maps).sum(axis=-1, dtype=np.float64))
         else:
-            abs_sum = (events[start:stop] if not first
-                       else np.abs(chunk).sum(axis=1, dtype=np.float64))
-        row_events = np.repeat(events[start:stop], positions)
-        r, c = np.nonzero(float32_screen(v32, abs_sum, stage.w_max, stage.b_max, row_events,
-                                         threshold))
+            counts = events[start:stop]
+            abs_sum = counts if not first else np.abs(chunk).sum(axis=1, dtype=np.float64)
+        # flatnonzero: np.nonzero of a 2-D mask costs ~20 times as much.
+        r, c = np.divmod(np.flatnonzero(float32_screen(v32, abs_sum, stage.w_max, stage.b_max,
+                                                       counts, threshold)), channels)
         if r.size:
             x64 = _rows64(stage, chunk, r)
             w64 = stage.weights64[:, c].T
             b64 = stage.bias[c].astype(np.float64)
             v64 = np.einsum("ij,ij->i", x64, w64) + b64
             mass64 = np.einsum("ij,ij->i", np.abs(x64), np.abs(w64)) + np.abs(b64)
-            flagged.append((start + r // positions, (r % positions) * channels + c, v64, mass64))
+            flagged.append((start + r // positions, (r % positions) * channels + c, v64, mass64,
+                            counts[r]))
     ops = ops.astype(np.int64)
     if not flagged:
         return fired, events, ops, 0
-    samples, neurons, v64, mass64 = (np.concatenate(parts) for parts in zip(*flagged))
+    samples, neurons, v64, mass64, terms = (np.concatenate(parts) for parts in zip(*flagged))
     # Rounded once to float32: outside the bound this cannot change a decision, and at a
     # near-tie without a Keras layer it is the correctly rounded float32 value.
     fired[samples, neurons] = v64.astype(np.float32) >= threshold
-    near = uncertain_decisions(v64[:, None], mass64[:, None], events[samples],
-                               stage.threshold, grid)[:, 0]
+    near = uncertain_decisions(v64[:, None], mass64[:, None], terms, stage.threshold,
+                               grid)[:, 0]
     ties = int(near.sum())
     if ties and stage.keras_layer is not None:
         uncertain = np.zeros(fired.shape, bool)

@@ -256,7 +256,8 @@ class SpikingNetwork:
     pre-activation in float32, and the result depends on the summation order of its kernels,
     which changes with the batch size. The simulator certifies each decision with a
     rigorous bound on *any* float32 evaluation order: ``|fl32 − exact| <=
-    γ_{k+2}·(Σ|w·x| + |b|)`` with ``k`` the sample's non-zero inputs. It computes every
+    γ_{k+2}·(Σ|w·x| + |b|)`` with ``k`` the non-zero inputs of the neuron's sum (the
+    sample's for Dense, its patch's for Conv2D). It computes every
     pre-activation first as a float32 product (:mod:`~whetstone_lab.deploy.products`):
     event-driven, each input spike adding the weights of its synapses, when few inputs
     spiked; one BLAS product of the inputs or of their im2col patches otherwise. A decision
@@ -355,14 +356,20 @@ class SpikingNetwork:
         step = max(n, 1) if batch_size is None else \
             max(batch_size, chunk_size // batch_size * batch_size)
         starts = range(0, n, step) or range(1)
+        # Every chunk writes its spikes into one array per layer (joining per-chunk arrays
+        # would copy them all once more).
+        recorded = {s.name: np.empty((n, *s.out_shape), np.uint8) for s in self.stages
+                    if not isinstance(s, (FlattenStage, ReadoutStage))}
         # Chunks are independent: NumPy, BLAS and the Keras op release the GIL, so threads
         # use every core, and the results are joined in order.
         with ThreadPoolExecutor(max_workers=min(WORKERS, len(starts))) as pool:
-            parts = list(pool.map(lambda i: self._run_chunk(xs[i:i + step], batch_size),
-                                  starts))
+            parts = list(pool.map(lambda i: self._run_chunk(
+                xs[i:i + step], batch_size, {k: v[i:i + step] for k, v in recorded.items()}),
+                starts))
         merged = {key: {name: np.concatenate([p[key][name] for p in parts])
                         for name in parts[0][key]}
-                  for key in ("spikes", "spike_counts", "synops", "events")}
+                  for key in ("spike_counts", "synops", "events")}
+        merged["spikes"] = recorded
         near = {name: sum(p["near"][name] for p in parts) for name in parts[0]["near"]}
         readout = None if parts[0]["readout"] is None else \
             np.concatenate([p["readout"] for p in parts])
@@ -379,29 +386,34 @@ class SpikingNetwork:
                              near_ties=near, spike_counts=merged["spike_counts"],
                              synops=merged["synops"], counts=counts, readout=readout)
 
-    def _run_chunk(self, xs: np.ndarray, batch_size: int | None) -> dict:
-        """One chunk through every stage: per-sample spikes and counts of each layer."""
+    def _run_chunk(self, xs: np.ndarray, batch_size: int | None,
+                   recorded: dict[str, np.ndarray]) -> dict:
+        """One chunk through every stage: each layer's spikes go into ``recorded`` (uint8
+        arrays of the chunk's samples, by layer name); returns the per-sample counts."""
         n = xs.shape[0]
         a = xs.reshape(n, -1)  # current activity, flattened in Keras (HWC) order
         first = True
-        out = {"spikes": {}, "spike_counts": {}, "synops": {}, "events": {}, "near": {},
-               "readout": None}
+        out = {"spike_counts": {}, "synops": {}, "events": {}, "near": {}, "readout": None}
         for stage in self.stages:
             if isinstance(stage, FlattenStage):
                 continue
+            # Spikes stay bool (a view of the recorded uint8): pooling is an OR, up-sampling
+            # a copy, and the next product casts them.
+            spikes = None if isinstance(stage, ReadoutStage) else \
+                recorded[stage.name].reshape(n, int(np.prod(stage.out_shape))).view(bool)
             if isinstance(stage, (PoolStage, UpsampleStage)):
                 a = a.reshape((n, *stage.in_shape))
-                a = (_or_pool(a, stage) if isinstance(stage, PoolStage) else _upsample(a, stage))
-                spiked = a.astype(bool, copy=False)
-                out["spikes"][stage.name] = spiked.view(np.uint8).reshape((n, *stage.out_shape))
-                a = spiked.reshape(n, -1).astype(np.float32)
+                if isinstance(stage, PoolStage):
+                    _or_pool(a, stage, out=spikes.reshape((n, *stage.out_shape)))
+                else:
+                    spikes[...] = _upsample(a, stage).reshape(n, -1)
+                a = spikes
                 continue
             if isinstance(stage, ReadoutStage):  # the last stage: on the host, not counted
                 out["readout"] = _read_out(stage, a.reshape((n, *stage.in_shape)), batch_size)
                 continue
-            fired, events, ops, ties = threshold_stage(stage, a, first, batch_size)
-            a = fired.astype(np.float32)
-            out["spikes"][stage.name] = fired.view(np.uint8).reshape((n, *stage.out_shape))
+            fired, events, ops, ties = threshold_stage(stage, a, first, batch_size, out=spikes)
+            a = fired
             out["spike_counts"][stage.name] = np.count_nonzero(fired, axis=1).astype(np.int64)
             out["synops"][stage.name] = ops
             out["events"][stage.name] = events
@@ -423,14 +435,15 @@ class SpikingNetwork:
         return self.run(x).summary(print_fn=print_fn)
 
 
-def _or_pool(spikes: np.ndarray, stage: PoolStage) -> np.ndarray:
-    """OR over each pooling window of (n, H, W, C) spikes (= max-pooling for 0/1)."""
+def _or_pool(spikes: np.ndarray, stage: PoolStage, out: np.ndarray) -> np.ndarray:
+    """OR over each pooling window of (n, H, W, C) bool spikes (= max-pooling for 0/1),
+    written into ``out`` (bool, ``(n, *stage.out_shape)``)."""
     (ph, pw), (sh, sw) = stage.pool, stage.strides
     ho, wo, _ = stage.out_shape
-    out = np.zeros((spikes.shape[0], *stage.out_shape), dtype=bool)
+    out[...] = False
     for di in range(ph):
         for dj in range(pw):
-            out |= spikes[:, di:di + sh * (ho - 1) + 1:sh, dj:dj + sw * (wo - 1) + 1:sw] > 0
+            out |= spikes[:, di:di + sh * (ho - 1) + 1:sh, dj:dj + sw * (wo - 1) + 1:sw]
     return out
 
 
@@ -443,6 +456,7 @@ def _upsample(spikes: np.ndarray, stage: UpsampleStage) -> np.ndarray:
 def _read_out(stage: ReadoutStage, spikes: np.ndarray, batch_size: int | None) -> np.ndarray:
     """The Keras read-out layer on the spikes, in ``predict``'s chunks, as float32 arrays."""
     step = batch_size or len(spikes)
+    spikes = spikes.astype(np.float32)  # as Keras sees them
     parts = [keras.ops.convert_to_numpy(stage.layer(spikes[i:i + step]))
              for i in range(0, len(spikes), step)]
     return np.concatenate(parts).astype(np.float32).reshape((len(spikes), *stage.out_shape))
