@@ -146,6 +146,13 @@ class Recipe:
                             f"are {', '.join(known)}.")
         return replace(self, **changes)
 
+    def shortened(self) -> Recipe:
+        """The fast-mode copy (for CI): at most 3 warm-up and 3 per-batch sharpening epochs
+        and 1 fine-tune epoch, no fully sharp epochs without straight-through."""
+        return self.with_(warmup_epochs=min(self.warmup_epochs, 3), sharpen_epochs=3,
+                          sharp_epochs=0, finetune_epochs=min(self.finetune_epochs, 1),
+                          per="batch")
+
     def steps(self, num_samples: int, num_spiking_layers: int) -> int:
         """The :class:`SimpleSharpener` steps (per layer bottom-up, in all uniform) that
         spread sharpening over ``sharpen_epochs`` for this many samples and layers."""
@@ -293,7 +300,4 @@ def recipe(name: str = "lesson", *, fast: bool | None = None) -> Recipe:
     if fast is None:
         fast = fast_mode()
     r = RECIPES[name]
-    if check_bool(fast, "fast"):
-        r = r.with_(warmup_epochs=min(r.warmup_epochs, 3), sharpen_epochs=3, sharp_epochs=0,
-                    finetune_epochs=min(r.finetune_epochs, 1), per="batch")
-    return r
+    return r.shortened() if check_bool(fast, "fast") else r
