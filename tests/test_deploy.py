@@ -9,7 +9,7 @@ import pytest
 
 import whetstone_lab as wl
 import whetstone_lab.deploy as deploy
-from whetstone_lab.deploy import products
+from whetstone_lab.deploy import exactness, products
 
 nir = pytest.importorskip("nir")
 
@@ -245,6 +245,9 @@ def test_event_product_and_patches_match_keras_conv_geometry(padding, strides, d
     np.testing.assert_allclose(products.event_product(stage, flat, flat != 0), pre, atol=1e-5)
     sums = products.patch_sums(stage, np.abs(x).sum(axis=-1))
     np.testing.assert_allclose(sums, np.abs(rows).sum(axis=1), rtol=1e-6)
+    # The error bound's term count: each neuron's non-zero inputs, from per-pixel counts.
+    counts = products.patch_sums(stage, np.count_nonzero(x, axis=-1))
+    np.testing.assert_array_equal(counts, np.count_nonzero(rows, axis=1))
     # Each input's fan-out: the outputs whose window covers it, times the channels.
     ones = np.eye(7 * 6 * channels, dtype=np.float32).reshape(-1, 7, 6, channels)
     reached = (products.patches(stage, ones).reshape(len(ones), -1) != 0).sum(axis=1)
@@ -361,6 +364,27 @@ def test_nir_write_read_run_equals_keras(which, neuron, request, digits, tmp_pat
         _assert_same_spikes({k: v[t] for k, v in steps.spikes.items()},
                             {k: np.asarray(v)[:64] for k, v in case.reference.items()})
     np.testing.assert_array_equal(steps.classes, result.classes[:64])
+
+
+@pytest.mark.parametrize("density", [1.0, -1.0])
+def test_a_conv_neurons_error_bound_counts_its_patch_not_the_sample(density, monkeypatch):
+    # 2×2 kernels on a dense 12×12×2 input: each sample has up to 288 non-zero inputs, each
+    # neuron's sum at most 8; the bound (and the screen) must use the 8.
+    conv = keras.layers.Conv2D(3, 2, name="conv")
+    model = _sequential((12, 12, 2), conv, wl.SpikingBReLU(1.0, name="spikes"))
+    x = np.random.default_rng(0).random((5, 12, 12, 2)).astype(np.float32)
+    seen = []
+
+    def screen(v32, abs_sum, w_max, b_max, events, threshold):
+        seen.append(np.asarray(events))
+        return exactness.float32_screen(v32, abs_sum, w_max, b_max, events, threshold)
+
+    monkeypatch.setattr(products, "float32_screen", screen)
+    result = _run_with(monkeypatch, deploy.to_spiking(model), x, density=density)
+    terms = np.concatenate(seen)
+    assert terms.max() == 8 and terms.size == 5 * 11 * 11
+    np.testing.assert_array_equal(result.spikes["spikes"],
+                                  keras.ops.convert_to_numpy(model(x)))
 
 
 def _sequential(input_shape, *layers):
