@@ -228,7 +228,11 @@ def _finish(stage: SynapseStage) -> SynapseStage:
     """Fill in what the simulator reads besides the fan-out."""
     stage.weights = np.ascontiguousarray(stage.kernel.reshape(-1, stage.kernel.shape[-1]))
     stage.weights64 = stage.weights.astype(np.float64)
-    stage.w_max, stage.b_max = float(np.abs(stage.kernel).max()), float(np.abs(stage.bias).max())
+    if stage.kind == "dense":  # per neuron: a Dense neuron may sum thousands of inputs
+        stage.w_max, stage.b_max = np.abs(stage.weights).max(axis=0), np.abs(stage.bias)
+    else:  # a conv layer's outputs are many: one bound for the layer keeps the screen cheap
+        stage.w_max = float(np.abs(stage.kernel).max())
+        stage.b_max = float(np.abs(stage.bias).max())
     stage.grid_w, stage.grid_b = lowest_bit(stage.kernel), lowest_bit(stage.bias)
     return stage
 

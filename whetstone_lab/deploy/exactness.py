@@ -95,18 +95,21 @@ def float32_screen(v32: np.ndarray, abs_sum: np.ndarray, w_max: float, b_max: fl
     ``v32`` is a float32 product computed in any order, one row per sample (Dense) or per
     (sample, output position) (Conv2D); it is overwritten. ``abs_sum`` is Σ|x| over each
     row's inputs (or more), ``w_max`` and ``b_max`` the largest ``|w|`` and ``|b|`` of the
-    layer, ``events`` the non-zero inputs of each row's sum. Outside the returned set
+    layer (floats), or of each neuron (arrays of shape (neurons,): a tighter screen, at the
+    cost of a margin per decision), ``events`` the non-zero inputs of each row's sum.
+    Outside the returned set
     the decision ``v32 >= threshold`` is the float64 one and certain (the module docstring
     has the argument); inside it, compute in float64 and call :func:`uncertain_decisions`.
     The last term, ``(k+2)·2⁻¹²⁰``, covers float32 underflow of tiny products and margins.
     """
-    terms = np.asarray(events, np.float64) + 2.0
+    terms = np.asarray(events, np.float64)[:, None] + 2.0
     factor = 3.0 * (gamma(terms) + terms * 2.0**-52)
-    margin = (factor * (np.asarray(abs_sum, np.float64) * float(w_max) + float(b_max))
-              + terms * 2.0**-120).astype(np.float32)
+    w_max, b_max = np.asarray(w_max, np.float64), np.asarray(b_max, np.float64)
+    margin = (factor * (np.asarray(abs_sum, np.float64)[:, None] * w_max + b_max)
+              + terms * 2.0**-120).astype(np.float32)  # (rows, 1) or (rows, neurons)
     np.subtract(v32, np.float32(threshold), out=v32)
     np.abs(v32, out=v32)
-    return v32 <= margin[:, None]
+    return v32 <= margin
 
 
 def resolve_near_ties(fired: np.ndarray, uncertain: np.ndarray, step: int,

@@ -69,8 +69,8 @@ class SynapseStage:
     keras_layer: object = None  # the linear Keras layer, for resolving near-ties
     weights: np.ndarray | None = None  # (inputs of one neuron, channels) float32: the kernel
     weights64: np.ndarray | None = None  # ... in float64, for the decisions near θ
-    w_max: float = 0.0  # largest |w|
-    b_max: float = 0.0  # largest |b|
+    w_max: float | np.ndarray = 0.0  # largest |w|: per neuron for Dense, of the layer for Conv2D
+    b_max: float | np.ndarray = 0.0  # largest |b|, likewise
     fan_out: np.ndarray | None = None  # synapses leaving each input neuron
     tap_targets: np.ndarray | None = None  # conv: output position of each (pixel, tap)
     grid_w: float = 0.0  # largest power of two dividing every weight
