@@ -300,14 +300,20 @@ def test_the_float32_screen_flags_every_decision_float64_would_not_certify():
         mass = np.abs(x.astype(np.float64)) @ np.abs(w.astype(np.float64)) + np.abs(b)
         events = np.count_nonzero(x, axis=1)
         uncertain = deploy.exactness.uncertain_decisions(v64, mass, events, 0.5, 0.0)
-        flagged = deploy.exactness.float32_screen(
+        layer = deploy.exactness.float32_screen(
             v32.copy(), np.abs(x).sum(axis=1), np.abs(w).max(), np.abs(b).max(), events,
             threshold)
-        assert uncertain.any() and flagged[0].all()  # row 0 sits at the threshold
-        assert not (uncertain & ~flagged).any()
-        settled = ~flagged
-        np.testing.assert_array_equal((v32 >= threshold)[settled], (v64 >= 0.5)[settled])
-        assert flagged.mean() < 0.25
+        # Per neuron (as for Dense layers): each column's largest |w| and its |b|.
+        per_neuron = deploy.exactness.float32_screen(
+            v32.copy(), np.abs(x).sum(axis=1), np.abs(w).max(axis=0), np.abs(b), events,
+            threshold)
+        assert not (per_neuron & ~layer).any()  # tighter, never looser
+        for flagged in (layer, per_neuron):
+            assert uncertain.any() and flagged[0].all()  # row 0 sits at the threshold
+            assert not (uncertain & ~flagged).any()
+            settled = ~flagged
+            np.testing.assert_array_equal((v32 >= threshold)[settled], (v64 >= 0.5)[settled])
+            assert flagged.mean() < 0.25
 
 
 # ----------------------------------------------------------------------------------------
