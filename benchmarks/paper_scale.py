@@ -565,14 +565,16 @@ def _variants(out: dict) -> str:
         return ""
     base = {r["network"]: r for r in out["rows"] if r["seed"] == 0}
     rows = []
-    for key in ["benchmark", *VARIANTS]:
-        for r in ([base[n] for n in sorted({v["network"] for v in variants}) if n in base]
-                  if key == "benchmark" else [v for v in variants if v["variant"] == key]):
-            change = "none (the benchmark's seed 0)" if key == "benchmark" else r["change"]
-            ref = base.get(r["network"])
-            delta = "" if ref is None or key == "benchmark" else \
+    for network in (n for n in NETWORKS if any(v["network"] == n for v in variants)):
+        ref = base.get(network)
+        # Each network's benchmark run (seed 0), then its variants in VARIANTS' order.
+        tried = [v for key in VARIANTS for v in variants if v["variant"] == key
+                 and v["network"] == network]
+        for r in ([ref] if ref else []) + tried:
+            change = "none (the benchmark's seed 0)" if r is ref else r["change"]
+            delta = "" if ref is None or r is ref else \
                 f"{100 * (r['whetstone'] - ref['whetstone']):+.2f} pt"
-            rows.append(f"| {NETWORKS[r['network']].label} | {change} | {r['epochs']} | "
+            rows.append(f"| {NETWORKS[network].label} | {change} | {r['epochs']} | "
                         f"{100 * r['float']:.2f} | {100 * r['whetstone']:.2f} | "
                         f"{100 * r['naive']:.2f} | {delta} | "
                         f"{r['seconds_per_epoch']['whetstone']:.1f} ({r['load'][0]:.1f}) |")
