@@ -26,7 +26,9 @@ with ``β = γ_{k+2} + (k+2)·2⁻⁵²`` (the factor of the bound above) a deci
 beyond the float64 bound ``β·mass64`` (``mass64`` exceeds the exact mass by a factor
 ``1 + (k+2)·2⁻⁵³`` at most; the third ``β`` is the margin for these factors and for the
 screen's own float32 rounding). The screen bounds the mass from above by
-``Σ|x|·max|w| + max|b|`` over the layer, which costs no second product. Every decision it
+``Σ|x|·max|w| + max|b|``, the maxima over each neuron's weights (Dense) or over the layer
+(Conv2D, whose many outputs make a margin per decision costly), which costs no second
+product. Every decision it
 flags goes through the float64 computation and :func:`uncertain_decisions` as before, so
 the near-ties found and resolved are those of a float64 computation of every decision.
 """
