@@ -50,13 +50,12 @@ __all__ = [
 #: Elements of the largest array of a block of samples (its inputs, or patch matrix for a
 #: convolution, or its pre-activations): 8 MB of float32, so memory stays bounded for any
 #: batch size, and the allocator reuses a block's arrays for the next one instead of mapping
-#: fresh pages (that page-faulting cost more than the arithmetic on 60 MB blocks).
+#: fresh pages (on larger blocks the page faults cost more than the arithmetic).
 BLOCK_ELEMENTS = 2**21
-#: With at most this fraction of non-zero inputs the product is event-driven, BLAS above.
-#: Timed on MNIST's conv network (benchmarks/results/paper_scale.md), whose second conv
-#: layer sees 6.9 % of its inputs spike: event-driven, that layer took 0.7 of BLAS's time
-#: (one thread, 10,000 digits). On the lesson networks' layers (8 × 8,
-#: benchmarks/results/spiking_inference.md) 6 % was where it stopped beating BLAS.
+#: With at most this fraction of non-zero inputs the product is event-driven, BLAS above:
+#: timed on the second conv layer of MNIST's conv network (benchmarks/results/
+#: paper_scale.md), whose input density lies just above the lesson networks' crossing
+#: (benchmarks/results/spiking_inference.md) and where the event-driven product still won.
 EVENT_DENSITY = 0.1
 
 
@@ -78,7 +77,7 @@ def patches(stage, a: np.ndarray) -> np.ndarray:
     ho, wo = stage.out_shape[:2]
     if top or bottom or left or right:
         a = np.pad(a, ((0, 0), (top, bottom), (left, right), (0, 0)))
-    if a.shape[-1] < 4:  # few channels (an image): one strided copy per tap is ~4× faster
+    if a.shape[-1] < 4:  # few channels (an image): one strided copy per tap is faster
         out = np.empty((a.shape[0], ho, wo, kh * kw, a.shape[-1]), a.dtype)
         for di in range(kh):
             for dj in range(kw):
@@ -265,7 +264,7 @@ def _threshold(stage, a: np.ndarray, first: bool, batch_size: int | None, out):
         else:
             counts = events[start:stop]
             abs_sum = counts if not first else np.abs(chunk).sum(axis=1, dtype=np.float64)
-        # flatnonzero: np.nonzero of a 2-D mask costs ~20 times as much.
+        # flatnonzero: np.nonzero of a 2-D mask is far slower.
         r, c = np.divmod(np.flatnonzero(float32_screen(v32, abs_sum, stage.w_max, stage.b_max,
                                                        counts, threshold)), channels)
         if r.size:
