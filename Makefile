@@ -64,8 +64,8 @@ test: install browser
 		--ignore=tests/test_stored_outputs.py
 
 # Opt-in: the unit and integration suites on PyTorch (KERAS_BACKEND=torch) in their own
-# virtualenv. PyPI's Linux torch wheel brings CUDA (several GB); name a CPU-only build with
-# TORCH_SPEC, e.g. TORCH_SPEC="torch --index-url https://download.pytorch.org/whl/cpu".
+# virtualenv. The default Linux torch wheel brings CUDA (several GB); name a CPU-only torch
+# build with TORCH_SPEC (a pip requirement, with the index option that finds that build).
 TORCH_VENV ?= .venv-torch
 TORCH_SPEC ?= torch
 $(TORCH_VENV)/.installed: pyproject.toml
@@ -129,7 +129,7 @@ paper: install
 
 # Opt-in, not part of `make test`: export the lesson networks to NIR and load them into
 # snnTorch and Norse (torch) and Spyx (JAX), each in its own virtualenv. torch is installed
-# first, as TORCH_SPEC names it (above): name a CPU-only build there, or PyPI's CUDA build
+# first, as TORCH_SPEC names it (above): name a CPU-only build there, or the default CUDA build
 # (several GB) comes in; the toolchains are then installed with that torch held (Norse needs
 # torchvision, whose newest release would replace it).
 INTEROP_VENV ?= .venv-interop
