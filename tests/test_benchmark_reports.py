@@ -95,8 +95,12 @@ def test_paper_scale_summary_follows_the_rows():
     conv = paper.summarize({"rows": rows, "coder": None})["conv"]
     assert conv["gap"] == pytest.approx(0.0025) and conv["above_naive"] == pytest.approx(0.0925)
     assert conv["met_bound"] is False and conv["met_gap"] is True  # 99.3 %, within 0.3 pt
+    assert conv["met_naive"] is True
     rows[1]["whetstone"] = 0.996
     assert paper.summarize({"rows": rows, "coder": None})["conv"]["met_bound"] is True
+    for r in rows:
+        r["naive"] = 0.995  # above Whetstone: the goal "above naive" is missed
+    assert paper.summarize({"rows": rows, "coder": None})["conv"]["met_naive"] is False
 
 
 def test_paper_scale_says_where_mnist_goes_when_it_is_absent(tmp_path, monkeypatch, capsys):
@@ -128,6 +132,7 @@ def test_paper_scale_report_renders_the_2018_probe_and_no_deployment_without_one
     paper = load_script("benchmarks/paper_scale.py")
     out = _paper_scale_results()
     del out["deploy"]
+    out["backends"] = None  # its section would follow this one
     out["probe2018"] = {"parameters": 1234567, "seconds_per_image": 0.0123,
                         "images_timed": 3200, "load": 1.5, "epoch_seconds": 738.0,
                         "epochs": 77}
@@ -162,10 +167,74 @@ def test_paper_scale_report_without_optional_sections_keeps_its_frame():
     assert "Where a goal is missed" not in text
     assert "| conv + BatchNorm + pooling, 2018-style (reduced) | not run | | | | | | | | |" \
         in text
-    assert "≥ 98.0 %: met; gap ≤ 0.5 pt: met |" in text
-    assert "| 0.0275 | not run | 4.24 | |\n" in text  # no transform coder to compare with
+    assert "≥ 98.0 %: met; gap ≤ 0.5 pt: met; above naive: met |" in text
+    ae = next(r for r in out["rows"] if r["network"] == "autoencoder")
+    # the naive MSE, no transform coder to compare with, the ratio to the float twin, no ratio
+    assert f"| {ae['naive']:.4f} | not run | {ae['whetstone'] / ae['float']:.2f} | |\n" in text
     assert "transform coder at 64 bits: n/a." in " ".join(text.split())
     for absent in ("## Deployment", "## The 2018 example"):
         assert absent not in text
     recipes = text.split("Recipes and origins:\n\n")[1].split("\n\n## ")[0]
     assert recipes.count("\n* **") == 1 and recipes.startswith("* **paper-style dense")
+
+
+def test_paper_scale_report_renders_epoch_times_per_backend():
+    paper = load_script("benchmarks/paper_scale.py")
+    out = _paper_scale_results()
+    seconds = {("dense", "tensorflow"): (3.0, 2.0, 4.0), ("dense", "jax"): (2.0, 0.5, 1.0),
+               ("conv", "tensorflow"): (30.0, 40.0, 20.0), ("conv", "jax"): (50.0, 48.0, 42.0)}
+    out["backends"] = {"load": [1.2, 1.9], "runs": [
+        {"network": n, "backend": b, "seconds": dict(zip(paper.PHASES, s))}
+        for (n, b), s in seconds.items()]}
+    summary = paper.summarize(out)["backends"]
+    assert summary["dense"]["jax_over_tensorflow"] == pytest.approx(1.5 / 6.0)
+    assert summary["conv"]["jax_over_tensorflow"] == pytest.approx(1.5)
+    assert set(summary) == {"dense", "conv"}  # networks with both backends timed only
+    text = paper.report(out)
+    section = text.split("## Backends: an epoch of each network on TensorFlow and JAX\n")[1]
+    assert "| paper-style dense 784-256-64-100 (`towers=1`) | 3.0, 2.0, 4.0 | 2.0, 0.5, 1.0 | " \
+           f"0.25 | {paper.NETWORKS['dense'].backend} |" in section
+    assert "| 30.0, 40.0, 20.0 | 50.0, 48.0, 42.0 | 1.50 | tensorflow |" in section
+    assert "(load 1.2 before, 1.9 after)" in " ".join(section.split())
+    out["backends"] = None
+    assert "## Backends" not in paper.report(out)
+
+
+def test_paper_scale_trains_a_network_in_a_process_of_its_own_backend(monkeypatch):
+    import argparse
+
+    paper = load_script("benchmarks/paper_scale.py")
+    calls = []
+    monkeypatch.setattr(paper.subprocess, "run",
+                        lambda cmd, env, check: calls.append((cmd, env["KERAS_BACKEND"])))
+    args = argparse.Namespace(seeds=[0, 2], redo=True, quick=False)
+    here = paper.keras.backend.backend()
+    assert paper._elsewhere(here, "train", args, networks=["dense"]) is False and not calls
+    other = next(b for b in paper.BACKENDS if b != here)
+    assert paper._elsewhere(other, "variants", args, variants=["dense_key20"]) is True
+    (cmd, backend), = calls
+    assert backend == other and cmd[1].endswith("paper_scale.py")
+    assert cmd[2:] == ["variants", "--variants", "dense_key20", "--seeds", "0", "2", "--redo"]
+
+
+def test_paper_scale_variants_compare_with_no_change_on_their_own_backend():
+    paper = load_script("benchmarks/paper_scale.py")
+    out = _paper_scale_results()
+    base = next(r for r in out["rows"] if r["network"] == "dense" and r["seed"] == 0)
+    other = next(b for b in paper.BACKENDS if b != base["backend"])
+
+    def variant(key, whetstone, backend):
+        return {**base, "variant": key, "change": key, "whetstone": whetstone,
+                "backend": backend}
+
+    out["variants"] = [variant("dense_key20", base["whetstone"] + 0.001, base["backend"]),
+                       variant(f"dense_{other}", 0.97, other),
+                       variant("dense_shift1", 0.975, other)]
+    assert f"dense_{other}" in paper.VARIANTS  # the reference on the other backend
+    section = paper.report(out).split("## Variants tried")[1]
+    rows = {line.split(" | ")[1]: line for line in section.splitlines()
+            if line.startswith("| paper-style dense")}
+    assert "|  |" in rows["none (the benchmark's seed 0)"]
+    assert "| +0.10 pt |" in rows["dense_key20"]  # against the benchmark's seed 0
+    assert "| +0.50 pt |" in rows["dense_shift1"]  # against the other backend's reference
+    assert f"| 97.00 | {100 * base['naive']:.2f} |  |" in rows[f"dense_{other}"]
