@@ -425,7 +425,7 @@ def stage_deploy(args, data) -> None:
 
 
 # ----------------------------------------------------------------------------------------
-# Backends: epoch times of each classifier on TensorFlow and JAX, side by side
+# Backends: epoch times of each network on TensorFlow and JAX, side by side
 # ----------------------------------------------------------------------------------------
 BACKENDS = ("tensorflow", "jax")
 PHASES = ("float", "sharpening", "straight-through")
@@ -445,18 +445,20 @@ class _EpochClock(keras.callbacks.Callback):
         self.seconds.append(time.perf_counter() - self._start)
 
 
-def _epoch_worker(key: str) -> dict:
-    """One epoch of each phase of ``key``'s recipe on all training digits, in this process's
-    backend: float (with compilation), sharpening per batch, straight-through."""
+def _epoch_worker(key: str, quick: bool) -> dict:
+    """One epoch of each phase of ``key``'s recipe on all training digits (2,048 if
+    ``quick``), in this process's backend: float (with compilation), sharpening per batch,
+    straight-through."""
     net = NETWORKS[key]
     data = load_mnist()
+    n = 2048 if quick else len(data.x_train)
     recipe = recipes.RECIPES[net.recipe].with_(warmup_epochs=1, sharpen_epochs=1,
                                                sharp_epochs=0, finetune_epochs=1)
     keras.utils.set_random_seed(0)
     model = net.build()
     clock = _EpochClock()
-    y = None if net.task == "autoencoder" else data.y_train
-    training.fit(model, data.x_train, y, recipe, seed=None, progress=False, callbacks=[clock])
+    y = None if net.task == "autoencoder" else data.y_train[:n]
+    training.fit(model, data.x_train[:n], y, recipe, seed=None, progress=False, callbacks=[clock])
     return {"network": key, "backend": keras.backend.backend(),
             "seconds": dict(zip(PHASES, clock.seconds))}
 
@@ -471,7 +473,8 @@ def stage_backends(args, data) -> None:
             env = dict(os.environ, KERAS_BACKEND=backend, TF_CPP_MIN_LOG_LEVEL="3",
                        JAX_PLATFORMS="cpu")
             done = subprocess.run([sys.executable, __file__, "backends-worker", "--networks",
-                                   key], capture_output=True, text=True, env=env, timeout=3600)
+                                   key, *["--quick"] * args.quick], capture_output=True,
+                                  text=True, env=env, timeout=3600)
             if done.returncode != 0:
                 raise RuntimeError(f"{key} on {backend} failed:\n{done.stderr[-3000:]}")
             line = next(x for x in done.stdout.splitlines() if x.startswith("RESULT "))
@@ -776,7 +779,7 @@ def main(argv=None) -> None:
                         help="the variants stage's variants (default: all)")
     args = parser.parse_args(argv)
     if args.stage == "backends-worker":  # one run of stage_backends, in its own process
-        print("RESULT " + json.dumps(_epoch_worker(args.networks[0])), flush=True)
+        print("RESULT " + json.dumps(_epoch_worker(args.networks[0], args.quick)), flush=True)
         return
     if args.stage != "report":
         data = load_mnist()
