@@ -32,7 +32,7 @@ import time
 from pathlib import Path
 
 import common  # noqa: F401  (the shared preamble)
-from common import RESULTS, ROOT, machine, render, write_report
+from common import RESULTS, ROOT, machine, render, run_worker, write_report
 
 JSON = RESULTS / "backends.json"
 NETWORKS = ("quickstart", "conv")
@@ -96,15 +96,9 @@ def _has(python: str, module: str) -> bool:
 
 
 def _run(python: str, backend: str, network: str, epochs: int | None) -> dict:
-    env = dict(os.environ, KERAS_BACKEND=backend, TF_CPP_MIN_LOG_LEVEL="3",
-               JAX_PLATFORMS="cpu", WHETSTONE_FAST="0")
     more = ["--epochs", str(epochs)] if epochs else []
-    done = subprocess.run([python, __file__, "--worker", network, *more], capture_output=True,
-                          text=True, env=env, cwd=ROOT, timeout=3600)
-    if done.returncode != 0:
-        raise RuntimeError(f"{network} on {backend} failed:\n{done.stderr[-3000:]}")
-    line = next(x for x in done.stdout.splitlines() if x.startswith("RESULT "))
-    return json.loads(line[len("RESULT "):])
+    return run_worker([python, __file__, "--worker", network, *more], backend, network,
+                      WHETSTONE_FAST="0")
 
 
 def _table(results: dict, backends: list[str]) -> list[str]:

@@ -1,5 +1,6 @@
 """What every benchmark shares: the preamble, the machine it ran on, how a mean ± sd reads, how
-a task row is named, and the report rendered from a template.
+a task row is named, the report rendered from a template, and a worker run on another Keras
+backend.
 
 Importing this module is the preamble: it sets the environment defaults (TensorFlow's C++ log
 quiet, matplotlib's non-interactive backend) and puts the repository first on ``sys.path``, so
@@ -21,6 +22,7 @@ import json
 import os
 import platform
 import string
+import subprocess
 import sys
 from pathlib import Path
 
@@ -32,6 +34,23 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("MPLBACKEND", "Agg")
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
+
+
+def backend_env(backend: str, **more: str) -> dict[str, str]:
+    """This process's environment for a child process on Keras backend ``backend`` (on CPU)."""
+    return dict(os.environ, KERAS_BACKEND=backend, TF_CPP_MIN_LOG_LEVEL="3",
+                JAX_PLATFORMS="cpu", **more)
+
+
+def run_worker(argv: list[str], backend: str, what: str, **env: str) -> dict:
+    """Run ``argv`` in a fresh process on ``backend``; return the JSON of its ``RESULT `` line
+    (a worker prints ``"RESULT " + json.dumps(...)``), or raise with its stderr's end."""
+    done = subprocess.run(argv, capture_output=True, text=True, env=backend_env(backend, **env),
+                          cwd=ROOT, timeout=3600)
+    if done.returncode != 0:
+        raise RuntimeError(f"{what} on {backend} failed:\n{done.stderr[-3000:]}")
+    line = next(x for x in done.stdout.splitlines() if x.startswith("RESULT "))
+    return json.loads(line[len("RESULT "):])
 
 
 def machine() -> str:

@@ -59,7 +59,7 @@ import common  # noqa: F401  (the shared preamble, before Keras)
 import keras
 import numpy as np
 from autoencoder import transform_coder  # benchmarks/autoencoder.py
-from common import machine, mean_sd, reflow, render
+from common import backend_env, machine, mean_sd, reflow, render, run_worker
 
 import whetstone_lab as wl
 from whetstone_lab import deploy, metrics, models, recipes, spikes, training, transforms
@@ -301,8 +301,8 @@ def _elsewhere(backend: str, stage: str, args, **choices: list[str]) -> bool:
     flags += ["--seeds", *map(str, args.seeds)] + ["--redo"] * args.redo + ["--quick"] * args.quick
     print(f"{' '.join(v for values in choices.values() for v in values)}: on {backend}, in a "
           "process of its own", flush=True)
-    env = dict(os.environ, KERAS_BACKEND=backend, JAX_PLATFORMS="cpu")
-    subprocess.run([sys.executable, __file__, stage, *flags], env=env, check=True)
+    subprocess.run([sys.executable, __file__, stage, *flags], env=backend_env(backend),
+                   check=True)
     return True
 
 
@@ -470,15 +470,8 @@ def stage_backends(args, data) -> None:
     load_before = os.getloadavg()
     for key in args.networks:
         for backend in BACKENDS:
-            env = dict(os.environ, KERAS_BACKEND=backend, TF_CPP_MIN_LOG_LEVEL="3",
-                       JAX_PLATFORMS="cpu")
-            done = subprocess.run([sys.executable, __file__, "backends-worker", "--networks",
-                                   key, *["--quick"] * args.quick], capture_output=True,
-                                  text=True, env=env, timeout=3600)
-            if done.returncode != 0:
-                raise RuntimeError(f"{key} on {backend} failed:\n{done.stderr[-3000:]}")
-            line = next(x for x in done.stdout.splitlines() if x.startswith("RESULT "))
-            runs.append(json.loads(line[len("RESULT "):]))
+            runs.append(run_worker([sys.executable, __file__, "backends-worker", "--networks",
+                                    key, *["--quick"] * args.quick], backend, key))
             t = runs[-1]["seconds"]
             print(f"{key} on {backend}: " + ", ".join(f"{p} {t[p]:.1f} s" for p in PHASES),
                   flush=True)
