@@ -83,10 +83,7 @@ class Network:
     origin: str
     #: The Keras backend it trains on: the faster one here (the ``backends`` stage).
     backend: str = "tensorflow"
-
-    @property
-    def task(self) -> str:
-        return "autoencoder" if self.key == "autoencoder" else "classification"
+    task: str = "classification"  # or "autoencoder"
 
 
 NETWORKS = {n.key: n for n in (
@@ -118,7 +115,7 @@ NETWORKS = {n.key: n for n in (
                                              name="mnist_autoencoder"),
             "mnist_autoencoder",
             "`models.dense_autoencoder` (the best 64-bit network of the 8 × 8 study) at "
-            "28 × 28", backend="jax"),
+            "28 × 28", backend="jax", task="autoencoder"),
 )}
 CLASSIFIERS = [k for k, n in NETWORKS.items() if n.task == "classification"]
 
@@ -165,6 +162,7 @@ class Variant:
 _DENSE_RECIPE = recipes.RECIPES["mnist_dense"]
 _LONG = _DENSE_RECIPE.with_(finetune_epochs=40)
 _CONV_RECIPE = recipes.RECIPES["mnist_conv"]
+_AUTOENCODER_RECIPE = recipes.RECIPES["mnist_autoencoder"]
 #: What was tried where a network misses its goal (the ``variants`` stage).
 VARIANTS = {v.key: v for v in (
     Variant("dense_tensorflow", "dense", "none, trained on TensorFlow (the reference of the "
@@ -196,6 +194,12 @@ VARIANTS = {v.key: v for v in (
             _DENSE_RECIPE.with_(finetune_learning_rate=3e-4)),
     Variant("dense_batch128", "dense", "batches of 128 instead of 64",
             NETWORKS["dense"].build, _DENSE_RECIPE.with_(batch_size=128)),
+    Variant("conv_bn_key10", "conv_bn", "10 output neurons per class instead of 4 (a "
+            "100-wide key, as the other classifiers': fewer tied votes)",
+            lambda: models.conv_classifier(SHAPE, 10, filters=(32, 64), dense=(256,),
+                                           neurons_per_class=10, pool=True, batchnorm=True,
+                                           name="mnist_conv_bn_key10"),
+            _CONV_RECIPE),
     Variant("conv_sharpen6", "conv", "sharpened over 6 epochs instead of 3",
             NETWORKS["conv"].build, _CONV_RECIPE.with_(sharpen_epochs=6)),
     Variant("conv_finetune18", "conv", "12 more straight-through epochs",
@@ -206,6 +210,15 @@ VARIANTS = {v.key: v for v in (
                                            pool=True, neurons_per_class=20,
                                            name="mnist_conv_key20"),
             _CONV_RECIPE),
+    Variant("conv_shift1", "conv", "training digits shifted at random by up to 1 px",
+            with_shifts(NETWORKS["conv"].build, 1), _CONV_RECIPE),
+    Variant("autoencoder_long", "autoencoder", "40 more straight-through epochs",
+            NETWORKS["autoencoder"].build, _AUTOENCODER_RECIPE.with_(finetune_epochs=54)),
+    Variant("autoencoder_decoder4096", "autoencoder", "a decoder layer of 4,096 neurons "
+            "instead of 2,048",
+            lambda: models.dense_autoencoder(SHAPE, code_bits=64, decoder=(4096,),
+                                             name="mnist_autoencoder_4096"),
+            _AUTOENCODER_RECIPE),
 )}
 
 
@@ -346,7 +359,7 @@ def stage_variants(args, data) -> None:
                 and not args.redo:
             print(f"{key}: in {JSON.name} already")
             continue
-        net = Network(v.key, v.change, v.build, v.recipe, "")
+        net = Network(v.key, v.change, v.build, v.recipe, "", task=NETWORKS[v.network].task)
         row = {**run(net, data, 0, args.quick, cache=False), "network": v.network,
                "variant": key, "change": v.change}
         print(f"{key}: float {row['float']:.4f}, Whetstone {row['whetstone']:.4f}, naive "
@@ -645,7 +658,24 @@ def _recipes(summary: dict) -> str:
         for key in CLASSIFIERS + ["autoencoder"] if (s := summary.get(key)))
 
 
-def _autoencoder(summary: dict) -> str:
+def _autoencoder_variants(out: dict) -> str:
+    """The autoencoder's one-seed variants beside its seed 0, "" if none was run."""
+    tried = [v for key in VARIANTS for v in out.get("variants") or []
+             if v["variant"] == key and v["network"] == "autoencoder"]
+    base = next((r for r in out["rows"] if r["network"] == "autoencoder" and r["seed"] == 0),
+                None)
+    if not tried or base is None:
+        return ""
+    none = "none (the benchmark's seed 0)"
+    rows = [f"| {none if r is base else r['change']} | {r['epochs']} | {r['float']:.4f} | "
+            f"{r['whetstone']:.4f} | {r['naive']:.4f} | {r['whetstone'] / r['float']:.2f} | "
+            + ("" if r is base else f"{r['whetstone'] - base['whetstone']:+.4f}")
+            + f" | {r['seconds_per_epoch']['whetstone']:.1f} ({r['load'][0]:.1f}, "
+            f"{r['backend']}) |" for r in [base, *tried]]
+    return "\n\n" + _text("paper_scale_autoencoder_variants", {"rows": "\n".join(rows)})
+
+
+def _autoencoder(summary: dict, out: dict) -> str:
     """The autoencoder's section, "" if it was not run."""
     s = summary.get("autoencoder")
     if s is None:
@@ -658,7 +688,8 @@ def _autoencoder(summary: dict) -> str:
            + f"{s['ratio']:.2f} | "
            + (f"{np.mean(s['whetstone']) / s['coder']:.2f} |" if coder else "|"))
     return "\n\n" + _text("paper_scale_autoencoder", {
-        "row": row, "met_ratio": _yes(s["met_ratio"]), "met_coder": _yes(s.get("met_coder"))})
+        "row": row, "met_ratio": _yes(s["met_ratio"]), "met_coder": _yes(s.get("met_coder")),
+        "variants": _autoencoder_variants(out)})
 
 
 def _deploy(d: dict | None) -> str:
@@ -687,12 +718,12 @@ def _deploy(d: dict | None) -> str:
 
 def _variants(out: dict) -> str:
     """The section on the one-seed variants, "" without a variants stage's results."""
-    variants = out.get("variants") or []
+    variants = [v for v in out.get("variants") or [] if v["network"] in CLASSIFIERS]
     if not variants:
         return ""
     base = {r["network"]: r for r in out["rows"] if r["seed"] == 0}
     rows = []
-    for network in (n for n in NETWORKS if any(v["network"] == n for v in variants)):
+    for network in (n for n in CLASSIFIERS if any(v["network"] == n for v in variants)):
         # Each network's benchmark run (seed 0), then its variants in VARIANTS' order; each
         # compared with the run without a change on its own backend (the benchmark's, or the
         # variant "<network>_<backend>").
@@ -752,7 +783,7 @@ def report(out: dict) -> str:
     return reflow(render("paper_scale", {
         "rows": "\n".join(rows), "missed": _missed(summary, out.get("variants") or []),
         "variants": _variants(out), "recipes": _recipes(summary),
-        "autoencoder": _autoencoder(summary), "deploy": _deploy(out.get("deploy")),
+        "autoencoder": _autoencoder(summary, out), "deploy": _deploy(out.get("deploy")),
         "probe2018": _probe2018(out.get("probe2018")),
         "backends": _backends(out.get("backends"), summary.get("backends", {})),
         "machine": out.get("machine", "unknown")}))

@@ -238,3 +238,24 @@ def test_paper_scale_variants_compare_with_no_change_on_their_own_backend():
     assert "| +0.10 pt |" in rows["dense_key20"]  # against the benchmark's seed 0
     assert "| +0.50 pt |" in rows["dense_shift1"]  # against the other backend's reference
     assert f"| 97.00 | {100 * base['naive']:.2f} |  |" in rows[f"dense_{other}"]
+
+
+def test_paper_scale_autoencoder_variants_render_in_its_own_section():
+    paper = load_script("benchmarks/paper_scale.py")
+    out = _paper_scale_results()
+    base = next(r for r in out["rows"] if r["network"] == "autoencoder" and r["seed"] == 0)
+    out["variants"] = [r for r in out.get("variants") or [] if r["network"] != "autoencoder"]
+    assert "Variants tried (`paper_scale.py variants`" not in paper.report(out)
+    out["variants"].append({**base, "variant": "autoencoder_long", "change": "longer",
+                            "network": "autoencoder", "whetstone": base["whetstone"] - 0.002,
+                            "epochs": 60})
+    text = paper.report(out)
+    assert "\n\n\n" not in text
+    section = text.split("## The autoencoder at 28 × 28")[1].split("\n## ")[0]
+    rows = {line.split(" | ")[0][2:]: line for line in section.splitlines()
+            if line.startswith("| ") and "---" not in line and "change" not in line[:9]}
+    assert f"| {base['whetstone'] - 0.002:.4f} |" in rows["longer"]
+    assert "| -0.0020 |" in rows["longer"]  # against the benchmark's seed 0
+    assert " |  | " in rows["none (the benchmark's seed 0)"]
+    # classifier variants' table keeps to classifiers
+    assert "| longer |" not in text.split("## The autoencoder at 28 × 28")[0]
