@@ -183,19 +183,25 @@ def test_paper_scale_report_renders_epoch_times_per_backend():
     out = _paper_scale_results()
     seconds = {("dense", "tensorflow"): (3.0, 2.0, 4.0), ("dense", "jax"): (2.0, 0.5, 1.0),
                ("conv", "tensorflow"): (30.0, 40.0, 20.0), ("conv", "jax"): (50.0, 48.0, 42.0)}
-    out["backends"] = {"load": [1.2, 1.9], "runs": [
-        {"network": n, "backend": b, "seconds": dict(zip(paper.PHASES, s))}
-        for (n, b), s in seconds.items()]}
+    slower = {("conv", "tensorflow"): (31.0, 80.0, 20.5), ("conv", "jax"): (49.0, 60.0, 40.0)}
+    out["backends"] = {"rounds": [
+        {"load": [1.2, 1.9], "runs": [{"network": n, "backend": b,
+                                       "seconds": dict(zip(paper.PHASES, s))}
+                                      for (n, b), s in times.items()]}
+        for times in (seconds, slower)]}
     summary = paper.summarize(out)["backends"]
     assert summary["dense"]["jax_over_tensorflow"] == pytest.approx(1.5 / 6.0)
-    assert summary["conv"]["jax_over_tensorflow"] == pytest.approx(1.5)
     assert set(summary) == {"dense", "conv"}  # networks with both backends timed only
     text = paper.report(out)
     section = text.split("## Backends: an epoch of each network on TensorFlow and JAX\n")[1]
     assert "| paper-style dense 784-256-64-100 (`towers=1`) | 3.0, 2.0, 4.0 | 2.0, 0.5, 1.0 | " \
            f"0.25 | {paper.NETWORKS['dense'].backend} |" in section
-    assert "| 30.0, 40.0, 20.0 | 50.0, 48.0, 42.0 | 1.50 | tensorflow |" in section
-    assert "(load 1.2 before, 1.9 after)" in " ".join(section.split())
+    # each phase's fastest epoch over the two rounds
+    assert "| 30.0, 40.0, 20.0 | 49.0, 48.0, 40.0 | 1.47 | tensorflow |" in section
+    assert summary["conv"]["jax_over_tensorflow"] == pytest.approx(88.0 / 60.0)
+    words = " ".join(section.split())
+    assert "2 so far (load at the start → end of each: 1.2 → 1.9; 1.2 → 1.9)" in words
+    assert "up to 1.7 × here" in words  # conv on TensorFlow: 100.5 s against 60 s
     out["backends"] = None
     assert "## Backends" not in paper.report(out)
 
