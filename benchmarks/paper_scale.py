@@ -53,6 +53,7 @@ import time
 import tracemalloc
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import common  # noqa: F401  (the shared preamble, before Keras)
@@ -88,16 +89,15 @@ class Network:
 
 NETWORKS = {n.key: n for n in (
     Network("dense", "paper-style dense 784-256-64-100 (`towers=1`)",
-            lambda: models.dense_classifier(SHAPE, 10, hidden=(256, 64), towers=1,
-                                            name="mnist_dense"),
+            partial(models.dense_classifier, SHAPE, 10, hidden=(256, 64), towers=1,
+                    name="mnist_dense"),
             "mnist_dense",
             "the layers and key width of the 2018 code's `examples/simple_mnist.py` (which "
             "trains them with Adadelta, learning rate 4.0, batch 128, 21 epochs and the "
             "decoder at T = 1)", backend="jax"),
     Network("conv_bn", "conv + BatchNorm + pooling, 2018-style (reduced)",
-            lambda: models.conv_classifier(SHAPE, 10, filters=(32, 64), dense=(256,),
-                                           neurons_per_class=4, pool=True, batchnorm=True,
-                                           name="mnist_conv_bn"),
+            partial(models.conv_classifier, SHAPE, 10, filters=(32, 64), dense=(256,),
+                    neurons_per_class=4, pool=True, batchnorm=True, name="mnist_conv_bn"),
             "mnist_conv",
             "reduced from the 2018 code's `examples/adaptive_mnist.py` (six convolutions of "
             "32-128 channels with 7×7/5×5/3×3 kernels, BatchNorm after every layer, two "
@@ -105,14 +105,14 @@ NETWORKS = {n.key: n for n in (
             "channels, each pooled, dense 256, the same 40-neuron output, BatchNorm after "
             "every layer"),
     Network("conv", "this lab's conv 32-64, pooling, dense 128",
-            lambda: models.conv_classifier(SHAPE, 10, filters=(32, 64), dense=(128,),
-                                           pool=True, name="mnist_conv"),
+            partial(models.conv_classifier, SHAPE, 10, filters=(32, 64), dense=(128,),
+                    pool=True, name="mnist_conv"),
             "mnist_conv",
             "lesson 03's convolutional classifier (no BatchNorm, a 100-neuron output), with "
             "2×2 max-pooling after each convolution for 28 × 28 images"),
     Network("autoencoder", "dense autoencoder 784 → 64-bit code → 2048 → 784",
-            lambda: models.dense_autoencoder(SHAPE, code_bits=64, decoder=(2048,),
-                                             name="mnist_autoencoder"),
+            partial(models.dense_autoencoder, SHAPE, code_bits=64, decoder=(2048,),
+                    name="mnist_autoencoder"),
             "mnist_autoencoder",
             "`models.dense_autoencoder` (the best 64-bit network of the 8 × 8 study) at "
             "28 × 28", backend="jax", task="autoencoder"),
@@ -121,6 +121,11 @@ CLASSIFIERS = [k for k, n in NETWORKS.items() if n.task == "classification"]
 
 #: The goals of the study, per network: (kind, bound); see report().
 GOALS = {"dense": (0.980, 0.005), "conv_bn": (0.990, None), "conv": (0.993, 0.003)}
+
+
+def _changed(key: str, **changes) -> Callable[[], keras.Model]:
+    """Network ``key``'s builder with some of its arguments changed: a variant's network."""
+    return partial(NETWORKS[key].build, **changes)
 
 
 def with_shifts(build: Callable[[], keras.Model], pixels: int) -> Callable[[], keras.Model]:
@@ -173,8 +178,7 @@ VARIANTS = {v.key: v for v in (
     Variant("dense_shift1", "dense", "training digits shifted at random by up to 1 px",
             with_shifts(NETWORKS["dense"].build, 1), _DENSE_RECIPE, backend="tensorflow"),
     Variant("dense_batchnorm", "dense", "BatchNorm after every Dense (folded to deploy)",
-            lambda: models.dense_classifier(SHAPE, 10, hidden=(256, 64), towers=1,
-                                            batchnorm=True, name="mnist_dense_bn"),
+            _changed("dense", batchnorm=True, name="mnist_dense_bn"),
             _DENSE_RECIPE),
     Variant("dense_shift2_long", "dense", "shifts of up to 2 px and 20 more straight-through "
             "epochs", with_shifts(NETWORKS["dense"].build, 2), _LONG, backend="tensorflow"),
@@ -182,8 +186,7 @@ VARIANTS = {v.key: v for v in (
             NETWORKS["dense"].build, _LONG),
     Variant("dense_key20", "dense", "20 output neurons per class instead of 10 (a 200-wide "
             "key: fewer tied votes)",
-            lambda: models.dense_classifier(SHAPE, 10, hidden=(256, 64), towers=1,
-                                            neurons_per_class=20, name="mnist_dense_key20"),
+            _changed("dense", neurons_per_class=20, name="mnist_dense_key20"),
             _DENSE_RECIPE),
     Variant("dense_warmup10", "dense", "10 float epochs before sharpening instead of 5",
             NETWORKS["dense"].build, _DENSE_RECIPE.with_(warmup_epochs=10)),
@@ -196,9 +199,7 @@ VARIANTS = {v.key: v for v in (
             NETWORKS["dense"].build, _DENSE_RECIPE.with_(batch_size=128)),
     Variant("conv_bn_key10", "conv_bn", "10 output neurons per class instead of 4 (a "
             "100-wide key, as the other classifiers': fewer tied votes)",
-            lambda: models.conv_classifier(SHAPE, 10, filters=(32, 64), dense=(256,),
-                                           neurons_per_class=10, pool=True, batchnorm=True,
-                                           name="mnist_conv_bn_key10"),
+            _changed("conv_bn", neurons_per_class=10, name="mnist_conv_bn_key10"),
             _CONV_RECIPE),
     Variant("conv_sharpen6", "conv", "sharpened over 6 epochs instead of 3",
             NETWORKS["conv"].build, _CONV_RECIPE.with_(sharpen_epochs=6)),
@@ -206,13 +207,10 @@ VARIANTS = {v.key: v for v in (
             NETWORKS["conv"].build, _CONV_RECIPE.with_(finetune_epochs=18)),
     Variant("conv_key20", "conv", "20 output neurons per class instead of 10 (a 200-wide "
             "key: fewer tied votes)",
-            lambda: models.conv_classifier(SHAPE, 10, filters=(32, 64), dense=(128,),
-                                           pool=True, neurons_per_class=20,
-                                           name="mnist_conv_key20"),
+            _changed("conv", neurons_per_class=20, name="mnist_conv_key20"),
             _CONV_RECIPE),
     Variant("conv_dense512", "conv", "a dense layer of 512 neurons instead of 128",
-            lambda: models.conv_classifier(SHAPE, 10, filters=(32, 64), dense=(512,),
-                                           pool=True, name="mnist_conv_dense512"),
+            _changed("conv", dense=(512,), name="mnist_conv_dense512"),
             _CONV_RECIPE),
     Variant("conv_shift1", "conv", "training digits shifted at random by up to 1 px",
             with_shifts(NETWORKS["conv"].build, 1), _CONV_RECIPE),
@@ -220,8 +218,7 @@ VARIANTS = {v.key: v for v in (
             NETWORKS["autoencoder"].build, _AUTOENCODER_RECIPE.with_(finetune_epochs=54)),
     Variant("autoencoder_decoder4096", "autoencoder", "a decoder layer of 4,096 neurons "
             "instead of 2,048",
-            lambda: models.dense_autoencoder(SHAPE, code_bits=64, decoder=(4096,),
-                                             name="mnist_autoencoder_4096"),
+            _changed("autoencoder", decoder=(4096,), name="mnist_autoencoder_4096"),
             _AUTOENCODER_RECIPE),
 )}
 
