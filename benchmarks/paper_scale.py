@@ -104,8 +104,8 @@ NETWORKS = {n.key: n for n in (
             "poolings, dense 256, a 40-neuron output): two 3×3 convolutions of 32 and 64 "
             "channels, each pooled, dense 256, the same 40-neuron output, BatchNorm after "
             "every layer"),
-    Network("conv", "this lab's conv 32-64, pooling, dense 128",
-            partial(models.conv_classifier, SHAPE, 10, filters=(32, 64), dense=(128,),
+    Network("conv", "this lab's conv 32-64, pooling, dense 512",
+            partial(models.conv_classifier, SHAPE, 10, filters=(32, 64), dense=(512,),
                     pool=True, name="mnist_conv"),
             "mnist_conv",
             "lesson 03's convolutional classifier (no BatchNorm, a 100-neuron output), with "
@@ -158,6 +158,8 @@ class Variant:
     #: None: its network's backend. The shifted networks train on TensorFlow: JAX's
     #: RandomTranslation is far slower on this CPU than the rest of the network.
     backend: str | None = None
+    #: The variant it is compared with; None: its network's run without a change.
+    against: str | None = None
 
     @property
     def runs_on(self) -> str:
@@ -168,6 +170,8 @@ _DENSE_RECIPE = recipes.RECIPES["mnist_dense"]
 _LONG = _DENSE_RECIPE.with_(finetune_epochs=40)
 _CONV_RECIPE = recipes.RECIPES["mnist_conv"]
 _AUTOENCODER_RECIPE = recipes.RECIPES["mnist_autoencoder"]
+#: This lab's conv network with lesson 03's dense layer of 128 neurons (as first benchmarked).
+_CONV128 = _changed("conv", dense=(128,))
 #: What was tried where a network misses its goal (the ``variants`` stage).
 VARIANTS = {v.key: v for v in (
     Variant("dense_tensorflow", "dense", "none, trained on TensorFlow (the reference of the "
@@ -201,19 +205,21 @@ VARIANTS = {v.key: v for v in (
             "100-wide key, as the other classifiers': fewer tied votes)",
             _changed("conv_bn", neurons_per_class=10, name="mnist_conv_bn_key10"),
             _CONV_RECIPE),
-    Variant("conv_sharpen6", "conv", "sharpened over 6 epochs instead of 3",
-            NETWORKS["conv"].build, _CONV_RECIPE.with_(sharpen_epochs=6)),
-    Variant("conv_finetune18", "conv", "12 more straight-through epochs",
-            NETWORKS["conv"].build, _CONV_RECIPE.with_(finetune_epochs=18)),
-    Variant("conv_key20", "conv", "20 output neurons per class instead of 10 (a 200-wide "
-            "key: fewer tied votes)",
-            _changed("conv", neurons_per_class=20, name="mnist_conv_key20"),
-            _CONV_RECIPE),
-    Variant("conv_dense512", "conv", "a dense layer of 512 neurons instead of 128",
-            _changed("conv", dense=(512,), name="mnist_conv_dense512"),
-            _CONV_RECIPE),
-    Variant("conv_shift1", "conv", "training digits shifted at random by up to 1 px",
-            with_shifts(NETWORKS["conv"].build, 1), _CONV_RECIPE),
+    Variant("conv_dense128", "conv", "a dense layer of 128 neurons instead of 512 (lesson "
+            "03's width; this network's until the 512-wide layer scored higher)",
+            _CONV128, _CONV_RECIPE),
+    Variant("conv_dense1024", "conv", "a dense layer of 1,024 neurons instead of 512",
+            _changed("conv", dense=(1024,), name="mnist_conv_dense1024"), _CONV_RECIPE),
+    Variant("conv_sharpen6", "conv", "dense 128: sharpened over 6 epochs instead of 3",
+            _CONV128, _CONV_RECIPE.with_(sharpen_epochs=6), against="conv_dense128"),
+    Variant("conv_finetune18", "conv", "dense 128: 12 more straight-through epochs",
+            _CONV128, _CONV_RECIPE.with_(finetune_epochs=18), against="conv_dense128"),
+    Variant("conv_key20", "conv", "dense 128: 20 output neurons per class instead of 10 (a "
+            "200-wide key: fewer tied votes)",
+            _changed("conv", dense=(128,), neurons_per_class=20, name="mnist_conv_key20"),
+            _CONV_RECIPE, against="conv_dense128"),
+    Variant("conv_shift1", "conv", "dense 128: training digits shifted at random by up to 1 px",
+            with_shifts(_CONV128, 1), _CONV_RECIPE, against="conv_dense128"),
     Variant("autoencoder_long", "autoencoder", "40 more straight-through epochs",
             NETWORKS["autoencoder"].build, _AUTOENCODER_RECIPE.with_(finetune_epochs=54)),
     Variant("autoencoder_decoder4096", "autoencoder", "a decoder layer of 4,096 neurons "
@@ -749,16 +755,18 @@ def _variants(out: dict) -> str:
     rows = []
     for network in (n for n in CLASSIFIERS if any(v["network"] == n for v in variants)):
         # Each network's benchmark run (seed 0), then its variants in VARIANTS' order; each
-        # compared with the run without a change on its own backend (the benchmark's, or the
-        # variant "<network>_<backend>").
+        # compared with the variant it names (``against``), else with the run without a
+        # change on its own backend (the benchmark's, or the variant "<network>_<backend>").
         tried = [v for key in VARIANTS for v in variants if v["variant"] == key
                  and v["network"] == network]
         refs = {v["backend"]: v for v in tried if v["variant"] == f"{network}_{v['backend']}"}
         if network in base:
             refs[base[network]["backend"]] = base[network]
+        by_key = {v["variant"]: v for v in tried}
         for r in ([base[network]] if network in base else []) + tried:
             change = "none (the benchmark's seed 0)" if r is base.get(network) else r["change"]
-            ref = refs.get(r["backend"])
+            against = VARIANTS[r["variant"]].against if "variant" in r else None
+            ref = by_key.get(against) if against else refs.get(r["backend"])
             delta = "" if ref is None or r is ref else \
                 f"{100 * (r['whetstone'] - ref['whetstone']):+.2f} pt"
             rows.append(f"| {NETWORKS[network].label} | {change} | {r['epochs']} | "
@@ -779,10 +787,13 @@ def _backends(b: dict | None, ratios: dict) -> str:
         cells = [", ".join(f"{runs[key, be][p]:.1f}" for p in PHASES) if (key, be) in runs
                  else "not run" for be in BACKENDS]
         ratio = f"{ratios[key]['jax_over_tensorflow']:.2f}" if key in ratios else ""
-        rows.append(f"| {NETWORKS[key].label} | {cells[0]} | {cells[1]} | {ratio} | "
+        rounds = sum(any(r["network"] == key for r in round_["runs"]) for round_ in b["rounds"])
+        rows.append(f"| {NETWORKS[key].label} | {cells[0]} | {cells[1]} | {ratio} | {rounds} | "
                     f"{NETWORKS[key].backend} |")
     batch = {recipes.RECIPES[NETWORKS[k].recipe].batch_size for k, _ in runs}
-    loads = "; ".join(f"{r['load'][0]:.1f} → {r['load'][1]:.1f}" for r in b["rounds"])
+    loads = "; ".join(f"{r['load'][0]:.1f} → {r['load'][1]:.1f} ("
+                      + ", ".join(dict.fromkeys(run["network"] for run in r["runs"])) + ")"
+                      for r in b["rounds"])
     return "\n\n" + _text("paper_scale_backends", {
         "rows": "\n".join(rows), "batch": ", ".join(map(str, sorted(batch))),
         "rounds": len(b["rounds"]), "loads": loads, "spread": f"{round_spread(b):.1f}"})

@@ -195,12 +195,13 @@ def test_paper_scale_report_renders_epoch_times_per_backend():
     text = paper.report(out)
     section = text.split("## Backends: an epoch of each network on TensorFlow and JAX\n")[1]
     assert "| paper-style dense 784-256-64-100 (`towers=1`) | 3.0, 2.0, 4.0 | 2.0, 0.5, 1.0 | " \
-           f"0.25 | {paper.NETWORKS['dense'].backend} |" in section
+           f"0.25 | 1 | {paper.NETWORKS['dense'].backend} |" in section
     # each phase's fastest epoch over the two rounds
-    assert "| 30.0, 40.0, 20.0 | 49.0, 48.0, 40.0 | 1.47 | tensorflow |" in section
+    assert "| 30.0, 40.0, 20.0 | 49.0, 48.0, 40.0 | 1.47 | 2 | tensorflow |" in section
     assert summary["conv"]["jax_over_tensorflow"] == pytest.approx(88.0 / 60.0)
     words = " ".join(section.split())
-    assert "2 so far (load at the start → end of each: 1.2 → 1.9; 1.2 → 1.9)" in words
+    assert ("2 so far (load at the start → end of each, and its networks: 1.2 → 1.9 (dense, "
+            "conv); 1.2 → 1.9 (conv))") in words
     assert "up to 1.7 × here" in words  # conv on TensorFlow: 100.5 s against 60 s
     out["backends"] = None
     assert "## Backends" not in paper.report(out)
@@ -236,14 +237,23 @@ def test_paper_scale_variants_compare_with_no_change_on_their_own_backend():
     out["variants"] = [variant("dense_key20", base["whetstone"] + 0.001, base["backend"]),
                        variant(f"dense_{other}", 0.97, other),
                        variant("dense_shift1", 0.975, other)]
+    conv = next(r for r in out["rows"] if r["network"] == "conv" and r["seed"] == 0)
+    out["variants"] += [{**conv, "variant": "conv_dense128", "change": "narrow",
+                         "whetstone": 0.98},
+                        {**conv, "variant": "conv_key20", "change": "wide key",
+                         "whetstone": 0.983}]
     assert f"dense_{other}" in paper.VARIANTS  # the reference on the other backend
     section = paper.report(out).split("## Variants tried")[1]
     rows = {line.split(" | ")[1]: line for line in section.splitlines()
-            if line.startswith("| paper-style dense")}
+            if line.startswith("| paper-style dense") or line.startswith("| this lab's conv")}
     assert "|  |" in rows["none (the benchmark's seed 0)"]
     assert "| +0.10 pt |" in rows["dense_key20"]  # against the benchmark's seed 0
     assert "| +0.50 pt |" in rows["dense_shift1"]  # against the other backend's reference
     assert f"| 97.00 | {100 * base['naive']:.2f} |  |" in rows[f"dense_{other}"]
+    # against the variant it names (the 128-wide conv), not the benchmark's network
+    assert paper.VARIANTS["conv_key20"].against == "conv_dense128"
+    assert f"| {100 * (0.98 - conv['whetstone']):+.2f} pt |" in rows["narrow"]
+    assert "| +0.30 pt |" in rows["wide key"]
 
 
 def test_paper_scale_autoencoder_variants_render_in_its_own_section():
@@ -265,3 +275,13 @@ def test_paper_scale_autoencoder_variants_render_in_its_own_section():
     assert " |  | " in rows["none (the benchmark's seed 0)"]
     # classifier variants' table keeps to classifiers
     assert "| longer |" not in text.split("## The autoencoder at 28 × 28")[0]
+
+
+def test_paper_scale_stored_variants_are_the_variants_defined_now():
+    """A stored variant row says what VARIANTS says it changes (a network redefined after the
+    row was measured must not leave the row describing another network)."""
+    paper = load_script("benchmarks/paper_scale.py")
+    for row in _paper_scale_results().get("variants") or []:
+        v = paper.VARIANTS[row["variant"]]
+        assert (row["network"], row["change"]) == (v.network, v.change), row["variant"]
+        assert row["backend"] == v.runs_on, row["variant"]
