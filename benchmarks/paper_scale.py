@@ -170,6 +170,9 @@ _DENSE_RECIPE = recipes.RECIPES["mnist_dense"]
 _LONG = _DENSE_RECIPE.with_(finetune_epochs=40)
 _CONV_RECIPE = recipes.RECIPES["mnist_conv"]
 _AUTOENCODER_RECIPE = recipes.RECIPES["mnist_autoencoder"]
+#: The schedule and optimizer of the 2018 code's examples/simple_mnist.py.
+_RECIPE_2018 = recipes.RECIPES["simple_2018"].with_(name="2018", optimizer="adadelta",
+                                                    learning_rate=4.0, batch_size=128)
 #: This lab's conv network with lesson 03's dense layer of 128 neurons (as first benchmarked).
 _CONV128 = _changed("conv", dense=(128,))
 #: What was tried where a network misses its goal (the ``variants`` stage).
@@ -201,6 +204,12 @@ VARIANTS = {v.key: v for v in (
             _DENSE_RECIPE.with_(finetune_learning_rate=3e-4)),
     Variant("dense_batch128", "dense", "batches of 128 instead of 64",
             NETWORKS["dense"].build, _DENSE_RECIPE.with_(batch_size=128)),
+    Variant("dense_2018", "dense", "the 2018 example's own recipe: Adadelta at 4.0, batch "
+            "128, 6 float epochs, then sharpened once per epoch over 15 (21 epochs, no "
+            "straight-through), the decoder at T = 1",
+            _changed("dense", temperature=1.0, name="mnist_dense_2018"), _RECIPE_2018),
+    Variant("dense_2018_t20", "dense", "the 2018 example's recipe as above, with this lab's "
+            "decoder at T = 20", NETWORKS["dense"].build, _RECIPE_2018),
     Variant("conv_bn_key10", "conv_bn", "10 output neurons per class instead of 4 (a "
             "100-wide key, as the other classifiers': fewer tied votes)",
             _changed("conv_bn", neurons_per_class=10, name="mnist_conv_bn_key10"),
