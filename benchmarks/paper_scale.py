@@ -225,7 +225,7 @@ VARIANTS = {v.key: v for v in (
             _CONV128, _CONV_RECIPE.with_(finetune_epochs=18), against="conv_dense128"),
     Variant("conv_key20", "conv", "dense 128: 20 output neurons per class instead of 10 (a "
             "200-wide key: fewer tied votes)",
-            _changed("conv", dense=(128,), neurons_per_class=20, name="mnist_conv_key20"),
+            partial(_CONV128, neurons_per_class=20, name="mnist_conv_key20"),
             _CONV_RECIPE, against="conv_dense128"),
     Variant("conv_shift1", "conv", "dense 128: training digits shifted at random by up to 1 px",
             with_shifts(_CONV128, 1), _CONV_RECIPE, against="conv_dense128"),
@@ -512,25 +512,27 @@ def stage_backends(args, data) -> None:
         write_results(out)
 
 
+def _timed(b: dict) -> dict[tuple[str, str], list[dict[str, float]]]:
+    """Per (network, backend), its epoch times in each of the backends stage's rounds that
+    ran it."""
+    timed: dict[tuple[str, str], list[dict[str, float]]] = {}
+    for run in (run for round_ in b["rounds"] for run in round_["runs"]):
+        timed.setdefault((run["network"], run["backend"]), []).append(run["seconds"])
+    return timed
+
+
 def fastest_epochs(b: dict) -> dict[tuple[str, str], dict[str, float]]:
     """Per (network, backend), each phase's fastest epoch over the backends stage's rounds:
     the time least disturbed by whatever else the machine did."""
-    fastest: dict[tuple[str, str], dict[str, float]] = {}
-    for r in (run for round_ in b["rounds"] for run in round_["runs"]):
-        seen = fastest.setdefault((r["network"], r["backend"]), dict(r["seconds"]))
-        for phase, seconds in r["seconds"].items():
-            seen[phase] = min(seen[phase], seconds)
-    return fastest
+    return {key: {p: min(s[p] for s in rounds) for p in rounds[0]}
+            for key, rounds in _timed(b).items()}
 
 
 def round_spread(b: dict) -> float:
     """The largest ratio, over (network, backend), of a round's sharpening + straight-through
     time to the fastest round's: how far one round can mislead."""
-    totals: dict[tuple[str, str], list[float]] = {}
-    for r in (run for round_ in b["rounds"] for run in round_["runs"]):
-        totals.setdefault((r["network"], r["backend"]), []).append(
-            sum(r["seconds"][p] for p in PHASES[1:]))
-    return max(max(t) / min(t) for t in totals.values())
+    totals = ([sum(s[p] for p in PHASES[1:]) for s in rounds] for rounds in _timed(b).values())
+    return max(max(t) / min(t) for t in totals)
 
 
 # ----------------------------------------------------------------------------------------
@@ -790,13 +792,13 @@ def _backends(b: dict | None, ratios: dict) -> str:
     """The section on epoch times per backend, "" without a backends stage's results."""
     if not b:
         return ""
-    runs = fastest_epochs(b)
+    runs, timed = fastest_epochs(b), _timed(b)
     rows = []
     for key in (k for k in NETWORKS if (k, BACKENDS[0]) in runs):
         cells = [", ".join(f"{runs[key, be][p]:.1f}" for p in PHASES) if (key, be) in runs
                  else "not run" for be in BACKENDS]
         ratio = f"{ratios[key]['jax_over_tensorflow']:.2f}" if key in ratios else ""
-        rounds = sum(any(r["network"] == key for r in round_["runs"]) for round_ in b["rounds"])
+        rounds = max(len(timed[key, be]) for be in BACKENDS if (key, be) in timed)
         rows.append(f"| {NETWORKS[key].label} | {cells[0]} | {cells[1]} | {ratio} | {rounds} | "
                     f"{NETWORKS[key].backend} |")
     batch = {recipes.RECIPES[NETWORKS[k].recipe].batch_size for k, _ in runs}
