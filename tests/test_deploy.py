@@ -479,6 +479,27 @@ def test_dense_kernel_is_transposed_and_sigmoid_threshold_is_inclusive_at_zero()
     np.testing.assert_array_equal(deploy.run_nir(graph, x).output, expected)
 
 
+
+@pytest.mark.parametrize("augmentation", [
+    lambda: keras.layers.RandomTranslation(0.25, 0.25, fill_mode="constant", name="aug"),
+    lambda: keras.layers.RandomRotation(0.2, name="aug"),
+    lambda: keras.layers.RandomZoom(0.2, name="aug"),
+    lambda: keras.layers.RandomFlip(name="aug"),
+])
+def test_an_augmentation_in_front_is_the_identity_at_inference(augmentation, tmp_path):
+    """A network trained behind a random shift, turn, zoom or flip converts: the simulator
+    and the NIR graph give Keras' inference spikes, which never see the augmentation."""
+    keras.utils.set_random_seed(0)
+    model = _sequential((8, 8, 1), augmentation(), keras.layers.Flatten(),
+                        keras.layers.Dense(16, name="dense"), wl.SpikingBReLU(1.0, name="s"))
+    x = np.random.default_rng(0).random((32, 8, 8, 1), dtype=np.float32)
+    expected = keras.ops.convert_to_numpy(model(x, training=False))
+    moved = keras.ops.convert_to_numpy(model(x, training=True))
+    assert not np.array_equal(moved, expected)  # the layer does move images in training
+    assert 0 < expected.mean() < 1
+    np.testing.assert_array_equal(deploy.to_spiking(model).run(x).output, expected)
+    np.testing.assert_array_equal(deploy.run_nir(deploy.export_nir(model), x).output, expected)
+
 def test_a_near_tie_is_resolved_like_keras_float32():
     # Exactly, 0.5 - 2**-30 < 0.5; in float32 the sum rounds to 0.5 and Keras fires.
     dense = keras.layers.Dense(1, name="dense")

@@ -31,18 +31,22 @@ from .simulate import (
 __all__ = ["to_spiking", "same_pads"]
 
 _SUPPORTED = ("Dense, Conv2D, MaxPooling2D, UpSampling2D (nearest), Flatten, "
-              "BatchNormalization (folded), Dropout, GaussianNoise, SpikingBReLU, "
-              "SpikingSigmoid, SoftmaxDecode, a final Dense/Conv2D read-out and Reshape")
-#: Layers that are the identity at inference.
-_IDENTITY = (keras.layers.Dropout, keras.layers.GaussianNoise)
+              "BatchNormalization (folded), Dropout, GaussianNoise, RandomTranslation, "
+              "RandomRotation, RandomZoom, RandomFlip, SpikingBReLU, SpikingSigmoid, "
+              "SoftmaxDecode, a final Dense/Conv2D read-out and Reshape")
+#: Layers that are the identity at inference: noise, and the augmentations that move the
+#: training images (``benchmarks/paper_scale.py`` trains behind a RandomTranslation).
+_IDENTITY = (keras.layers.Dropout, keras.layers.GaussianNoise, keras.layers.RandomTranslation,
+             keras.layers.RandomRotation, keras.layers.RandomZoom, keras.layers.RandomFlip)
 
 
 def to_spiking(model: keras.Model, *, batch_size: int | None = 32) -> SpikingNetwork:
     """Convert a fully sharp Keras model into a :class:`SpikingNetwork` of threshold neurons.
 
     Supported: Sequential or Functional chains of Dense, Conv2D, MaxPooling2D (after spikes:
-    an OR), UpSampling2D (nearest, after spikes: a copy), Flatten, Dropout and GaussianNoise
-    (identity at inference), BatchNormalization (folded into the layer before it with
+    an OR), UpSampling2D (nearest, after spikes: a copy), Flatten, Dropout, GaussianNoise and
+    the augmentations RandomTranslation, RandomRotation, RandomZoom and RandomFlip (identity at
+    inference), BatchNormalization (folded into the layer before it with
     :func:`whetstone_lab.transforms.fold_batchnorm`), SpikingBReLU (fires iff ``W·x + b >= 0.5``)
     and SpikingSigmoid (iff ``W·x + b >= 0``) at sharpness 1. The chain may end in a
     SoftmaxDecode whose key decodes the output spikes, or in a *read-out*: a Dense or
