@@ -121,9 +121,10 @@ NETWORKS = {n.key: n for n in (
     Network("dense_bn", "paper-style dense with BatchNorm, 784-256-64-200 (`towers=1`)",
             _DENSE_BN, "mnist_dense",
             "the paper-style dense network with the two changes that raised its Whetstone "
-            "score among its variants below: BatchNorm after every Dense (folded away to "
-            "deploy) and 20 output neurons per class (a 200-wide key); chosen, like every "
-            "variant, by the score on the test digits of seed 0", backend="jax"),
+            "score among that network's variants below: BatchNorm after every Dense "
+            "(folded away to deploy) and 20 output neurons per class (a 200-wide key); "
+            "chosen, like every variant, by the score on the test digits of seed 0",
+            backend="jax"),
     Network("dense_lab", "this lab's dense 784-256-64-200, BatchNorm, shifts of 1 px "
             "(`towers=1`)", with_shifts(_DENSE_BN, 1), "mnist_dense",
             "the network above, its training digits shifted at random by up to 1 px (the "
